@@ -1,0 +1,199 @@
+/**
+ * A bounded in-memory cache of unwrapped data keys, in front of the key providers.
+ *
+ * - bounded by entry count (LRU eviction), age (TTL) and optionally uses per entry;
+ * - expiry is lazy against an injectable clock (no background timer keeps a process alive);
+ * - concurrent requests for the same wrapped key share one provider call; a failed call is not
+ *   cached and every waiter gets its error;
+ * - an evicted, expired or cleared entry's plaintext key bytes are zeroed (`fill(0)`).
+ *
+ * Entries are keyed by the canonical, length-prefixed encoding of (provider id, key id, wrapped
+ * DEK, encryption context). None of these is secret, and an unambiguous encoding cannot collide,
+ * so no hashing step is needed on the hot path.
+ *
+ * @module
+ */
+import { toBase64Url, utf8 } from "../crypto/bytes.ts";
+import { DataKey } from "../crypto/data_key.ts";
+import { canonicalContext } from "../envelope/aad.ts";
+import type { EncryptionContext } from "../keys/key_provider.ts";
+
+/** What identifies a wrapped data key. */
+export interface DekCacheKey {
+  /** Provider id. */
+  providerId: string;
+  /** KEK id as recorded in the blob. */
+  keyId: string;
+  /** The wrapped DEK. */
+  wrapped: Uint8Array;
+  /** The encryption context it was wrapped with. */
+  context: EncryptionContext;
+}
+
+/** Options for {@link DekCache}. */
+export interface DekCacheOptions {
+  /** Maximum number of cached keys. Default 1000. */
+  maxEntries?: number;
+  /** Maximum age of an entry in ms. Default 300000 (5 minutes). */
+  ttlMs?: number;
+  /** Maximum number of times one entry is handed out before it is dropped. Default unlimited. */
+  maxUses?: number;
+  /** Clock in ms, injectable for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Counters of a {@link DekCache}, for tests, benchmarks and logs. */
+export interface DekCacheStats {
+  /** Requests answered from the cache (including those that joined an in-flight call). */
+  hits: number;
+  /** Requests that started a provider call. */
+  misses: number;
+  /** Provider calls made (successful or not). */
+  providerCalls: number;
+  /** Requests that waited on another request's in-flight provider call. */
+  inflightJoins: number;
+  /** Entries dropped by LRU, TTL, max uses or clear(). */
+  evictions: number;
+  /** Entries currently held. */
+  size: number;
+}
+
+interface Entry {
+  key: DataKey;
+  expiresAt: number;
+  uses: number;
+}
+
+/**
+ * A bounded, TTL'd, LRU cache of data keys with in-flight de-duplication.
+ *
+ * @example
+ * ```ts
+ * import { DekCache } from "@sealfig/sealfig";
+ * const cache = new DekCache({ maxEntries: 100, ttlMs: 60_000 });
+ * // pass { cache } to decryptValue / loadConfig; later:
+ * console.log(cache.stats().providerCalls);
+ * cache.clear(); // zeroes every cached key
+ * ```
+ */
+export class DekCache {
+  readonly #maxEntries: number;
+  readonly #ttlMs: number;
+  readonly #maxUses: number;
+  readonly #now: () => number;
+  // Map iteration order is insertion order: re-inserting on use makes it an LRU list.
+  readonly #entries = new Map<string, Entry>();
+  readonly #inflight = new Map<string, Promise<DataKey>>();
+  #stats = { hits: 0, misses: 0, providerCalls: 0, inflightJoins: 0, evictions: 0 };
+
+  /** @param options bounds and clock; see {@link DekCacheOptions} for defaults. */
+  constructor(options: DekCacheOptions = {}) {
+    this.#maxEntries = positive(options.maxEntries ?? 1000, "maxEntries");
+    this.#ttlMs = positive(options.ttlMs ?? 300_000, "ttlMs");
+    this.#maxUses = positive(options.maxUses ?? Infinity, "maxUses");
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * The data key for `id`: from the cache, from an in-flight call for the same id, or by calling
+   * `load` (the provider) once. `load` must return fresh plaintext bytes the cache may own.
+   */
+  get(id: DekCacheKey, load: () => Promise<Uint8Array>): Promise<DataKey> {
+    const k = cacheKey(id);
+    const entry = this.#entries.get(k);
+    if (entry) {
+      if (this.#now() >= entry.expiresAt) {
+        this.#evict(k, entry);
+      } else {
+        this.#stats.hits++;
+        entry.uses++;
+        this.#entries.delete(k);
+        if (entry.uses >= this.#maxUses) {
+          // Hand out this last use and drop it: zeroing the raw bytes leaves the holder's
+          // non-extractable CryptoKey working.
+          this.#stats.evictions++;
+          entry.key.destroy();
+        } else {
+          this.#entries.set(k, entry);
+        }
+        return Promise.resolve(entry.key);
+      }
+    }
+    const pending = this.#inflight.get(k);
+    if (pending) {
+      this.#stats.hits++;
+      this.#stats.inflightJoins++;
+      return pending;
+    }
+    this.#stats.misses++;
+    this.#stats.providerCalls++;
+    const p = (async () => {
+      const key = await DataKey.fromBytes(await load());
+      this.#insert(k, key);
+      return key;
+    })();
+    this.#inflight.set(k, p);
+    const done = () => this.#inflight.delete(k);
+    p.then(done, done);
+    return p;
+  }
+
+  #insert(k: string, key: DataKey): void {
+    const old = this.#entries.get(k);
+    if (old) this.#evict(k, old);
+    if (this.#maxUses <= 1) {
+      // Each entry may be used once: the request that loaded it (and any that joined it while in
+      // flight) is that use.
+      this.#stats.evictions++;
+      key.destroy();
+      return;
+    }
+    this.#entries.set(k, { key, expiresAt: this.#now() + this.#ttlMs, uses: 1 });
+    while (this.#entries.size > this.#maxEntries) {
+      const [oldestKey, oldest] = this.#entries.entries().next().value as [string, Entry];
+      this.#evict(oldestKey, oldest);
+    }
+  }
+
+  #evict(k: string, entry: Entry): void {
+    this.#entries.delete(k);
+    this.#stats.evictions++;
+    entry.key.destroy();
+  }
+
+  /** Drop every entry and zero its key bytes. Counters are kept. */
+  clear(): void {
+    for (const [k, e] of [...this.#entries]) this.#evict(k, e);
+  }
+
+  /** Number of entries currently held (expired entries count until they are next touched). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** A snapshot of the counters. */
+  stats(): DekCacheStats {
+    return { ...this.#stats, size: this.#entries.size };
+  }
+
+  /** Reset the counters to zero (entries stay). */
+  resetStats(): void {
+    this.#stats = { hits: 0, misses: 0, providerCalls: 0, inflightJoins: 0, evictions: 0 };
+  }
+}
+
+function positive(n: number, name: string): number {
+  if (!(n > 0)) throw new RangeError(`DekCache option ${name} must be > 0`);
+  return n;
+}
+
+/** The canonical map key for a wrapped DEK (not secret). */
+function cacheKey(id: DekCacheKey): string {
+  let ctx = "";
+  for (const [k, v] of canonicalContext(id.context)) {
+    ctx += `${toBase64Url(k)}=${toBase64Url(v)};`;
+  }
+  return `${id.providerId}\u0000${toBase64Url(utf8(id.keyId))}\u0000${
+    toBase64Url(id.wrapped)
+  }\u0000${ctx}`;
+}

@@ -1,0 +1,75 @@
+/**
+ * A plaintext data key (DEK) held as a non-extractable WebCrypto HKDF key, plus the raw bytes
+ * the provider handed over, which {@link DataKey.destroy} zeroes. Never printed: inspect and
+ * JSON show only `DataKey(<redacted>)`.
+ *
+ * @module
+ */
+import type { Bytes } from "./bytes.ts";
+
+/** Length of every data key: 256 bits. */
+export const DEK_LENGTH = 32;
+
+const REDACTED = "DataKey(<redacted>)";
+
+/** A data key ready for HKDF derivation. Create with {@link DataKey.fromBytes}. */
+export class DataKey {
+  #bytes: Uint8Array;
+  #hkdf: CryptoKey;
+  #destroyed = false;
+
+  private constructor(bytes: Uint8Array, hkdf: CryptoKey) {
+    this.#bytes = bytes;
+    this.#hkdf = hkdf;
+  }
+
+  /**
+   * Take ownership of `bytes` (the plaintext DEK) and import it as an HKDF key. The bytes are
+   * zeroed by {@link destroy}; the caller must not zero or reuse them meanwhile.
+   * Throws a `TypeError` when the length is not 32 bytes (the bytes are zeroed first).
+   */
+  static async fromBytes(bytes: Uint8Array): Promise<DataKey> {
+    if (bytes.length !== DEK_LENGTH) {
+      bytes.fill(0);
+      throw new TypeError(`A data key must be ${DEK_LENGTH} bytes`);
+    }
+    const hkdf = await crypto.subtle.importKey("raw", bytes as Bytes, "HKDF", false, [
+      "deriveBits",
+    ]);
+    return new DataKey(bytes, hkdf);
+  }
+
+  /** The HKDF key (non-extractable). */
+  get hkdfKey(): CryptoKey {
+    return this.#hkdf;
+  }
+
+  /** True after {@link destroy}. */
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** Zero the raw key bytes. The CryptoKey stays usable by holders until garbage collected. */
+  destroy(): void {
+    this.#bytes.fill(0);
+    this.#destroyed = true;
+  }
+
+  /** @returns `DataKey(<redacted>)` */
+  toString(): string {
+    return REDACTED;
+  }
+
+  /** @returns `DataKey(<redacted>)` */
+  toJSON(): string {
+    return REDACTED;
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return REDACTED;
+  }
+
+  [Symbol.for("Deno.customInspect")](): string {
+    return REDACTED;
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * Envelope format v1: blob string <-> fields. Pure parsing and serialisation, no crypto.
+ * The normative description is docs/format.md; keep the two in step.
+ *
+ * ```text
+ * sealfig:v1:<base64url, unpadded, canonical>
+ *   u8  version            = 0x01
+ *   u8  suite              = 0x01 (AES-256-GCM, HKDF-SHA-256, 256-bit key commitment)
+ *   u8  value type         (0x01 string, 0x02 integer, 0x03 float, 0x04 boolean, 0x05 null)
+ *   u8  P, P bytes         provider id, [a-z0-9-], 1..32
+ *   u16 K, K bytes         key id, UTF-8, 1..2048
+ *   u16 W, W bytes         wrapped data key, 1..4096
+ *   32 bytes               HKDF salt
+ *   12 bytes               AES-GCM IV
+ *   32 bytes               key commitment
+ *   --- end of header (all of it is authenticated as associated data) ---
+ *   C bytes                ciphertext (0 .. 1 MiB)
+ *   16 bytes               GCM tag
+ * ```
+ *
+ * @module
+ */
+import { SealfigError } from "../errors.ts";
+import {
+  type Bytes,
+  ByteWriter,
+  concat,
+  fromBase64Url,
+  fromUtf8,
+  toBase64Url,
+  utf8,
+} from "../crypto/bytes.ts";
+
+/** The text every v1 blob starts with. */
+export const BLOB_PREFIX = "sealfig:v1:";
+/** Matches any sealfig blob of any version (for recognising, not validating). */
+export const ANY_BLOB = /^sealfig:v[0-9]+:/;
+
+/** Format version byte. */
+export const VERSION_1 = 0x01;
+/** Suite 1: AES-256-GCM, HKDF-SHA-256 per-value keys, 256-bit key commitment. */
+export const SUITE_1 = 0x01;
+
+export const SALT_LENGTH = 32;
+export const IV_LENGTH = 12;
+export const COMMITMENT_LENGTH = 32;
+export const TAG_LENGTH = 16;
+/** Largest plaintext a blob may hold (1 MiB). */
+export const MAX_PLAINTEXT = 1024 * 1024;
+export const MAX_PROVIDER_ID = 32;
+export const MAX_KEY_ID = 2048;
+export const MAX_WRAPPED_DEK = 4096;
+const MAX_HEADER = 4 + MAX_PROVIDER_ID + 2 + MAX_KEY_ID + 2 + MAX_WRAPPED_DEK + SALT_LENGTH +
+  IV_LENGTH + COMMITMENT_LENGTH;
+/** Longest blob string accepted, checked before any decoding. */
+export const MAX_BLOB_CHARS = BLOB_PREFIX.length +
+  Math.ceil(((MAX_HEADER + MAX_PLAINTEXT + TAG_LENGTH) * 4) / 3);
+
+/** The type of a sealed value, recorded (and authenticated) in the header. */
+export const ValueType = {
+  string: 0x01,
+  integer: 0x02,
+  float: 0x03,
+  boolean: 0x04,
+  null: 0x05,
+} as const;
+/** Name of a value type. */
+export type ValueTypeName = keyof typeof ValueType;
+const TYPE_NAMES = new Map<number, ValueTypeName>(
+  Object.entries(ValueType).map(([k, v]) => [v, k as ValueTypeName]),
+);
+
+const PROVIDER_ID = /^[a-z0-9-]{1,32}$/;
+
+/** The header fields of a blob. */
+export interface BlobHeader {
+  version: number;
+  suite: number;
+  valueType: ValueTypeName;
+  providerId: string;
+  keyId: string;
+  wrappedDek: Bytes;
+  salt: Bytes;
+  iv: Bytes;
+  commitment: Bytes;
+}
+
+/** A parsed blob: header fields, the exact header bytes, and ciphertext with tag. */
+export interface ParsedBlob extends BlobHeader {
+  /** The serialized header exactly as it appeared (input to the associated data). */
+  headerBytes: Bytes;
+  /** Ciphertext followed by the 16-byte GCM tag. */
+  ciphertext: Bytes;
+}
+
+/** True when `text` looks like a sealfig blob of any version (cheap; does not validate). */
+export function isBlob(text: unknown): text is string {
+  return typeof text === "string" && ANY_BLOB.test(text);
+}
+
+/** Validate that a provider id may be recorded in a blob. */
+export function isValidProviderId(id: string): boolean {
+  return PROVIDER_ID.test(id);
+}
+
+/** Serialize header fields. Throws `VALUE_INVALID` when a field is out of range. */
+export function encodeHeader(h: Omit<BlobHeader, "version" | "suite">): Bytes {
+  const provider = utf8(h.providerId);
+  const keyId = utf8(h.keyId);
+  if (!PROVIDER_ID.test(h.providerId)) {
+    throw new SealfigError(
+      "VALUE_INVALID",
+      `Provider id ${JSON.stringify(h.providerId)} is not [a-z0-9-]{1,32}`,
+    );
+  }
+  if (keyId.length < 1 || keyId.length > MAX_KEY_ID) {
+    throw new SealfigError("VALUE_INVALID", `Key id must be 1..${MAX_KEY_ID} bytes`);
+  }
+  if (h.wrappedDek.length < 1 || h.wrappedDek.length > MAX_WRAPPED_DEK) {
+    throw new SealfigError("VALUE_INVALID", `Wrapped data key must be 1..${MAX_WRAPPED_DEK} bytes`);
+  }
+  if (
+    h.salt.length !== SALT_LENGTH || h.iv.length !== IV_LENGTH ||
+    h.commitment.length !== COMMITMENT_LENGTH
+  ) {
+    throw new SealfigError("VALUE_INVALID", "Salt, IV or commitment has the wrong length");
+  }
+  return new ByteWriter()
+    .u8(VERSION_1)
+    .u8(SUITE_1)
+    .u8(ValueType[h.valueType])
+    .u8(provider.length).bytes(provider)
+    .u16(keyId.length).bytes(keyId)
+    .u16(h.wrappedDek.length).bytes(h.wrappedDek)
+    .bytes(h.salt)
+    .bytes(h.iv)
+    .bytes(h.commitment)
+    .finish();
+}
+
+/** Build the blob string from header bytes and ciphertext+tag. */
+export function encodeBlob(headerBytes: Uint8Array, ciphertext: Uint8Array): string {
+  return BLOB_PREFIX + toBase64Url(concat(headerBytes, ciphertext));
+}
+
+function malformed(why: string): SealfigError {
+  return new SealfigError("BLOB_MALFORMED", `Malformed sealed value: ${why}`, {
+    hint: "The blob was truncated or edited; restore it from git or set the value again",
+  });
+}
+
+/**
+ * Parse a blob string strictly. Throws `BLOB_MALFORMED` (wrong prefix, bad base64, truncated or
+ * oversized fields, trailing bytes) or `BLOB_UNSUPPORTED` (unknown version or suite). Never
+ * throws anything else, and does no work proportional to more than {@link MAX_BLOB_CHARS}.
+ */
+export function parseBlob(text: string): ParsedBlob {
+  if (typeof text !== "string") throw malformed("not a string");
+  if (text.length > MAX_BLOB_CHARS) throw malformed(`longer than ${MAX_BLOB_CHARS} characters`);
+  if (!text.startsWith(BLOB_PREFIX)) {
+    const m = /^sealfig:v([0-9]{1,6}):/.exec(text);
+    if (m) {
+      throw new SealfigError(
+        "BLOB_UNSUPPORTED",
+        `Sealed value has format version ${m[1]}, this sealfig reads version 1`,
+        { hint: "Upgrade sealfig to read it" },
+      );
+    }
+    throw malformed(`does not start with "${BLOB_PREFIX}"`);
+  }
+  const bytes = fromBase64Url(text.slice(BLOB_PREFIX.length));
+  if (!bytes) throw malformed("not canonical unpadded base64url");
+  let off = 0;
+  const need = (n: number, what: string) => {
+    if (off + n > bytes.length) throw malformed(`truncated in ${what}`);
+  };
+  const take = (n: number, what: string): Bytes => {
+    need(n, what);
+    const out = bytes.slice(off, off + n);
+    off += n;
+    return out;
+  };
+  need(3, "header");
+  const version = bytes[0]!;
+  const suite = bytes[1]!;
+  const typeByte = bytes[2]!;
+  off = 3;
+  if (version !== VERSION_1) {
+    throw malformed(`version byte ${version} does not match the "v1" prefix`);
+  }
+  if (suite !== SUITE_1) {
+    throw new SealfigError(
+      "BLOB_UNSUPPORTED",
+      `Sealed value uses unknown algorithm suite ${suite}`,
+      {
+        hint: "Upgrade sealfig to read it",
+      },
+    );
+  }
+  const valueType = TYPE_NAMES.get(typeByte);
+  if (!valueType) throw malformed(`unknown value type ${typeByte}`);
+  need(1, "provider id length");
+  const pLen = bytes[off++]!;
+  if (pLen < 1 || pLen > MAX_PROVIDER_ID) throw malformed("bad provider id length");
+  const providerId = fromUtf8(take(pLen, "provider id"));
+  if (providerId === undefined || !PROVIDER_ID.test(providerId)) throw malformed("bad provider id");
+  need(2, "key id length");
+  const kLen = (bytes[off]! << 8) | bytes[off + 1]!;
+  off += 2;
+  if (kLen < 1 || kLen > MAX_KEY_ID) throw malformed("bad key id length");
+  const keyId = fromUtf8(take(kLen, "key id"));
+  if (keyId === undefined) throw malformed("key id is not UTF-8");
+  need(2, "wrapped key length");
+  const wLen = (bytes[off]! << 8) | bytes[off + 1]!;
+  off += 2;
+  if (wLen < 1 || wLen > MAX_WRAPPED_DEK) throw malformed("bad wrapped key length");
+  const wrappedDek = take(wLen, "wrapped key");
+  const salt = take(SALT_LENGTH, "salt");
+  const iv = take(IV_LENGTH, "IV");
+  const commitment = take(COMMITMENT_LENGTH, "commitment");
+  const headerBytes = bytes.slice(0, off);
+  const ctLen = bytes.length - off;
+  if (ctLen < TAG_LENGTH) throw malformed("truncated in ciphertext");
+  if (ctLen - TAG_LENGTH > MAX_PLAINTEXT) throw malformed("ciphertext too long");
+  return {
+    version,
+    suite,
+    valueType,
+    providerId,
+    keyId,
+    wrappedDek,
+    salt,
+    iv,
+    commitment,
+    headerBytes,
+    ciphertext: bytes.slice(off),
+  };
+}

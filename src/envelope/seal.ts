@@ -1,0 +1,145 @@
+/**
+ * Seal and open one value with a data key that is already at hand. Per value: a random 32-byte
+ * salt, HKDF-SHA-256(DEK, salt) → 64 bytes = AES-256-GCM key ‖ key commitment, a random 12-byte
+ * IV, and associated data binding header, path and context (see aad.ts).
+ *
+ * @module
+ */
+import { SealfigError } from "../errors.ts";
+import { type Bytes, randomBytes, timingSafeEqual, utf8 } from "../crypto/bytes.ts";
+import type { DataKey } from "../crypto/data_key.ts";
+import type { EncryptionContext } from "../keys/key_provider.ts";
+import type { ValuePath } from "../path.ts";
+import { buildAad } from "./aad.ts";
+import {
+  COMMITMENT_LENGTH,
+  encodeBlob,
+  encodeHeader,
+  IV_LENGTH,
+  type ParsedBlob,
+  SALT_LENGTH,
+  SUITE_1,
+  TAG_LENGTH,
+  type ValueTypeName,
+} from "./format.ts";
+import { decodeValue, encodeValue, type SecretValue } from "./value_codec.ts";
+
+const HKDF_INFO = utf8("sealfig/v1/value-key\u0001");
+HKDF_INFO[HKDF_INFO.length - 1] = SUITE_1;
+
+/** Where a data key came from: recorded in every blob sealed with it. */
+export interface DataKeyRef {
+  /** Provider id, e.g. `local`. */
+  providerId: string;
+  /** Canonical KEK id returned by the provider. */
+  keyId: string;
+  /** The wrapped DEK. */
+  wrapped: Uint8Array;
+}
+
+async function deriveKeys(
+  dataKey: DataKey,
+  salt: Bytes,
+): Promise<{ aes: CryptoKey; commitment: Bytes }> {
+  const okm = new Uint8Array(
+    await crypto.subtle.deriveBits(
+      { name: "HKDF", hash: "SHA-256", salt, info: HKDF_INFO },
+      dataKey.hkdfKey,
+      8 * (32 + COMMITMENT_LENGTH),
+    ),
+  );
+  try {
+    const aes = await crypto.subtle.importKey("raw", okm.subarray(0, 32), "AES-GCM", false, [
+      "encrypt",
+      "decrypt",
+    ]);
+    return { aes, commitment: okm.slice(32) };
+  } finally {
+    okm.fill(0);
+  }
+}
+
+/** Seal one value. `type` defaults to the value's natural type. */
+export async function sealWithDataKey(
+  dataKey: DataKey,
+  ref: DataKeyRef,
+  value: SecretValue,
+  type: ValueTypeName,
+  path: ValuePath,
+  context: EncryptionContext,
+): Promise<string> {
+  const plaintext = encodeValue(value, type);
+  try {
+    const salt = randomBytes(SALT_LENGTH);
+    const iv = randomBytes(IV_LENGTH);
+    const { aes, commitment } = await deriveKeys(dataKey, salt);
+    const header = encodeHeader({
+      valueType: type,
+      providerId: ref.providerId,
+      keyId: ref.keyId,
+      wrappedDek: ref.wrapped as Bytes,
+      salt,
+      iv,
+      commitment,
+    });
+    const additionalData = buildAad(header, path, context);
+    const ct = new Uint8Array(
+      await crypto.subtle.encrypt(
+        { name: "AES-GCM", iv, additionalData, tagLength: TAG_LENGTH * 8 },
+        aes,
+        plaintext,
+      ),
+    );
+    return encodeBlob(header, ct);
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
+function authFailed(): SealfigError {
+  return new SealfigError(
+    "BLOB_AUTH_FAILED",
+    "Cannot decrypt value: authentication failed",
+    {
+      hint:
+        "The value was altered, moved to another path or a file with another context, or sealed under another data key; restore it from git or set it again",
+    },
+  );
+}
+
+/** Open one parsed blob with its data key. Throws `BLOB_AUTH_FAILED` or `BLOB_MALFORMED`. */
+export async function openWithDataKey(
+  blob: ParsedBlob,
+  dataKey: DataKey,
+  path: ValuePath,
+  context: EncryptionContext,
+): Promise<SecretValue> {
+  const { aes, commitment } = await deriveKeys(dataKey, blob.salt);
+  if (!timingSafeEqual(commitment, blob.commitment)) throw authFailed();
+  const additionalData = buildAad(blob.headerBytes, path, context);
+  let plaintext: Uint8Array;
+  try {
+    plaintext = new Uint8Array(
+      await crypto.subtle.decrypt(
+        { name: "AES-GCM", iv: blob.iv, additionalData, tagLength: TAG_LENGTH * 8 },
+        aes,
+        blob.ciphertext,
+      ),
+    );
+  } catch {
+    throw authFailed();
+  }
+  try {
+    const value = decodeValue(plaintext, blob.valueType);
+    if (value === undefined) {
+      throw new SealfigError(
+        "BLOB_MALFORMED",
+        `Sealed value does not hold a valid ${blob.valueType}`,
+        { hint: "The value was sealed by a faulty tool; set it again" },
+      );
+    }
+    return value;
+  } finally {
+    plaintext.fill(0);
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * The one error type sealfig throws for conditions a caller is expected to handle.
+ *
+ * Every error carries a stable string `code` (see {@link ErrorCode}); callers and tests switch on
+ * the code, never on message text. Messages say what failed, where (file:line:col and the value's
+ * path when known) and what to do. They never contain a secret value, a data key or a key-encryption
+ * key: callers must only pass non-secret facts (paths, key ids, counts) into a message.
+ *
+ * @module
+ */
+
+/** Every error code sealfig can throw, with the condition it stands for. */
+export const ErrorCode = {
+  /** The string is not a sealfig blob, or its fields are malformed, truncated or oversized. */
+  BLOB_MALFORMED: "BLOB_MALFORMED",
+  /** The blob declares a format version or algorithm this build does not know. */
+  BLOB_UNSUPPORTED: "BLOB_UNSUPPORTED",
+  /** Authentication failed: the blob was altered, moved to another path or context, or the key is wrong. */
+  BLOB_AUTH_FAILED: "BLOB_AUTH_FAILED",
+  /** The value cannot be sealed (unsupported type, too large). */
+  VALUE_INVALID: "VALUE_INVALID",
+  /** A path string does not follow the path syntax. */
+  PATH_INVALID: "PATH_INVALID",
+  /** No key provider is configured for the provider id a blob names. */
+  PROVIDER_UNKNOWN: "PROVIDER_UNKNOWN",
+  /** The key a blob or an option names is not available to its provider. */
+  KEY_NOT_FOUND: "KEY_NOT_FOUND",
+  /** A key file or key string is malformed. */
+  KEY_INVALID: "KEY_INVALID",
+  /** A key file is readable by other users. */
+  KEY_FILE_PERMISSIONS: "KEY_FILE_PERMISSIONS",
+  /** A key provider could not unwrap a data key (wrong key, wrong context, corrupted wrapped key). */
+  DEK_UNWRAP_FAILED: "DEK_UNWRAP_FAILED",
+  /** A key provider failed for another reason (see the message and `cause`). */
+  PROVIDER_FAILED: "PROVIDER_FAILED",
+  /** An option passed to a sealfig function is invalid. */
+  OPTION_INVALID: "OPTION_INVALID",
+  // --- AWS KMS provider (src/keys/aws_kms.ts) ---
+  /** KMS refused the call: the caller's IAM identity lacks the permission (kms:Decrypt, …) on the key. */
+  KMS_ACCESS_DENIED: "KMS_ACCESS_DENIED",
+  /** The KMS key (or alias) does not exist in that account and region. */
+  KMS_KEY_NOT_FOUND: "KMS_KEY_NOT_FOUND",
+  /** The KMS key is disabled. */
+  KMS_KEY_DISABLED: "KMS_KEY_DISABLED",
+  /** The KMS key is in a state that does not allow the call (pending deletion, pending import …). */
+  KMS_INVALID_STATE: "KMS_INVALID_STATE",
+  /** KMS could not decrypt the wrapped key: wrong encryption context, or the wrapped key is corrupted. */
+  KMS_INVALID_CIPHERTEXT: "KMS_INVALID_CIPHERTEXT",
+  /** The wrapped key was made under a different KMS key than the one named. */
+  KMS_INCORRECT_KEY: "KMS_INCORRECT_KEY",
+  /** The KMS key cannot be used for this operation (not a symmetric encryption key). */
+  KMS_INVALID_KEY_USAGE: "KMS_INVALID_KEY_USAGE",
+  /** No AWS credentials were found by the SDK's credential chain. */
+  KMS_CREDENTIALS_MISSING: "KMS_CREDENTIALS_MISSING",
+  /** AWS rejected the credentials (unknown access key, bad signature, expired token). */
+  KMS_CREDENTIALS_INVALID: "KMS_CREDENTIALS_INVALID",
+  /** No AWS region could be determined for the key, or the region is unknown. */
+  KMS_REGION_UNKNOWN: "KMS_REGION_UNKNOWN",
+  /** KMS kept throttling the calls until the retry budget was exhausted. */
+  KMS_THROTTLED: "KMS_THROTTLED",
+  /** KMS kept failing with transient errors (5xx, network) until the retry budget was exhausted. */
+  KMS_UNAVAILABLE: "KMS_UNAVAILABLE",
+  /** A KMS call did not complete within its deadline. */
+  KMS_DEADLINE_EXCEEDED: "KMS_DEADLINE_EXCEEDED",
+  /** KMS rejected the request as malformed (ValidationException and similar). */
+  KMS_REQUEST_INVALID: "KMS_REQUEST_INVALID",
+} as const;
+
+/** A stable error code: the union of the values of {@link ErrorCode}. */
+export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode];
+
+/** Where in which file an error happened. All fields are optional; none is ever a secret. */
+export interface ErrorLocation {
+  /** The file the value came from. */
+  file?: string;
+  /** 1-based line in that file. */
+  line?: number;
+  /** 1-based column in that file. */
+  col?: number;
+  /** The value's path in the document, in sealfig path syntax (e.g. `db.password`). */
+  path?: string;
+}
+
+/** Options for {@link SealfigError}. */
+export interface SealfigErrorOptions extends ErrorLocation {
+  /** The key id involved, if any (key ids and ARNs are not secret). */
+  keyId?: string;
+  /** What the user can do about it, one sentence. */
+  hint?: string;
+  /** The underlying error. Never pass an error whose message could contain a secret. */
+  cause?: unknown;
+}
+
+/**
+ * An error with a stable `code`, an optional location and a hint, safe to log.
+ *
+ * @example Switch on the code
+ * ```ts
+ * import { decryptValue, SealfigError } from "@sealfig/sealfig";
+ * try {
+ *   await decryptValue("sealfig:v1:AAAA", { providers: [], path: "db.password" });
+ * } catch (err) {
+ *   if (err instanceof SealfigError && err.code === "BLOB_MALFORMED") console.error(err.message);
+ * }
+ * ```
+ */
+export class SealfigError extends Error {
+  /** The stable error code. */
+  readonly code: ErrorCode;
+  /** What failed, without location or hint. */
+  readonly reason: string;
+  /** File the error is about, if known. */
+  readonly file: string | undefined;
+  /** 1-based line, if known. */
+  readonly line: number | undefined;
+  /** 1-based column, if known. */
+  readonly col: number | undefined;
+  /** The value's path, if known. */
+  readonly path: string | undefined;
+  /** The key id involved, if any. */
+  readonly keyId: string | undefined;
+  /** What to do about it. */
+  readonly hint: string | undefined;
+
+  /**
+   * @param code the stable code
+   * @param reason what failed, without location (that is added from `options`)
+   * @param options location, key id, hint and cause
+   */
+  constructor(code: ErrorCode, reason: string, options: SealfigErrorOptions = {}) {
+    super(
+      formatMessage(reason, options),
+      options.cause === undefined ? {} : { cause: options.cause },
+    );
+    this.name = "SealfigError";
+    this.code = code;
+    this.reason = reason;
+    this.file = options.file;
+    this.line = options.line;
+    this.col = options.col;
+    this.path = options.path;
+    this.keyId = options.keyId;
+    this.hint = options.hint;
+  }
+
+  /** A copy of this error with location fields filled in where this one has none. */
+  withLocation(location: SealfigErrorOptions): SealfigError {
+    const mine: SealfigErrorOptions = {};
+    for (const k of ["file", "line", "col", "path", "keyId", "hint"] as const) {
+      const v = this[k] ?? location[k];
+      if (v !== undefined) (mine as Record<string, unknown>)[k] = v;
+    }
+    if (this.cause !== undefined) mine.cause = this.cause;
+    const copy = new SealfigError(this.code, this.reason, mine);
+    return copy;
+  }
+
+  /** A JSON form for structured logs: code, message and location, never a value. */
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+    };
+    for (const k of ["file", "line", "col", "path", "keyId", "hint"] as const) {
+      if (this[k] !== undefined) out[k] = this[k];
+    }
+    return out;
+  }
+}
+
+function formatMessage(reason: string, o: SealfigErrorOptions): string {
+  let where = "";
+  if (o.file !== undefined) {
+    where = o.file;
+    if (o.line !== undefined) where += `:${o.line}${o.col !== undefined ? `:${o.col}` : ""}`;
+  }
+  if (o.path !== undefined) where += `${where ? " " : ""}at "${o.path}"`;
+  let msg = where ? `${where}: ${reason}` : reason;
+  if (o.keyId !== undefined && !reason.includes(o.keyId)) msg += ` (key ${o.keyId})`;
+  if (o.hint !== undefined) msg += `. ${o.hint}`;
+  return msg;
+}
+
+/** True when `err` is a {@link SealfigError}, optionally with the given code. */
+export function isSealfigError(err: unknown, code?: ErrorCode): err is SealfigError {
+  return err instanceof SealfigError && (code === undefined || err.code === code);
+}

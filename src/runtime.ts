@@ -1,0 +1,320 @@
+/**
+ * The only module that touches the host: files, environment, home directory, processes.
+ *
+ * It uses `node:` built-ins, which both Node (>= 20) and Deno 2 provide, so one implementation
+ * serves both runtimes. Everything else in sealfig is runtime-neutral and receives what it needs
+ * from here.
+ *
+ * @module
+ */
+import * as fs from "node:fs/promises";
+import { constants as fsConstants } from "node:fs";
+import * as os from "node:os";
+import * as nodePath from "node:path";
+import process from "node:process";
+import { createRequire } from "node:module";
+import * as nodeUtil from "node:util";
+
+/** Information about a file, as far as sealfig needs it. */
+export interface FileInfo {
+  /** Size in bytes. */
+  size: number;
+  /** Permission bits (`mode & 0o777`); undefined on platforms without POSIX modes. */
+  mode: number | undefined;
+  /** Modification time in ms since the epoch. */
+  mtimeMs: number;
+  /** True for a regular file. */
+  isFile: boolean;
+}
+
+/** True on Windows, where POSIX permission bits mean nothing. */
+export const isWindows: boolean = process.platform === "win32";
+
+/** Read a whole file as bytes. Throws the host error (with `code` such as `ENOENT`). */
+export async function readFileBytes(path: string): Promise<Uint8Array> {
+  const buf = await fs.readFile(path);
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/** Stat a file; undefined when it does not exist. */
+export async function statFile(path: string): Promise<FileInfo | undefined> {
+  try {
+    const st = await fs.stat(path);
+    return {
+      size: st.size,
+      mode: isWindows ? undefined : st.mode & 0o777,
+      mtimeMs: st.mtimeMs,
+      isFile: st.isFile(),
+    };
+  } catch (err) {
+    if (hostErrorCode(err) === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+/** Options for {@link writeFileAtomic}. */
+export interface WriteFileAtomicOptions {
+  /** Permission bits for a new file. Default: the existing file's mode, else 0o644. */
+  mode?: number;
+}
+
+let tmpCounter = 0;
+
+/**
+ * Write a file atomically: write a temporary file in the same directory, fsync it, then rename it
+ * over the target. A crash at any moment leaves either the old or the new complete file. The mode
+ * of an existing file is kept unless `options.mode` is given.
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  options: WriteFileAtomicOptions = {},
+): Promise<void> {
+  const dir = nodePath.dirname(path);
+  const existing = await statFile(path);
+  const mode = options.mode ?? existing?.mode ?? 0o644;
+  const tmp = nodePath.join(
+    dir,
+    `.${nodePath.basename(path)}.sealfig-${process.pid}-${Date.now()}-${tmpCounter++}.tmp`,
+  );
+  const fh = await fs.open(
+    tmp,
+    fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL,
+    mode,
+  );
+  try {
+    await fh.writeFile(data);
+    if (!isWindows) await fh.chmod(mode);
+    await fh.sync();
+  } catch (err) {
+    await fh.close().catch(() => {});
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  await fh.close();
+  try {
+    await fs.rename(tmp, path);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  // Make the rename durable where the platform allows fsync on a directory.
+  if (!isWindows) {
+    try {
+      const dh = await fs.open(dir, "r");
+      try {
+        await dh.sync();
+      } finally {
+        await dh.close();
+      }
+    } catch {
+      // Some file systems refuse fsync on directories; the rename itself is still atomic.
+    }
+  }
+}
+
+/** Create a directory (and parents) with the given mode. */
+export async function makeDir(path: string, mode = 0o700): Promise<void> {
+  await fs.mkdir(path, { recursive: true, mode });
+}
+
+/** Read one environment variable; undefined when unset. */
+export function getEnv(name: string): string | undefined {
+  return process.env[name];
+}
+
+/** A snapshot of the whole process environment. */
+export function getEnvAll(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** The user's configuration directory: `$XDG_CONFIG_HOME`, `%APPDATA%` or `~/.config`. */
+export function userConfigDir(): string {
+  const xdg = getEnv("XDG_CONFIG_HOME");
+  if (xdg) return xdg;
+  if (isWindows) {
+    const appData = getEnv("APPDATA");
+    if (appData) return appData;
+  }
+  return nodePath.join(os.homedir(), ".config");
+}
+
+/** Join path segments with the platform separator. */
+export function joinPath(...parts: string[]): string {
+  return nodePath.join(...parts);
+}
+
+/** Resolve a path against the current working directory. */
+export function resolvePath(...parts: string[]): string {
+  return nodePath.resolve(...parts);
+}
+
+/** The `code` of a host error (`ENOENT`, `EACCES` …), if any. */
+export function hostErrorCode(err: unknown): string | undefined {
+  if (typeof err === "object" && err !== null && "code" in err) {
+    const code = (err as { code: unknown }).code;
+    return typeof code === "string" ? code : undefined;
+  }
+  return undefined;
+}
+
+/** A running HTTP server started by {@link serveHttp}. */
+export interface HttpServerHandle {
+  /** The port it listens on (useful with port 0). */
+  readonly port: number;
+  /** The host it is bound to. */
+  readonly hostname: string;
+  /** Stop accepting connections, close open ones and resolve when closed. */
+  close(): Promise<void>;
+}
+
+/** Options for {@link serveHttp}. */
+export interface ServeHttpOptions {
+  /** Interface to bind. Default `127.0.0.1`. */
+  hostname?: string;
+  /** Port; 0 picks a free one. Default 0. */
+  port?: number;
+}
+
+/**
+ * Serve a web-standard `(Request) => Promise<Response>` handler over HTTP/1.1 with `node:http`
+ * (available on Node and Deno 2). The handler stays runtime-neutral.
+ */
+export async function serveHttp(
+  handler: (request: Request) => Promise<Response>,
+  options: ServeHttpOptions = {},
+): Promise<HttpServerHandle> {
+  const http = await import("node:http");
+  const hostname = options.hostname ?? "127.0.0.1";
+  const sockets = new Set<import("node:net").Socket>();
+  const server = http.createServer((req, res) => {
+    const chunks: Uint8Array[] = [];
+    req.on("data", (c: Uint8Array) => chunks.push(c));
+    req.on("error", () => res.destroy());
+    req.on("end", () => {
+      const body = chunks.length ? concatChunks(chunks) : undefined;
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(req.headers)) {
+        if (typeof v === "string") headers.set(k, v);
+        else if (Array.isArray(v)) { for (const x of v) headers.append(k, x); }
+      }
+      const method = req.method ?? "GET";
+      const request = new Request(`http://${hostname}${req.url ?? "/"}`, {
+        method,
+        headers,
+        ...(body && method !== "GET" && method !== "HEAD" ? { body } : {}),
+      });
+      handler(request).then(async (response) => {
+        const out = new Uint8Array(await response.arrayBuffer());
+        const h: Record<string, string> = {};
+        response.headers.forEach((v, k) => (h[k] = v));
+        h["content-length"] = String(out.byteLength);
+        res.writeHead(response.status, h);
+        res.end(out);
+      }, (err: unknown) => {
+        // HttpConnectionReset (defined at the end of this module) asks for an abrupt TCP reset.
+        if (err instanceof HttpConnectionReset) {
+          const socket = req.socket as { resetAndDestroy?: () => void; destroy(): void };
+          if (typeof socket.resetAndDestroy === "function") socket.resetAndDestroy();
+          else socket.destroy();
+          return;
+        }
+        res.writeHead(500);
+        res.end();
+      });
+    });
+  });
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, hostname, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return {
+    port,
+    hostname,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function concatChunks(chunks: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  let n = 0;
+  for (const c of chunks) n += c.byteLength;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Added for the AWS KMS provider and the local KMS server (issue 4): signals, stdout, module-load
+// introspection for tests, inspection, and connection resets for fault injection.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Thrown (or rejected) by a {@link serveHttp} handler to make the server reset the connection
+ * (TCP RST where the host supports it, else an abrupt close) instead of answering.
+ */
+export class HttpConnectionReset extends Error {
+  constructor() {
+    super("connection reset on purpose");
+    this.name = "HttpConnectionReset";
+  }
+}
+
+/** The termination signals {@link onTerminationSignal} listens for. */
+export type TerminationSignal = "SIGINT" | "SIGTERM";
+
+/**
+ * Call `handler` when the process receives SIGINT or SIGTERM (only SIGINT on Windows). Returns a
+ * function that removes the listeners.
+ */
+export function onTerminationSignal(handler: (signal: TerminationSignal) => void): () => void {
+  const signals: TerminationSignal[] = isWindows ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const listeners = signals.map((sig) => {
+    const listener = () => handler(sig);
+    process.on(sig, listener);
+    return [sig, listener] as const;
+  });
+  return () => {
+    for (const [sig, listener] of listeners) process.off(sig, listener);
+  };
+}
+
+/** Write text to standard output (no newline added). */
+export function writeStdout(text: string): void {
+  process.stdout.write(text);
+}
+
+/** Write text to standard error (no newline added). */
+export function writeStderr(text: string): void {
+  process.stderr.write(text);
+}
+
+/**
+ * The file paths of the CommonJS modules loaded so far in this isolate (the `require.cache`
+ * keys). npm packages whose entry point is CommonJS (such as `@aws-sdk/client-kms`) show up here
+ * on Node and on Deno however they were imported, so tests can assert a package was not loaded.
+ */
+export function loadedCommonJsModules(): string[] {
+  const req = createRequire(import.meta.url);
+  return Object.keys(req.cache);
+}
+
+/** The host's debug rendering of a value (`util.inspect`), as a log line or REPL would show it. */
+export function inspectValue(value: unknown): string {
+  return nodeUtil.inspect(value, { depth: 6, showHidden: true, getters: false });
+}
