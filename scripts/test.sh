@@ -21,8 +21,8 @@ npx --no-install tsc -p tsconfig.json || fail=1
 
 step "deno check + lint + fmt --check"
 npx --no-install deno check --quiet mod.ts src/ tests/ scripts/ || fail=1
-npx --no-install deno lint --quiet || fail=1
-npx --no-install deno fmt --check --quiet || fail=1
+npx --no-install deno lint --quiet mod.ts src/ tests/ scripts/ || fail=1
+npx --no-install deno fmt --check --quiet mod.ts src/ tests/ scripts/ docs/ || fail=1
 
 step "vitest (node $(node --version))"
 npx --no-install vitest run --reporter=default --reporter=json --outputFile.json="$tmp/vitest.json" || fail=1

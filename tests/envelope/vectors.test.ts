@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { decryptValue, LocalKeyProvider, SealfigError } from "../../mod.ts";
+import type { SecretValue } from "../../mod.ts";
+
+interface Vectors {
+  keys: string[];
+  keyId: string;
+  context: Record<string, string>;
+  positive: {
+    path: string;
+    type: string;
+    value: string | number | boolean | null;
+    sealedType: string;
+    contextOverride?: Record<string, string>;
+    blob: string;
+  }[];
+  negative: {
+    name: string;
+    blob: string;
+    path: string;
+    context?: Record<string, string>;
+    code: string;
+  }[];
+}
+
+const vectors = JSON.parse(
+  readFileSync(new URL("../vectors/v1.json", import.meta.url), "utf8"),
+) as Vectors;
+const provider = new LocalKeyProvider({ keys: vectors.keys });
+
+function expected(v: Vectors["positive"][number]): SecretValue {
+  if (v.type === "bigint") return BigInt(v.value as string);
+  if (v.type === "number" && typeof v.value === "string") return Number(v.value);
+  return v.value;
+}
+
+describe("format v1 test vectors (tests/vectors/v1.json)", () => {
+  it("has the documented fixed key id", async () => {
+    expect(await LocalKeyProvider.keyIdOf(vectors.keys[0]!)).toBe(vectors.keyId);
+  });
+
+  it("decryptValue() opens every positive vector to its recorded value", async () => {
+    expect(vectors.positive.length).toBeGreaterThanOrEqual(15);
+    for (const v of vectors.positive) {
+      const out = await decryptValue(v.blob, {
+        providers: [provider],
+        path: v.path,
+        context: v.contextOverride ?? vectors.context,
+      });
+      expect(Object.is(out, expected(v)) || out === expected(v), `${v.path}`).toBe(true);
+    }
+  });
+
+  it("decryptValue() rejects every negative vector with its documented code", async () => {
+    expect(vectors.negative.length).toBeGreaterThanOrEqual(10);
+    for (const v of vectors.negative) {
+      const err = await decryptValue(v.blob, {
+        providers: [provider],
+        path: v.path,
+        context: v.context ?? vectors.context,
+      }).then(() => undefined, (e: unknown) => e);
+      expect(err, v.name).toBeInstanceOf(SealfigError);
+      expect((err as SealfigError).code, v.name).toBe(v.code);
+    }
+  });
+});
