@@ -35,6 +35,8 @@ export const ErrorCode = {
   PROVIDER_FAILED: "PROVIDER_FAILED",
   /** An option passed to a sealfig function is invalid. */
   OPTION_INVALID: "OPTION_INVALID",
+  /** The rules file (`.sealfig.yaml`) is unreadable or invalid. */
+  RULES_INVALID: "RULES_INVALID",
   // --- AWS KMS provider (src/keys/aws_kms.ts) ---
   /** KMS refused the call: the caller's IAM identity lacks the permission (kms:Decrypt, …) on the key. */
   KMS_ACCESS_DENIED: "KMS_ACCESS_DENIED",
@@ -64,6 +66,33 @@ export const ErrorCode = {
   KMS_DEADLINE_EXCEEDED: "KMS_DEADLINE_EXCEEDED",
   /** KMS rejected the request as malformed (ValidationException and similar). */
   KMS_REQUEST_INVALID: "KMS_REQUEST_INVALID",
+  // --- Sealed YAML documents and the config loader (src/document, src/config) ---
+  /** A file to read does not exist (or is not a regular file). */
+  FILE_NOT_FOUND: "FILE_NOT_FOUND",
+  /** A file is larger than the configured size limit (checked before reading it). */
+  FILE_TOO_LARGE: "FILE_TOO_LARGE",
+  /** A file is not valid UTF-8. */
+  FILE_NOT_UTF8: "FILE_NOT_UTF8",
+  /** A file exists but could not be read (permissions, I/O error). */
+  FILE_READ_FAILED: "FILE_READ_FAILED",
+  /** The YAML does not parse (syntax, tab indentation, several documents in one file …). */
+  YAML_SYNTAX: "YAML_SYNTAX",
+  /** A YAML map has the same key twice. */
+  YAML_DUPLICATE_KEY: "YAML_DUPLICATE_KEY",
+  /** Alias expansion exceeded the limit (a "billion laughs" document). */
+  YAML_ALIAS_LIMIT: "YAML_ALIAS_LIMIT",
+  /** A `!secret` tag is where it cannot be honoured: on a map, a sequence, a key or an alias. */
+  YAML_SECRET_TAG: "YAML_SECRET_TAG",
+  /** A value tagged `!secret` was found unsealed where only sealed values are accepted. */
+  SECRET_UNSEALED: "SECRET_UNSEALED",
+  /** No value exists at the given path. */
+  PATH_NOT_FOUND: "PATH_NOT_FOUND",
+  /** The path cannot be set: it runs through a scalar, or addresses a map or sequence as a value. */
+  PATH_CONFLICT: "PATH_CONFLICT",
+  /** An environment variable cannot be mapped onto the config (ambiguous or conflicting name). */
+  ENV_INVALID: "ENV_INVALID",
+  /** The loaded config does not satisfy the schema (see `ConfigValidationError.issues`). */
+  CONFIG_INVALID: "CONFIG_INVALID",
 } as const;
 
 /** A stable error code: the union of the values of {@link ErrorCode}. */

@@ -9,6 +9,7 @@
  */
 import * as fs from "node:fs/promises";
 import { constants as fsConstants } from "node:fs";
+import * as nodeFsSync from "node:fs";
 import * as os from "node:os";
 import * as nodePath from "node:path";
 import process from "node:process";
@@ -318,3 +319,166 @@ export function loadedCommonJsModules(): string[] {
 export function inspectValue(value: unknown): string {
   return nodeUtil.inspect(value, { depth: 6, showHidden: true, getters: false });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Added for the CLI (issue 5): stdin, TTYs, child processes, private temp dirs, exit.
+// ---------------------------------------------------------------------------------------------
+
+/** The command-line arguments after the script name. */
+export function commandLineArgs(): string[] {
+  return process.argv.slice(2);
+}
+
+/** The current working directory. */
+export function currentDir(): string {
+  return process.cwd();
+}
+
+/** Exit the process now with `code`. */
+export function exitProcess(code: number): never {
+  process.exit(code);
+}
+
+/** Set the exit code the process ends with when the event loop drains. */
+export function setExitCode(code: number): void {
+  process.exitCode = code;
+}
+
+/** Read all of standard input. */
+export async function readStdin(): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Uint8Array);
+  return concatChunks(chunks);
+}
+
+/** Whether a standard stream is a terminal. */
+export function isTerminal(stream: "stdin" | "stdout" | "stderr"): boolean {
+  return Boolean(process[stream].isTTY);
+}
+
+/** A path relative to `from` (for short messages). */
+export function relativePath(from: string, to: string): string {
+  return nodePath.relative(from, to) || ".";
+}
+
+/** The directory part of a path. */
+export function dirName(path: string): string {
+  return nodePath.dirname(path);
+}
+
+/** The last part of a path. */
+export function baseName(path: string): string {
+  return nodePath.basename(path);
+}
+
+/** Remove a file or directory tree; missing paths are fine. */
+export async function removePath(path: string): Promise<void> {
+  await fs.rm(path, { recursive: true, force: true });
+}
+
+/** Remove a file or directory tree synchronously (for exit paths that cannot wait). */
+export function removePathSync(path: string): void {
+  try {
+    nodeFsSync.rmSync(path, { recursive: true, force: true });
+  } catch {
+    // best effort on the way out
+  }
+}
+
+/**
+ * Create a private directory (mode 0700) for plaintext scratch files, on a RAM-backed file system
+ * where one exists (`/dev/shm` on Linux, else `$XDG_RUNTIME_DIR`), else the system temp dir.
+ */
+export async function makePrivateTempDir(prefix: string): Promise<string> {
+  const candidates = [getEnv("SEALFIG_TMPDIR"), "/dev/shm", getEnv("XDG_RUNTIME_DIR"), os.tmpdir()];
+  for (const base of candidates) {
+    if (!base) continue;
+    try {
+      const dir = await fs.mkdtemp(nodePath.join(base, prefix));
+      if (!isWindows) await fs.chmod(dir, 0o700);
+      return dir;
+    } catch {
+      // not writable here; try the next candidate
+    }
+  }
+  throw new Error("No writable temporary directory");
+}
+
+/** Write a new file exclusively with `mode` (fails if it exists). */
+export async function writeNewFile(path: string, data: Uint8Array | string, mode = 0o600): Promise<void> {
+  const fh = await fs.open(path, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, mode);
+  try {
+    await fh.writeFile(data);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** How a child process ended. */
+export interface ChildExit {
+  /** Exit code, or null when killed by a signal. */
+  code: number | null;
+  /** The signal that killed it, if any. */
+  signal: string | null;
+}
+
+/** Options for {@link runChild}. */
+export interface RunChildOptions {
+  /** Environment for the child. Default: this process's environment. */
+  env?: Record<string, string>;
+  /** Run through the shell (`sh -c` / `cmd`), for editor commands with arguments. */
+  shell?: boolean;
+  /** Forward SIGINT/SIGTERM/SIGHUP received by this process to the child. Default true. */
+  forwardSignals?: boolean;
+}
+
+/**
+ * Run a command with inherited standard streams and wait for it. Signals this process receives
+ * are forwarded to the child, so Ctrl-C reaches an editor or a `sealfig run` child.
+ */
+export async function runChild(
+  command: string,
+  args: readonly string[],
+  options: RunChildOptions = {},
+): Promise<ChildExit> {
+  const { spawn } = await import("node:child_process");
+  return await new Promise<ChildExit>((resolve, reject) => {
+    const child = spawn(command, args as string[], {
+      stdio: "inherit",
+      env: options.env ?? process.env,
+      shell: options.shell ?? false,
+    });
+    const forwarded: [string, () => void][] = [];
+    if (options.forwardSignals !== false) {
+      for (const sig of isWindows ? ["SIGINT"] : ["SIGINT", "SIGTERM", "SIGHUP"]) {
+        const l = () => {
+          child.kill(sig as "SIGINT");
+        };
+        process.on(sig, l);
+        forwarded.push([sig, l]);
+      }
+    }
+    const cleanup = () => {
+      for (const [sig, l] of forwarded) process.off(sig, l);
+    };
+    child.on("error", (err) => {
+      cleanup();
+      reject(err);
+    });
+    child.on("exit", (code, signal) => {
+      cleanup();
+      resolve({ code, signal });
+    });
+  });
+}
+
+/** Replace the signal number of a signal name for exit codes (128 + n). */
+export function signalNumber(signal: string): number {
+  return os.constants.signals[signal as keyof typeof os.constants.signals] ?? 1;
+}
+
+/** Send a signal to this process (used to re-raise a child's signal). */
+export function killSelf(signal: string): void {
+  process.kill(process.pid, signal as "SIGTERM");
+}
+

@@ -1,0 +1,152 @@
+/**
+ * Builds the npm package in ./npm from the Deno-first sources (the job dnt does; dnt is only on
+ * JSR, which these machines cannot reach).
+ *
+ *   npm run build            (tsx scripts/build_npm.ts)
+ *   deno run -A scripts/build_npm.ts
+ *
+ * Steps: check that deno.json imports, package.json dependencies and the version agree; compile
+ * with tsc (tsconfig.build.json: ESM .js + .d.ts + source maps, "./x.ts" -> "./x.js"); rewrite the
+ * same specifiers in the .d.ts files (tsc leaves ".ts" there); write npm/package.json (exports,
+ * bin with a shebang entry, exact dependency versions, engines); copy README, LICENSE and docs;
+ * smoke-import the result with node.
+ */
+import { execFileSync } from "node:child_process";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { join, relative } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const outDir = join(root, "npm");
+const BIN = { sealfig: "./esm/scripts/sealfig.js" } as const;
+
+interface PackageJson {
+  name: string;
+  version: string;
+  description?: string;
+  license?: string;
+  engines?: Record<string, string>;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+}
+
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as PackageJson;
+const denoJson = JSON.parse(readFileSync(join(root, "deno.json"), "utf8")) as {
+  version?: string;
+  imports?: Record<string, string>;
+};
+
+// 1. Metadata must agree: deno.json imports = package.json versions; one version everywhere.
+const problems: string[] = [];
+for (const [spec, target] of Object.entries(denoJson.imports ?? {})) {
+  const m = /^npm:(@?[^@]+)@(.+)$/.exec(target);
+  if (!m) continue;
+  const [, name, version] = m as unknown as [string, string, string];
+  const declared = pkg.dependencies?.[name] ?? pkg.devDependencies?.[name];
+  if (spec !== name) problems.push(`deno.json maps "${spec}" to a different package ${name}`);
+  else if (!declared) problems.push(`${name} is in deno.json imports but not in package.json`);
+  else if (declared !== version) {
+    problems.push(`${name}: deno.json has ${version}, package.json has ${declared}`);
+  }
+}
+for (const name of Object.keys(pkg.dependencies ?? {})) {
+  if (!denoJson.imports?.[name]) {
+    problems.push(`dependency ${name} is not mapped in deno.json imports`);
+  }
+}
+const srcVersion = /VERSION = "([^"]+)"/.exec(readFileSync(join(root, "src", "version.ts"), "utf8"))
+  ?.[1];
+if (srcVersion !== pkg.version || denoJson.version !== pkg.version) {
+  problems.push(
+    `versions differ: package.json ${pkg.version}, deno.json ${denoJson.version}, src/version.ts ${srcVersion}`,
+  );
+}
+if (problems.length) {
+  console.error("build_npm: inconsistent metadata:\n  " + problems.join("\n  "));
+  process.exit(1);
+}
+
+// 2. Compile (ESM + declarations + source maps) with the pinned tsc.
+rmSync(outDir, { recursive: true, force: true });
+const tscBin = join(root, "node_modules", "typescript", "bin", "tsc");
+execFileSync(process.execPath, [tscBin, "-p", join(root, "tsconfig.build.json")], {
+  stdio: "inherit",
+  cwd: root,
+});
+
+// 3. tsc rewrites ".ts" -> ".js" in emitted JS but not in .d.ts: do it here.
+const REL_TS = /((?:from|import)\s*\(?\s*["'])(\.{1,2}\/[^"']+?)\.(m|c)?ts(["'])/g;
+let dtsFixed = 0;
+for (const file of walk(join(outDir, "esm"))) {
+  if (!file.endsWith(".d.ts")) continue;
+  const src = readFileSync(file, "utf8");
+  const out = src.replace(
+    REL_TS,
+    (_m, pre: string, p: string, mc: string | undefined, q: string) =>
+      `${pre}${p}.${mc ?? ""}js${q}`,
+  );
+  if (out !== src) {
+    writeFileSync(file, out);
+    dtsFixed++;
+  }
+}
+
+// 4. package.json for the published package.
+const npmPkg = {
+  name: pkg.name,
+  version: pkg.version,
+  description: pkg.description,
+  license: pkg.license ?? "MIT",
+  type: "module",
+  main: "./esm/mod.js",
+  types: "./esm/mod.d.ts",
+  exports: {
+    ".": { types: "./esm/mod.d.ts", import: "./esm/mod.js", default: "./esm/mod.js" },
+    "./package.json": "./package.json",
+  },
+  bin: BIN,
+  files: ["esm", "README.md", "LICENSE", "docs"],
+  sideEffects: false,
+  engines: { node: ">=20.19" },
+  dependencies: pkg.dependencies ?? {},
+};
+writeFileSync(join(outDir, "package.json"), JSON.stringify(npmPkg, null, 2) + "\n");
+for (const f of ["README.md", "LICENSE"]) {
+  if (existsSync(join(root, f))) cpSync(join(root, f), join(outDir, f));
+}
+cpSync(join(root, "docs"), join(outDir, "docs"), { recursive: true });
+for (const bin of Object.values(BIN)) {
+  const file = join(outDir, bin);
+  const text = readFileSync(file, "utf8");
+  if (!text.startsWith("#!")) writeFileSync(file, "#!/usr/bin/env node\n" + text);
+  chmodSync(file, 0o755);
+}
+
+// 5. Smoke test with the real node: the entry point imports and has its exports.
+execFileSync(process.execPath, [
+  "--input-type=module",
+  "-e",
+  `const m = await import(${JSON.stringify(join(outDir, "esm", "mod.js"))});
+   for (const n of ["encryptValue", "decryptValue", "DekCache", "LocalKeyProvider"]) if (!m[n]) { console.error("missing export " + n); process.exit(1); }`,
+], { stdio: "inherit" });
+console.log(
+  `built ${relative(root, outDir)}/ (${pkg.name}@${pkg.version}); .d.ts files fixed: ${dtsFixed}`,
+);
+
+function* walk(dir: string): Generator<string> {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) yield* walk(p);
+    else yield p;
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * The rules file (`.sealfig.yaml`): which files use which key, which encryption context, which
+ * values are secret by name, and the data-key policy. Every CLI command reads it; the loader can
+ * too. The first rule whose `files` pattern matches a file's path (relative to the rules file,
+ * with `/` separators) applies.
+ *
+ * ```yaml
+ * # .sealfig.yaml
+ * rules:
+ *   - files: '^config/production\.ya?ml$'
+ *     key: local:lk_0123456789abcdef       # or an AWS KMS key ARN / alias ARN / alias/name
+ *     context: { app: shop, env: prod }    # bound to every value; KMS EncryptionContext
+ *     secret: '(password|token|secret|key)$'  # keys sealed even without !secret
+ *     dek: per-file                        # or per-value
+ *     max_values_per_dek: 256
+ * ```
+ *
+ * @module
+ */
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { SealfigError } from "./errors.ts";
+import type { EncryptionContext } from "./keys/key_provider.ts";
+import { DEFAULT_MAX_VALUES_PER_DEK } from "./envelope/values.ts";
+import {
+  dirName,
+  joinPath,
+  readFileBytes,
+  relativePath,
+  resolvePath,
+  statFile,
+} from "./runtime.ts";
+
+/** The rules file name searched for in a file's directory and its parents. */
+export const RULES_FILE = ".sealfig.yaml";
+
+/** A key reference: which provider, which key. */
+export interface KeyRef {
+  /** Provider id: `local` or `aws-kms`. */
+  providerId: string;
+  /** Key id for that provider (local fingerprint; KMS ARN, key id or alias). */
+  keyId: string;
+}
+
+/** The rule that applies to one file. */
+export interface FileRule {
+  /** The key new values are sealed with. */
+  key: KeyRef | undefined;
+  /** Encryption context bound to every value of the file. */
+  context: EncryptionContext;
+  /** Values whose key (last path segment) matches are secret even without `!secret`. */
+  secret: RegExp | undefined;
+  /** Values sharing one data key in one operation (1 = one data key per value). */
+  maxValuesPerDek: number;
+  /** Schema module for `edit` validation (`path/to/module.ts#ExportName`), if any. */
+  schema: string | undefined;
+  /** The rules file this came from, if any. */
+  source: string | undefined;
+}
+
+const ruleSchema = z.strictObject({
+  files: z.string().min(1),
+  key: z.string().min(1).optional(),
+  context: z.record(z.string().min(1), z.string()).optional(),
+  secret: z.string().min(1).optional(),
+  dek: z.enum(["per-file", "per-value"]).optional(),
+  max_values_per_dek: z.int().min(1).max(1_000_000).optional(),
+  schema: z.string().min(1).optional(),
+});
+
+const rulesSchema = z.strictObject({
+  version: z.literal(1).optional(),
+  rules: z.array(ruleSchema),
+});
+
+/** A parsed rules file. */
+export interface Rules {
+  /** Absolute path of the rules file. */
+  file: string;
+  /** Rules in order. */
+  rules: z.infer<typeof ruleSchema>[];
+}
+
+/**
+ * Parse a key reference: `local:<id>`, `aws-kms:<ref>`, a KMS key or alias ARN, or `alias/<name>`.
+ * Throws `OPTION_INVALID` for anything else.
+ *
+ * @example
+ * ```ts
+ * import { parseKeyRef } from "@sealfig/sealfig";
+ * parseKeyRef("local:lk_0123456789abcdef"); // { providerId: "local", keyId: "lk_0123456789abcdef" }
+ * parseKeyRef("alias/app-prod"); // { providerId: "aws-kms", keyId: "alias/app-prod" }
+ * ```
+ */
+export function parseKeyRef(ref: string): KeyRef {
+  const m = /^(local|aws-kms):(.+)$/.exec(ref);
+  if (m) return { providerId: m[1]!, keyId: m[2]! };
+  if (/^arn:aws[a-z-]*:kms:/.test(ref) || /^alias\//.test(ref)) {
+    return { providerId: "aws-kms", keyId: ref };
+  }
+  throw new SealfigError("OPTION_INVALID", `Unrecognised key reference ${JSON.stringify(ref)}`, {
+    hint: "Use local:<key id>, a KMS key ARN, an alias ARN, alias/<name> or aws-kms:<key id>",
+  });
+}
+
+/** Format a key reference for messages and rules files. */
+export function formatKeyRef(ref: KeyRef): string {
+  if (
+    ref.providerId === "aws-kms" && (ref.keyId.startsWith("arn:") || ref.keyId.startsWith("alias/"))
+  ) {
+    return ref.keyId;
+  }
+  return `${ref.providerId}:${ref.keyId}`;
+}
+
+/**
+ * Find the rules file for `file`: `.sealfig.yaml` in its directory or the nearest parent.
+ * Returns undefined when there is none.
+ */
+export async function findRulesFile(file: string): Promise<string | undefined> {
+  let dir = dirName(resolvePath(file));
+  for (;;) {
+    const candidate = joinPath(dir, RULES_FILE);
+    if ((await statFile(candidate))?.isFile) return candidate;
+    const parent = dirName(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/** Read and validate a rules file. Throws `RULES_INVALID` with the file and the problem. */
+export async function readRules(file: string): Promise<Rules> {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(await readFileBytes(file));
+  } catch {
+    throw new SealfigError("RULES_INVALID", "Cannot read the rules file as UTF-8 text", { file });
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 });
+  } catch (err) {
+    throw new SealfigError(
+      "RULES_INVALID",
+      `Rules file is not valid YAML: ${(err as Error).message.split("\n")[0]}`,
+      {
+        file,
+      },
+    );
+  }
+  const parsed = rulesSchema.safeParse(data ?? { rules: [] });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new SealfigError(
+      "RULES_INVALID",
+      `Invalid rules file at ${issue.path.join(".") || "(top)"}: ${issue.message}`,
+      { file, hint: "See `sealfig init --help` for the format" },
+    );
+  }
+  for (const [i, r] of parsed.data.rules.entries()) {
+    for (const [field, pattern] of [["files", r.files], ["secret", r.secret]] as const) {
+      if (pattern === undefined) continue;
+      try {
+        new RegExp(pattern);
+      } catch {
+        throw new SealfigError(
+          "RULES_INVALID",
+          `rules[${i}].${field} is not a valid regular expression`,
+          {
+            file,
+          },
+        );
+      }
+    }
+    if (r.key) parseKeyRef(r.key);
+  }
+  return { file: resolvePath(file), rules: parsed.data.rules };
+}
+
+/** The rule for `file` in `rules` (first match), or defaults when none matches. */
+export function ruleFor(rules: Rules | undefined, file: string): FileRule {
+  const defaults: FileRule = {
+    key: undefined,
+    context: {},
+    secret: undefined,
+    maxValuesPerDek: DEFAULT_MAX_VALUES_PER_DEK,
+    schema: undefined,
+    source: undefined,
+  };
+  if (!rules) return defaults;
+  const rel = relativePath(dirName(rules.file), resolvePath(file)).split("\\").join("/");
+  const rule = rules.rules.find((r) => new RegExp(r.files).test(rel));
+  if (!rule) return { ...defaults, source: rules.file };
+  return {
+    key: rule.key ? parseKeyRef(rule.key) : undefined,
+    context: rule.context ?? {},
+    secret: rule.secret ? new RegExp(rule.secret) : undefined,
+    maxValuesPerDek: rule.dek === "per-value"
+      ? 1
+      : rule.max_values_per_dek ?? DEFAULT_MAX_VALUES_PER_DEK,
+    schema: rule.schema,
+    source: rules.file,
+  };
+}
+
+/** Find, read and apply the rules for `file` in one step. */
+export async function loadRuleFor(file: string, rulesFile?: string): Promise<FileRule> {
+  const found = rulesFile ?? (await findRulesFile(file));
+  return ruleFor(found ? await readRules(found) : undefined, file);
+}

@@ -1,0 +1,55 @@
+/** Run the sealfig CLI as a real process (Node: through tsx's loader; Deno: deno run). */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const script = fileURLToPath(new URL("../../scripts/sealfig.ts", import.meta.url));
+const isDeno = "Deno" in globalThis;
+
+/** The command and arguments that start the CLI on this runtime. */
+export function cliCommand(): [string, string[]] {
+  if (isDeno) return [process.execPath, ["run", "-A", "--quiet", script]];
+  return [process.execPath, [
+    "--import",
+    new URL("../../node_modules/tsx/dist/loader.mjs", import.meta.url).href,
+    script,
+  ]];
+}
+
+/** Result of a CLI run. */
+export interface CliResult {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options for {@link runSealfig}. */
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  input?: string | Uint8Array;
+  /** Called with the child once spawned (to send signals). */
+  onSpawn?: (child: import("node:child_process").ChildProcess) => void;
+}
+
+/** Run `sealfig ARGS` and collect its output. */
+export function runSealfig(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  const [cmd, pre] = cliCommand();
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: "1", ...options.env })) {
+    if (v !== undefined) env[k] = v;
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, [...pre, ...args], { cwd: options.cwd ?? root, env, stdio: "pipe" });
+    let stdout = "", stderr = "";
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+    if (options.input !== undefined) child.stdin!.end(options.input);
+    else child.stdin!.end();
+    options.onSpawn?.(child);
+  });
+}
