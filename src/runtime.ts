@@ -405,8 +405,16 @@ export async function makePrivateTempDir(prefix: string): Promise<string> {
 }
 
 /** Write a new file exclusively with `mode` (fails if it exists). */
-export async function writeNewFile(path: string, data: Uint8Array | string, mode = 0o600): Promise<void> {
-  const fh = await fs.open(path, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, mode);
+export async function writeNewFile(
+  path: string,
+  data: Uint8Array | string,
+  mode = 0o600,
+): Promise<void> {
+  const fh = await fs.open(
+    path,
+    fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL,
+    mode,
+  );
   try {
     await fh.writeFile(data);
   } finally {
@@ -481,4 +489,3 @@ export function signalNumber(signal: string): number {
 export function killSelf(signal: string): void {
   process.kill(process.pid, signal as "SIGTERM");
 }
-
