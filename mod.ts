@@ -32,3 +32,80 @@ export { addKeyToFile, defaultKeyFile, LocalKeyProvider } from "./src/keys/local
 export type { LocalKeyProviderOptions } from "./src/keys/local.ts";
 export { formatPath, parsePath } from "./src/path.ts";
 export type { PathSegment, ValuePath } from "./src/path.ts";
+
+// --- AWS KMS provider and the local KMS-compatible server (issue 4) ---
+export { kmsKeyFromEnv, KmsKeyProvider, kmsSdkLoadCount } from "./src/keys/aws_kms.ts";
+export type {
+  KmsClientFactory,
+  KmsCredentials,
+  KmsKeyFromEnvOptions,
+  KmsKeyProviderOptions,
+  KmsProviderStats,
+} from "./src/keys/aws_kms.ts";
+export { createKmsHandler, KmsServerStats, startKmsServer } from "./src/keys/kms_server/server.ts";
+export type {
+  CreateTestKeyOptions,
+  KmsFaults,
+  KmsHandler,
+  KmsHandlerOptions,
+  KmsKeyInfo,
+  KmsPolicy,
+  KmsServer,
+  KmsServerOptions,
+} from "./src/keys/kms_server/server.ts";
+export { runKmsServer } from "./src/keys/kms_server/cli.ts";
+// --- Sealed YAML documents and the config loader (issue 3) ---
+export {
+  DEFAULT_MAX_ALIAS_COUNT,
+  parseDocument,
+  readDocument,
+  SealfigDocument,
+  SECRET_TAG,
+} from "./src/document/document.ts";
+export type { DocumentValue, ParseDocumentOptions, ValueKind } from "./src/document/document.ts";
+export { DEFAULT_MAX_FILE_BYTES } from "./src/document/source.ts";
+export { DEFAULT_CONCURRENCY } from "./src/document/_concurrency.ts";
+export {
+  decryptDocument,
+  getValue,
+  openDocument,
+  sealDocument,
+} from "./src/document/seal.ts";
+export type {
+  DecryptDocumentResult,
+  DekPolicy,
+  OpenDocumentOptions,
+  SealDocumentOptions,
+  SealDocumentResult,
+} from "./src/document/seal.ts";
+export { setSecret, setValue, unsetValue } from "./src/document/edit.ts";
+export type { SetSecretOptions, SetValueOptions } from "./src/document/edit.ts";
+export {
+  createLoader,
+  loadConfig,
+  loadConfigWithReport,
+  sharedDekCache,
+} from "./src/config/load_config.ts";
+export type {
+  ConfigFile,
+  ConfigLoader,
+  ConfigOf,
+  DeepReadonly,
+  EnvOverrideOptions,
+  LoadConfigOptions,
+  LoadedConfig,
+  LoadReport,
+} from "./src/config/load_config.ts";
+export { ConfigValidationError } from "./src/config/validate.ts";
+export type {
+  ConfigIssue,
+  InferSchemaOutput,
+  StandardSchemaIssue,
+  StandardSchemaProps,
+  StandardSchemaResult,
+  StandardSchemaV1,
+} from "./src/config/validate.ts";
+export { redact, REDACTED, secretPaths } from "./src/config/redact.ts";
+export type { Redacted } from "./src/config/redact.ts";
+export { formatOrigin } from "./src/config/tree.ts";
+export type { Origin } from "./src/config/tree.ts";

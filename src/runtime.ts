@@ -15,6 +15,7 @@ import * as nodePath from "node:path";
 import process from "node:process";
 import { createRequire } from "node:module";
 import * as nodeUtil from "node:util";
+import { fileURLToPath } from "node:url";
 
 /** Information about a file, as far as sealfig needs it. */
 export interface FileInfo {
@@ -488,4 +489,19 @@ export function signalNumber(signal: string): number {
 /** Send a signal to this process (used to re-raise a child's signal). */
 export function killSelf(signal: string): void {
   process.kill(process.pid, signal as "SIGTERM");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Added for the config loader (issue 3): file URLs as paths.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A file path from a path string or a `file:` URL (e.g. `new URL("./config/", import.meta.url)`),
+ * resolved against `base` (a directory path or `file:` URL) when relative. Default base: the
+ * working directory.
+ */
+export function toFilePath(path: string | URL, base?: string | URL): string {
+  const asPath = (p: string | URL) => (typeof p === "string" ? p : fileURLToPath(p));
+  const resolved = asPath(path);
+  return base === undefined ? resolved : nodePath.resolve(asPath(base), resolved);
 }

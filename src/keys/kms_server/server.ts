@@ -1,0 +1,482 @@
+/**
+ * A small AWS KMS-compatible server for development, tests and benchmarks.
+ *
+ * It speaks the KMS JSON 1.1 protocol (`POST /`, `X-Amz-Target: TrentService.<Op>`) well enough
+ * for the real `@aws-sdk/client-kms` and the AWS CLI, keeps keys in memory or in a state file, and
+ * injects faults (latency, throttling, 5xx, hangs, connection resets) on demand. The request
+ * handler is a runtime-neutral `(Request) => Promise<Response>`; {@link startKmsServer} serves it
+ * over HTTP through the runtime module.
+ *
+ * It does not verify SigV4 signatures: it reads the access key id and the region from the
+ * `Authorization` header's credential scope. Never expose it beyond localhost, and never point it
+ * at real secrets: the state file holds raw key material.
+ *
+ * @module
+ */
+import { HttpConnectionReset, readFileBytes, serveHttp, writeFileAtomic } from "../../runtime.ts";
+import { fromUtf8 } from "../../crypto/bytes.ts";
+import {
+  type KmsCaller,
+  type KmsJson,
+  type KmsKeyRecord,
+  type KmsPolicy,
+  KmsService,
+} from "./_service.ts";
+import { KmsApiError, parseSigV4 } from "./_wire.ts";
+
+export type { KmsPolicy } from "./_service.ts";
+
+/** The faults the server injects, changeable at any time. Rates are probabilities in 0..1. */
+export interface KmsFaults {
+  /** Milliseconds added before every answer. Default 0. */
+  latencyMs: number;
+  /** Rate of `ThrottlingException` (HTTP 400) answers. Default 0. */
+  throttleRate: number;
+  /** Rate of server errors. Default 0. */
+  errorRate: number;
+  /** What a server error looks like: `KMSInternalException` (HTTP 500) or a bare 503. Default `internal`. */
+  errorKind: "internal" | "unavailable";
+  /** Rate of connection resets (no HTTP answer at all). Default 0. */
+  resetRate: number;
+  /** When true, requests are never answered until the server closes. Default false. */
+  hang: boolean;
+  /** Operations the faults apply to (e.g. `["Decrypt"]`); undefined means all. Default undefined. */
+  operations: readonly string[] | undefined;
+}
+
+/**
+ * Request counters, for tests and benchmarks.
+ *
+ * @example
+ * ```ts
+ * import { startKmsServer } from "@sealfig/sealfig";
+ * const server = await startKmsServer();
+ * server.stats.reset();
+ * // ... run the code under test ...
+ * console.assert(server.stats.maxInFlight <= 16);
+ * console.log(server.stats.count("Decrypt"), server.stats.throttled);
+ * await server.close();
+ * ```
+ */
+export class KmsServerStats {
+  /** Requests received per operation (including faulted ones). */
+  requests: Record<string, number> = {};
+  /** Requests received in total. */
+  total = 0;
+  /** Requests being handled right now. */
+  inFlight = 0;
+  /** The highest `inFlight` seen since the last reset. */
+  maxInFlight = 0;
+  /** Requests answered with an injected ThrottlingException. */
+  throttled = 0;
+  /** Requests answered with an injected server error. */
+  errors = 0;
+  /** Connections reset on purpose. */
+  resets = 0;
+  /** Requests left hanging. */
+  hung = 0;
+
+  /** Zero every counter (`inFlight` keeps counting requests still running). */
+  reset(): void {
+    this.requests = {};
+    this.total = 0;
+    this.maxInFlight = this.inFlight;
+    this.throttled = 0;
+    this.errors = 0;
+    this.resets = 0;
+    this.hung = 0;
+  }
+
+  /** Requests received for one operation. */
+  count(op: string): number {
+    return this.requests[op] ?? 0;
+  }
+}
+
+/** A key created through the test API. */
+export interface KmsKeyInfo {
+  /** The key id (`mrk-…` for multi-Region keys). */
+  keyId: string;
+  /** The full key ARN. */
+  arn: string;
+  /** The region it lives in. */
+  region: string;
+}
+
+/** Options for {@link createKmsHandler} and {@link startKmsServer}. */
+export interface KmsHandlerOptions {
+  /** Region for the test API and for requests without a credential scope. Default `us-east-1`. */
+  region?: string;
+  /** Account id in ARNs. Default `111122223333`. */
+  account?: string;
+  /** Permission model; undefined allows everything. Default undefined. */
+  policy?: KmsPolicy;
+  /** Initial faults. Default none. */
+  faults?: Partial<KmsFaults>;
+  /** Seed for the fault dice, for reproducible runs. Default: random. */
+  seed?: number;
+}
+
+/** A KMS request handler with its state, faults and counters. */
+export interface KmsHandler {
+  /** Answer one HTTP request. */
+  handle(request: Request): Promise<Response>;
+  /** Counters. */
+  readonly stats: KmsServerStats;
+  /** The current faults; assign fields to change them. */
+  readonly faults: KmsFaults;
+  /** The default region. */
+  readonly region: string;
+  /** The account id. */
+  readonly account: string;
+  /** Replace the permission model (undefined allows everything). */
+  setPolicy(policy: KmsPolicy | undefined): void;
+  /** Turn every fault off. */
+  resetFaults(): void;
+  /** Re-seed the fault dice. */
+  reseed(seed: number): void;
+  /** Create a symmetric key directly (not counted in stats, not subject to the policy). */
+  createKey(options?: CreateTestKeyOptions): Promise<KmsKeyInfo>;
+  /** Create or move an alias (`alias/name`) to a key. */
+  setAlias(alias: string, keyRef: string, region?: string): Promise<void>;
+  /** Replicate a multi-Region primary key into another region (same id and key material). */
+  replicateKey(keyRef: string, toRegion: string): Promise<KmsKeyInfo>;
+  /** Number of key material versions (1 + rotations). */
+  materialVersions(keyRef: string, region?: string): number;
+  /** Release hanging requests (they are answered with a bare 503). */
+  releaseHanging(): void;
+  /** State as JSON text (holds raw key material). */
+  serialize(): string;
+  /** Restore state from {@link serialize} output. */
+  restore(text: string): void;
+  /** Resolves when pending state writes have finished. */
+  flush(): Promise<void>;
+}
+
+/** Options for {@link KmsHandler.createKey}. */
+export interface CreateTestKeyOptions {
+  /** Region. Default: the handler's region. */
+  region?: string;
+  /** Description. Default empty. */
+  description?: string;
+  /** Make a multi-Region (`mrk-`) key. Default false. */
+  multiRegion?: boolean;
+  /** Also create this alias (`alias/name`) for it. Default none. */
+  alias?: string;
+}
+
+const NO_FAULTS: KmsFaults = {
+  latencyMs: 0,
+  throttleRate: 0,
+  errorRate: 0,
+  errorKind: "internal",
+  resetRate: 0,
+  hang: false,
+  operations: undefined,
+};
+
+const JSON_TYPE = "application/x-amz-json-1.1";
+
+/**
+ * Build the KMS request handler without starting a server (for any `fetch`-style host).
+ *
+ * @example In-process, without HTTP
+ * ```ts
+ * import { createKmsHandler } from "@sealfig/sealfig";
+ * const kms = createKmsHandler({ region: "eu-west-1" });
+ * const key = await kms.createKey({ alias: "alias/app" });
+ * const res = await kms.handle(new Request("http://kms.local/", {
+ *   method: "POST",
+ *   headers: {
+ *     "x-amz-target": "TrentService.DescribeKey",
+ *     "content-type": "application/x-amz-json-1.1",
+ *     authorization: "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250101/eu-west-1/kms/aws4_request",
+ *   },
+ *   body: JSON.stringify({ KeyId: "alias/app" }),
+ * }));
+ * console.assert((await res.json()).KeyMetadata.Arn === key.arn);
+ * ```
+ */
+export function createKmsHandler(
+  options: KmsHandlerOptions = {},
+  persist?: (state: string) => Promise<void>,
+): KmsHandler {
+  const region = options.region ?? "us-east-1";
+  const account = options.account ?? "111122223333";
+  if (!/^\d{12}$/.test(account)) {
+    throw new TypeError(`Invalid account id ${JSON.stringify(account)}`);
+  }
+  let dirty = false;
+  let saving: Promise<void> = Promise.resolve();
+  const service = new KmsService({
+    account,
+    policy: options.policy,
+    onChange: () => {
+      dirty = true;
+    },
+  });
+  const stats = new KmsServerStats();
+  const faults: KmsFaults = { ...NO_FAULTS, ...options.faults };
+  let rand = mulberry32(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+  const hanging = new Set<() => void>();
+
+  const save = (): Promise<void> => {
+    if (!dirty || !persist) return saving;
+    dirty = false;
+    const text = service.serialize();
+    saving = saving.then(() => persist(text));
+    return saving;
+  };
+
+  const applies = (op: string) => faults.operations === undefined || faults.operations.includes(op);
+
+  async function handle(request: Request): Promise<Response> {
+    const target = request.headers.get("x-amz-target") ?? "";
+    const op = target.startsWith("TrentService.") ? target.slice("TrentService.".length) : "";
+    stats.total++;
+    stats.requests[op || "(none)"] = (stats.requests[op || "(none)"] ?? 0) + 1;
+    stats.inFlight++;
+    if (stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight;
+    try {
+      const body = new Uint8Array(await request.arrayBuffer());
+      if (applies(op)) {
+        if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
+        if (faults.hang) {
+          stats.hung++;
+          await new Promise<void>((resolve) => hanging.add(resolve));
+          return new Response("Service Unavailable", { status: 503 });
+        }
+        if (faults.resetRate > 0 && rand() < faults.resetRate) {
+          stats.resets++;
+          throw new HttpConnectionReset();
+        }
+        if (faults.throttleRate > 0 && rand() < faults.throttleRate) {
+          stats.throttled++;
+          return errorResponse(new KmsApiError("ThrottlingException", "Rate exceeded"));
+        }
+        if (faults.errorRate > 0 && rand() < faults.errorRate) {
+          stats.errors++;
+          if (faults.errorKind === "unavailable") {
+            return new Response("Service Unavailable", {
+              status: 503,
+              headers: { "content-type": "text/plain" },
+            });
+          }
+          return errorResponse(
+            new KmsApiError("KMSInternalException", "An internal error occurred", 500),
+          );
+        }
+      }
+      return await answer(request, op, body);
+    } finally {
+      stats.inFlight--;
+    }
+  }
+
+  async function answer(request: Request, op: string, body: Uint8Array): Promise<Response> {
+    try {
+      if (request.method !== "POST") {
+        throw new KmsApiError("UnknownOperationException", "Only POST is supported");
+      }
+      if (!op) throw new KmsApiError("UnknownOperationException", "Missing X-Amz-Target");
+      const auth = request.headers.get("authorization");
+      const sig = parseSigV4(auth);
+      if (!auth) {
+        throw new KmsApiError(
+          "MissingAuthenticationTokenException",
+          "Missing Authentication Token",
+        );
+      }
+      if (!sig) {
+        throw new KmsApiError(
+          "IncompleteSignatureException",
+          "Authorization header requires a SigV4 credential scope",
+        );
+      }
+      const text = fromUtf8(body) ?? "";
+      let input: unknown = {};
+      if (text.trim() !== "") {
+        try {
+          input = JSON.parse(text);
+        } catch {
+          throw new KmsApiError(
+            "SerializationException",
+            "Start of structure or map found where not expected",
+          );
+        }
+      }
+      if (typeof input !== "object" || input === null || Array.isArray(input)) {
+        throw new KmsApiError("SerializationException", "Request body must be a JSON object");
+      }
+      const caller: KmsCaller = { accessKeyId: sig.accessKeyId, region: sig.region };
+      const out = await service.call(op, input as KmsJson, caller);
+      await save();
+      return new Response(JSON.stringify(out), {
+        status: 200,
+        headers: { "content-type": JSON_TYPE, "x-amzn-requestid": crypto.randomUUID() },
+      });
+    } catch (err) {
+      if (err instanceof KmsApiError) {
+        await save();
+        return errorResponse(err);
+      }
+      return errorResponse(
+        new KmsApiError("KMSInternalException", "An internal error occurred", 500),
+      );
+    }
+  }
+
+  const find = (ref: string, r = region): KmsKeyRecord => service.resolve(ref, r);
+  const info = (k: KmsKeyRecord): KmsKeyInfo => ({
+    keyId: k.keyId,
+    arn: service.keyArn(k),
+    region: k.region,
+  });
+
+  return {
+    handle,
+    stats,
+    faults,
+    region,
+    account,
+    setPolicy(policy) {
+      service.policy = policy;
+    },
+    resetFaults() {
+      Object.assign(faults, NO_FAULTS);
+    },
+    reseed(seed) {
+      rand = mulberry32(seed);
+    },
+    async createKey(o = {}) {
+      const r = o.region ?? region;
+      const key = service.createKey(r, {
+        ...(o.description !== undefined ? { description: o.description } : {}),
+        ...(o.multiRegion !== undefined ? { multiRegion: o.multiRegion } : {}),
+      });
+      if (o.alias !== undefined) service.setAlias(r, o.alias, key);
+      await save();
+      return info(key);
+    },
+    async setAlias(alias, keyRef, r = region) {
+      service.setAlias(r, alias, find(keyRef, r));
+      await save();
+    },
+    async replicateKey(keyRef, toRegion) {
+      const arnRegion = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):/.exec(keyRef)?.[1];
+      const replica = service.replicateKey(find(keyRef, arnRegion ?? region), toRegion);
+      await save();
+      return info(replica);
+    },
+    materialVersions(keyRef, r = region) {
+      return service.materialVersions(find(keyRef, r).keyId);
+    },
+    releaseHanging() {
+      for (const resolve of hanging) resolve();
+      hanging.clear();
+    },
+    serialize: () => service.serialize(),
+    restore: (text) => service.restore(text),
+    flush: () => saving,
+  };
+}
+
+function errorResponse(err: KmsApiError): Response {
+  return new Response(JSON.stringify({ __type: err.type, message: err.message }), {
+    status: err.status,
+    headers: {
+      "content-type": JSON_TYPE,
+      "x-amzn-requestid": crypto.randomUUID(),
+      "x-amzn-errortype": err.type,
+    },
+  });
+}
+
+/** Deterministic PRNG (mulberry32) for the fault dice. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Options for {@link startKmsServer}. */
+export interface KmsServerOptions extends KmsHandlerOptions {
+  /** Interface to bind. Default `127.0.0.1`. */
+  hostname?: string;
+  /** Port; 0 picks a free one. Default 0. */
+  port?: number;
+  /**
+   * File to keep the state in (read at start when it exists, rewritten atomically with mode 0600
+   * after every change). It holds raw key material: development only. Default: in memory.
+   */
+  statePath?: string;
+}
+
+/** A running local KMS server. */
+export interface KmsServer extends KmsHandler {
+  /** `http://host:port`, for the SDK's `endpoint` option or `AWS_ENDPOINT_URL_KMS`. */
+  readonly endpoint: string;
+  /** The port it listens on. */
+  readonly port: number;
+  /** The interface it is bound to. */
+  readonly hostname: string;
+  /** Release hanging requests, stop listening, close connections, write pending state. */
+  close(): Promise<void>;
+}
+
+/**
+ * Start the local KMS server on `127.0.0.1` and a free port (by default).
+ *
+ * @example Point the real SDK at it
+ * ```ts
+ * import { startKmsServer } from "@sealfig/sealfig";
+ * import { KMSClient, EncryptCommand } from "@aws-sdk/client-kms";
+ * const server = await startKmsServer();
+ * const key = await server.createKey();
+ * const kms = new KMSClient({
+ *   endpoint: server.endpoint,
+ *   region: server.region,
+ *   credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "x" },
+ * });
+ * await kms.send(new EncryptCommand({ KeyId: key.arn, Plaintext: new Uint8Array([1, 2, 3]) }));
+ * console.assert(server.stats.count("Encrypt") === 1);
+ * await server.close();
+ * ```
+ */
+export async function startKmsServer(options: KmsServerOptions = {}): Promise<KmsServer> {
+  const statePath = options.statePath;
+  const persist = statePath === undefined
+    ? undefined
+    : (text: string) => writeFileAtomic(statePath, text, { mode: 0o600 });
+  const handler = createKmsHandler(options, persist);
+  if (statePath !== undefined) {
+    let text: string | undefined;
+    try {
+      text = fromUtf8(await readFileBytes(statePath));
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== "ENOENT") throw err;
+    }
+    if (text !== undefined) handler.restore(text);
+  }
+  const http = await serveHttp(handler.handle, {
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port ?? 0,
+  });
+  const host = http.hostname.includes(":") ? `[${http.hostname}]` : http.hostname;
+  return {
+    ...handler,
+    endpoint: `http://${host}:${http.port}`,
+    port: http.port,
+    hostname: http.hostname,
+    async close() {
+      handler.releaseHanging();
+      await http.close();
+      await handler.flush();
+    },
+  };
+}
