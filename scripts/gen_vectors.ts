@@ -12,7 +12,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { toBase64Url } from "../src/crypto/bytes.ts";
-import { BLOB_PREFIX, parseBlob } from "../src/envelope/format.ts";
+import { BLOB_PREFIX, parseBlob, replaceKeySlot } from "../src/envelope/format.ts";
 import { Sealer } from "../src/envelope/values.ts";
 import { LocalKeyProvider } from "../src/keys/local.ts";
 import type { SecretValue } from "../src/envelope/value_codec.ts";
@@ -75,6 +75,24 @@ positive.push({
   contextOverride: {},
   blob: await perValue.seal("plain context", "no_context"),
 });
+// Re-wrapped under the second key: same ciphertext, new key slot.
+const kek2Id = await LocalKeyProvider.keyIdOf(KEK2);
+const original = parseBlob(positive[0]!.blob);
+const rewrapped = await provider.rewrapDataKey(keyId, original.wrappedDek, context, kek2Id);
+positive.push({
+  path: positive[0]!.path,
+  ...enc("hunter2"),
+  sealedType: "string",
+  blob: replaceKeySlot(original, {
+    providerId: "local",
+    keyId: kek2Id,
+    wrappedDek: rewrapped.wrapped,
+  }),
+});
+// Another data key in the same context, for the key-slot swap negative vector.
+const other = new Sealer({ provider, keyId, context });
+const otherBlob = await other.seal("other", "db.password");
+other.dispose();
 sealer.dispose();
 perValue.dispose();
 
@@ -130,8 +148,18 @@ const negative = [
   { name: "padded base64", blob: base.blob + "=", path: base.path, code: "BLOB_MALFORMED" },
   { name: "type relabelled", blob: relabel(base.blob), path: base.path, code: "BLOB_AUTH_FAILED" },
   {
+    name: "key slot from a value sealed under another data key",
+    blob: replaceKeySlot(parseBlob(base.blob), {
+      providerId: "local",
+      keyId,
+      wrappedDek: parseBlob(otherBlob).wrappedDek,
+    }),
+    path: base.path,
+    code: "BLOB_AUTH_FAILED",
+  },
+  {
     name: "wrapped key from another value with another context",
-    blob: swapWrapped(base.blob, positive.at(-1)!.blob),
+    blob: swapWrapped(base.blob, positive.find((v) => v.path === "no_context")!.blob),
     path: base.path,
     code: "DEK_UNWRAP_FAILED",
   },

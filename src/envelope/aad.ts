@@ -1,12 +1,13 @@
 /**
- * Canonical associated data for a value: the whole blob header, the value's path and the file's
+ * Canonical associated data for a value: the header's value fields (version, suite, type, salt,
+ * IV, commitment; see `boundHeader` in format.ts), the value's path and the file's
  * encryption context, each length-prefixed so no two different inputs share an encoding
  * (a key named `a.b` never equals the path `a` → `b`; context pairs are sorted by their UTF-8
  * bytes, not by UTF-16 code units).
  *
  * ```text
  * "sealfig/v1/aad" (14 bytes)
- * u32 len, header bytes
+ * u32 len, bound header bytes (79)
  * u32 segment count; per segment: u8 0x01 + u32 len + UTF-8 key | u8 0x02 + u32 index
  * u32 pair count; per pair (sorted by key bytes): u32 len + key, u32 len + value
  * ```
@@ -22,7 +23,7 @@ const LABEL = utf8("sealfig/v1/aad");
 const MAX_CONTEXT_PAIRS = 64;
 const MAX_CONTEXT_BYTES = 8192;
 
-/** The associated data that authenticates a value's header, path and context. */
+/** The associated data that authenticates a value's bound header fields, path and context. */
 export function buildAad(header: Uint8Array, path: ValuePath, context: EncryptionContext): Bytes {
   const w = new ByteWriter().bytes(LABEL).lp32(header).u32(path.length);
   for (const seg of path) {

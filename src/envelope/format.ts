@@ -13,7 +13,7 @@
  *   32 bytes               HKDF salt
  *   12 bytes               AES-GCM IV
  *   32 bytes               key commitment
- *   --- end of header (all of it is authenticated as associated data) ---
+ *   --- end of header ---
  *   C bytes                ciphertext (0 .. 1 MiB)
  *   16 bytes               GCM tag
  * ```
@@ -87,8 +87,14 @@ export interface BlobHeader {
 
 /** A parsed blob: header fields, the exact header bytes, and ciphertext with tag. */
 export interface ParsedBlob extends BlobHeader {
-  /** The serialized header exactly as it appeared (input to the associated data). */
+  /** The serialized header exactly as it appeared. */
   headerBytes: Bytes;
+  /**
+   * The header fields bound into the associated data: version, suite, type, salt, IV and
+   * commitment (see {@link boundHeader}). The key slot (provider, key id, wrapped DEK) is bound
+   * through the key commitment instead, so it can be re-wrapped without touching the ciphertext.
+   */
+  boundHeader: Bytes;
   /** Ciphertext followed by the 16-byte GCM tag. */
   ciphertext: Bytes;
 }
@@ -132,6 +138,24 @@ export function encodeHeader(h: Omit<BlobHeader, "version" | "suite">): Bytes {
     .u8(provider.length).bytes(provider)
     .u16(keyId.length).bytes(keyId)
     .u16(h.wrappedDek.length).bytes(h.wrappedDek)
+    .bytes(h.salt)
+    .bytes(h.iv)
+    .bytes(h.commitment)
+    .finish();
+}
+
+/**
+ * The header fields that enter the associated data: `version ‖ suite ‖ type ‖ salt ‖ IV ‖
+ * commitment` (79 bytes). The key slot is deliberately not among them: a different wrapping of
+ * the same DEK (a re-wrap) is harmless, and a wrapping of another DEK fails the key commitment.
+ */
+export function boundHeader(
+  h: Pick<BlobHeader, "valueType" | "salt" | "iv" | "commitment">,
+): Bytes {
+  return new ByteWriter()
+    .u8(VERSION_1)
+    .u8(SUITE_1)
+    .u8(ValueType[h.valueType])
     .bytes(h.salt)
     .bytes(h.iv)
     .bytes(h.commitment)
@@ -233,6 +257,34 @@ export function parseBlob(text: string): ParsedBlob {
     iv,
     commitment,
     headerBytes,
+    boundHeader: boundHeader({ valueType, salt, iv, commitment }),
     ciphertext: bytes.slice(off),
   };
+}
+
+/** The key slot of a blob: which provider and key wrapped its data key, and the wrapped bytes. */
+export interface KeySlot {
+  /** Provider id. */
+  providerId: string;
+  /** Canonical KEK id. */
+  keyId: string;
+  /** The wrapped DEK. */
+  wrappedDek: Uint8Array;
+}
+
+/**
+ * The same blob with another key slot (a re-wrapped DEK); salt, IV, commitment and ciphertext
+ * are unchanged. Only a wrapping of the same DEK will open: anything else fails the commitment.
+ */
+export function replaceKeySlot(blob: ParsedBlob, slot: KeySlot): string {
+  const header = encodeHeader({
+    valueType: blob.valueType,
+    providerId: slot.providerId,
+    keyId: slot.keyId,
+    wrappedDek: slot.wrappedDek as Bytes,
+    salt: blob.salt,
+    iv: blob.iv,
+    commitment: blob.commitment,
+  });
+  return encodeBlob(header, blob.ciphertext);
 }

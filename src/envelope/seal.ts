@@ -1,7 +1,7 @@
 /**
  * Seal and open one value with a data key that is already at hand. Per value: a random 32-byte
  * salt, HKDF-SHA-256(DEK, salt) → 64 bytes = AES-256-GCM key ‖ key commitment, a random 12-byte
- * IV, and associated data binding header, path and context (see aad.ts).
+ * IV, and associated data binding the header's value fields, path and context (see aad.ts).
  *
  * @module
  */
@@ -12,6 +12,7 @@ import type { EncryptionContext } from "../keys/key_provider.ts";
 import type { ValuePath } from "../path.ts";
 import { buildAad } from "./aad.ts";
 import {
+  boundHeader,
   COMMITMENT_LENGTH,
   encodeBlob,
   encodeHeader,
@@ -82,7 +83,11 @@ export async function sealWithDataKey(
       iv,
       commitment,
     });
-    const additionalData = buildAad(header, path, context);
+    const additionalData = buildAad(
+      boundHeader({ valueType: type, salt, iv, commitment }),
+      path,
+      context,
+    );
     const ct = new Uint8Array(
       await crypto.subtle.encrypt(
         { name: "AES-GCM", iv, additionalData, tagLength: TAG_LENGTH * 8 },
@@ -116,7 +121,7 @@ export async function openWithDataKey(
 ): Promise<SecretValue> {
   const { aes, commitment } = await deriveKeys(dataKey, blob.salt);
   if (!timingSafeEqual(commitment, blob.commitment)) throw authFailed();
-  const additionalData = buildAad(blob.headerBytes, path, context);
+  const additionalData = buildAad(blob.boundHeader, path, context);
   let plaintext: Uint8Array;
   try {
     plaintext = new Uint8Array(

@@ -11,6 +11,7 @@ import {
 } from "../../mod.ts";
 import type { SecretValue } from "../../mod.ts";
 import { byteForms, CountingProvider, renderings } from "../_helpers/leaks.ts";
+import { replaceKeySlot } from "../../src/envelope/format.ts";
 
 const { id: keyId, key } = await LocalKeyProvider.generateKey();
 const provider = new LocalKeyProvider({ keys: [key] });
@@ -177,6 +178,31 @@ describe("tamper detection", () => {
     for (let n = 0; n < blob.length; n++) {
       await failure(decryptValue(blob.slice(0, n), { providers: [provider], path: "p" }));
     }
+  });
+});
+
+describe("re-wrapping", () => {
+  it("a blob re-wrapped to another key keeps its ciphertext and still opens", async () => {
+    const other = await LocalKeyProvider.generateKey();
+    const both = new LocalKeyProvider({ keys: [key, other.key] });
+    const blob = await encryptValue("rewrap-me", { provider: both, keyId, path: "p", context });
+    const parsed = parseBlob(blob);
+    const re = await both.rewrapDataKey(keyId, parsed.wrappedDek, context, other.id);
+    const moved = replaceKeySlot(parsed, {
+      providerId: "local",
+      keyId: other.id,
+      wrappedDek: re.wrapped,
+    });
+    const after = parseBlob(moved);
+    expect(after.keyId).toBe(other.id);
+    expect(after.ciphertext).toEqual(parsed.ciphertext);
+    expect(after.salt).toEqual(parsed.salt);
+    expect(await decryptValue(moved, { providers: [both], path: "p", context })).toBe("rewrap-me");
+    // Only the new key is needed now.
+    const onlyNew = new LocalKeyProvider({ keys: [other.key] });
+    expect(await decryptValue(moved, { providers: [onlyNew], path: "p", context })).toBe(
+      "rewrap-me",
+    );
   });
 });
 
