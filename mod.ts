@@ -65,12 +65,7 @@ export {
 export type { DocumentValue, ParseDocumentOptions, ValueKind } from "./src/document/document.ts";
 export { DEFAULT_MAX_FILE_BYTES } from "./src/document/source.ts";
 export { DEFAULT_CONCURRENCY } from "./src/document/_concurrency.ts";
-export {
-  decryptDocument,
-  getValue,
-  openDocument,
-  sealDocument,
-} from "./src/document/seal.ts";
+export { decryptDocument, getValue, openDocument, sealDocument } from "./src/document/seal.ts";
 export type {
   DecryptDocumentResult,
   DekPolicy,
@@ -109,3 +104,17 @@ export { redact, REDACTED, secretPaths } from "./src/config/redact.ts";
 export type { Redacted } from "./src/config/redact.ts";
 export { formatOrigin } from "./src/config/tree.ts";
 export type { Origin } from "./src/config/tree.ts";
+
+// --- provider registry and rules file ---
+export { defaultProviders, providerById } from "./src/keys/registry.ts";
+export type { DefaultProvidersOptions } from "./src/keys/registry.ts";
+export {
+  findRulesFile,
+  formatKeyRef,
+  loadRuleFor,
+  parseKeyRef,
+  readRules,
+  ruleFor,
+  RULES_FILE,
+} from "./src/rules.ts";
+export type { FileRule, KeyRef, RuleEntry, Rules } from "./src/rules.ts";

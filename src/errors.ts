@@ -37,6 +37,8 @@ export const ErrorCode = {
   OPTION_INVALID: "OPTION_INVALID",
   /** The rules file (`.sealfig.yaml`) is unreadable or invalid. */
   RULES_INVALID: "RULES_INVALID",
+  /** `sealfig edit`: the file changed on disk during the edit; the edit was saved elsewhere. */
+  EDIT_CONFLICT: "EDIT_CONFLICT",
   // --- AWS KMS provider (src/keys/aws_kms.ts) ---
   /** KMS refused the call: the caller's IAM identity lacks the permission (kms:Decrypt, …) on the key. */
   KMS_ACCESS_DENIED: "KMS_ACCESS_DENIED",

@@ -73,12 +73,30 @@ const rulesSchema = z.strictObject({
   rules: z.array(ruleSchema),
 });
 
+/** One rule as written in the rules file. */
+export interface RuleEntry {
+  /** Regex on the file path relative to the rules file (with `/` separators). */
+  files: string;
+  /** Key reference (`local:<id>`, KMS ARN, `alias/<name>`). */
+  key?: string | undefined;
+  /** Encryption context. */
+  context?: Record<string, string> | undefined;
+  /** Regex on key names that are secret without `!secret`. */
+  secret?: string | undefined;
+  /** Data key policy. */
+  dek?: "per-file" | "per-value" | undefined;
+  /** Values per data key under `per-file`. */
+  max_values_per_dek?: number | undefined;
+  /** Schema module for `edit` validation. */
+  schema?: string | undefined;
+}
+
 /** A parsed rules file. */
 export interface Rules {
   /** Absolute path of the rules file. */
   file: string;
   /** Rules in order. */
-  rules: z.infer<typeof ruleSchema>[];
+  rules: RuleEntry[];
 }
 
 /**

@@ -505,3 +505,56 @@ export function toFilePath(path: string | URL, base?: string | URL): string {
   const resolved = asPath(path);
   return base === undefined ? resolved : nodePath.resolve(asPath(base), resolved);
 }
+
+let stdinBuffer = "";
+let stdinEnded = false;
+
+/**
+ * Read one line from standard input (without the line break); undefined at end of input. Reads
+ * only as far as needed and pauses stdin between calls, so a child started afterwards (an editor)
+ * still owns the terminal.
+ */
+export function readStdinLine(): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const take = (): boolean => {
+      const nl = stdinBuffer.indexOf("\n");
+      if (nl >= 0) {
+        const line = stdinBuffer.slice(0, nl).replace(/\r$/, "");
+        stdinBuffer = stdinBuffer.slice(nl + 1);
+        resolve(line);
+        return true;
+      }
+      if (stdinEnded) {
+        const rest = stdinBuffer;
+        stdinBuffer = "";
+        resolve(rest === "" ? undefined : rest);
+        return true;
+      }
+      return false;
+    };
+    if (take()) return;
+    const onData = (chunk: Uint8Array | string) => {
+      stdinBuffer += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
+      if (take()) done();
+    };
+    const onEnd = () => {
+      stdinEnded = true;
+      take();
+      done();
+    };
+    const done = () => {
+      process.stdin.off("data", onData);
+      process.stdin.off("end", onEnd);
+      process.stdin.pause();
+    };
+    process.stdin.on("data", onData);
+    process.stdin.on("end", onEnd);
+    process.stdin.resume();
+  });
+}
+
+/** Import a module by file path (for user schema modules). */
+export async function importFile(path: string): Promise<Record<string, unknown>> {
+  const { pathToFileURL } = await import("node:url");
+  return await import(pathToFileURL(nodePath.resolve(path)).href) as Record<string, unknown>;
+}

@@ -1,0 +1,187 @@
+/**
+ * Environment overrides: `APP_DB__PASSWORD=…` sets `db.password`.
+ *
+ * The name rule (documented in docs/config.md):
+ * - only variables starting with the prefix (case-sensitive, e.g. `APP_`) are used;
+ * - the rest splits on `__` (double underscore) into segments; a single `_` stays in a segment;
+ * - a segment names an existing key when they are equal ignoring case, `_` and `-`
+ *   (`MAX_CONNECTIONS` finds `maxConnections`, `max_connections` or `max-connections`); several
+ *   matches are an error; with no match it becomes a new key in lower case;
+ * - a segment of digits indexes an existing sequence (the length appends);
+ * - values are strings; where they replace a number or boolean, a value that reads as one under
+ *   YAML 1.2 core rules becomes one; a blob (`sealfig:v1:…`) is decrypted at the target path.
+ *
+ * @module
+ */
+import { SealfigError } from "../errors.ts";
+import { isBlob } from "../envelope/format.ts";
+import { formatPath, type PathSegment } from "../path.ts";
+import { resolveScalar } from "../document/scalar.ts";
+import type { LeafNode, MapNode, Origin, PendingBlob, TreeNode } from "./tree.ts";
+
+/** One variable to apply. */
+export interface EnvVariable {
+  /** Its name, e.g. `APP_DB__HOST`. */
+  name: string;
+  /** Its value. */
+  value: string;
+  /** Where it came from (`env`, or `dotenv` with file and line). */
+  origin: Omit<Origin, "secret">;
+}
+
+const normalize = (s: string) => s.toLowerCase().replace(/[_-]/g, "");
+
+/**
+ * Apply variables (already filtered by prefix, in the order given; later ones win) onto `tree`.
+ * Returns the new tree and the blobs to open. Throws `ENV_INVALID` for names that cannot be
+ * mapped.
+ */
+export function applyEnv(
+  tree: MapNode,
+  prefix: string,
+  variables: readonly EnvVariable[],
+): { tree: MapNode; pending: PendingBlob[] } {
+  const root = cloneMap(tree);
+  const pending: PendingBlob[] = [];
+  for (const v of variables) {
+    const rest = v.name.slice(prefix.length);
+    const parts = rest.split("__");
+    if (rest === "" || parts.some((p) => p === "")) {
+      throw invalid(v, "has an empty segment", "Separate segments with exactly two underscores");
+    }
+    const path: PathSegment[] = [];
+    let parent: MapNode | { kind: "seq"; items: TreeNode[] } = root;
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      const last = i === parts.length - 1;
+      let seg: PathSegment;
+      let existing: TreeNode | undefined;
+      if (parent.kind === "map") {
+        const matches = [...parent.entries.keys()].filter((k) => normalize(k) === normalize(part));
+        if (matches.length > 1) {
+          throw invalid(
+            v,
+            `matches several keys at ${formatPath(path) || "the top level"}: ${matches.join(", ")}`,
+            "Rename one of the keys",
+          );
+        }
+        seg = matches[0] ?? part.toLowerCase();
+        existing = parent.entries.get(seg);
+      } else {
+        if (!/^(0|[1-9][0-9]{0,8})$/.test(part)) {
+          throw invalid(v, `segment ${part} must be an index into ${formatPath(path)}`);
+        }
+        seg = Number(part);
+        if (seg > parent.items.length) {
+          throw invalid(v, `index ${seg} is past the end of ${formatPath(path)}`);
+        }
+        existing = parent.items[seg];
+      }
+      path.push(seg);
+      if (last) {
+        const leaf = makeLeaf(v, existing, path);
+        if (isBlob(v.value)) pending.push({ blob: v.value, path: [...path], leaf });
+        setChild(parent, seg, leaf);
+        break;
+      }
+      let next: TreeNode;
+      if (existing === undefined || (existing.kind === "leaf" && existing.value === null)) {
+        next = { kind: "map", entries: new Map(), origin: { ...v.origin, secret: false } };
+      } else if (existing.kind === "leaf") {
+        throw invalid(
+          v,
+          `sets a key inside ${formatPath(path)}, which holds a single value (from ${
+            describe(existing.origin)
+          })`,
+        );
+      } else {
+        next = existing.kind === "map"
+          ? cloneMap(existing)
+          : { ...existing, items: [...existing.items] };
+      }
+      setChild(parent, seg, next);
+      parent = next as MapNode | { kind: "seq"; items: TreeNode[] };
+    }
+  }
+  return { tree: root, pending };
+}
+
+function makeLeaf(v: EnvVariable, existing: TreeNode | undefined, path: PathSegment[]): LeafNode {
+  if (existing && existing.kind !== "leaf") {
+    throw invalid(
+      v,
+      `would replace the ${existing.kind === "map" ? "map" : "sequence"} at ${formatPath(path)}`,
+      "Set the values inside it instead",
+    );
+  }
+  const origin: Origin = { ...v.origin, secret: isBlob(v.value) };
+  if (isBlob(v.value)) return { kind: "leaf", value: undefined, type: undefined, origin };
+  let value: unknown = v.value;
+  let type: LeafNode["type"] = "string";
+  if (existing) {
+    const was = existing.type;
+    const tv = resolveScalar(v.value, true);
+    const numeric = (t: string | undefined) => t === "integer" || t === "float";
+    if ((numeric(was) && numeric(tv.type)) || (was === "boolean" && tv.type === "boolean")) {
+      value = typeof tv.value === "bigint" ? Number(tv.value) : tv.value;
+      type = tv.type;
+    }
+  }
+  return { kind: "leaf", value, type, origin };
+}
+
+function setChild(
+  parent: MapNode | { kind: "seq"; items: TreeNode[] },
+  seg: PathSegment,
+  child: TreeNode,
+): void {
+  if (parent.kind === "map") parent.entries.set(String(seg), child);
+  else parent.items[seg as number] = child;
+}
+
+function cloneMap(m: MapNode): MapNode {
+  return { kind: "map", entries: new Map(m.entries), origin: m.origin };
+}
+
+function describe(o: Origin): string {
+  if (o.source === "env") return `env ${o.variable}`;
+  return `${o.file}${o.line !== undefined ? `:${o.line}` : ""}`;
+}
+
+function invalid(v: EnvVariable, why: string, hint?: string): SealfigError {
+  const where = v.origin.source === "dotenv"
+    ? {
+      ...(v.origin.file ? { file: v.origin.file } : {}),
+      ...(v.origin.line ? { line: v.origin.line } : {}),
+    }
+    : {};
+  return new SealfigError("ENV_INVALID", `Environment variable ${v.name} ${why}`, {
+    ...where,
+    ...(hint ? { hint } : {}),
+  });
+}
+
+/** Variables of `vars` whose name starts with `prefix`, sorted by name (for a stable order). */
+export function selectVariables(
+  vars: Readonly<Record<string, string | undefined>>,
+  prefix: string,
+  origin: (name: string) => Omit<Origin, "secret">,
+): EnvVariable[] {
+  return Object.keys(vars)
+    .filter((name) => name.startsWith(prefix) && vars[name] !== undefined)
+    .sort()
+    .map((name) => ({ name, value: vars[name]!, origin: origin(name) }));
+}
+
+/** The 1-based line where a .env file defines `name`, if found. */
+export function dotenvLine(text: string, name: string): number | undefined {
+  const lines = text.split(/\r?\n/);
+  let found: number | undefined;
+  const re = new RegExp(
+    `^\\s*(?:export\\s+)?${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*[=:]`,
+  );
+  lines.forEach((l, i) => {
+    if (re.test(l)) found = i + 1;
+  });
+  return found;
+}

@@ -1,0 +1,368 @@
+/**
+ * The startup path: read layered YAML files, `.env` and the environment, open every sealed value
+ * in one bounded-concurrency pass through a data key cache, validate, freeze.
+ *
+ * @module
+ */
+import { DekCache, type DekCacheStats } from "../cache/dek_cache.ts";
+import { isSealfigError, SealfigError } from "../errors.ts";
+import { parseBlob } from "../envelope/format.ts";
+import { decryptValue } from "../envelope/values.ts";
+import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
+import { LocalKeyProvider } from "../keys/local.ts";
+import { getEnvAll, readFileBytes, statFile, toFilePath } from "../runtime.ts";
+import { DEFAULT_CONCURRENCY, mapConcurrent } from "../document/_concurrency.ts";
+import { DEFAULT_MAX_ALIAS_COUNT, readDocument } from "../document/document.ts";
+import { decodeSource, DEFAULT_MAX_FILE_BYTES } from "../document/source.ts";
+import { toBase64Url } from "../crypto/bytes.ts";
+import { applyEnv, dotenvLine, type EnvVariable, selectVariables } from "./env_overrides.ts";
+import { freezeConfig } from "./redact.ts";
+import {
+  documentToTree,
+  type MapNode,
+  materialize,
+  mergeTrees,
+  type PendingBlob,
+  type TreeNode,
+} from "./tree.ts";
+import { type InferSchemaOutput, type StandardSchemaV1, validateConfig } from "./validate.ts";
+
+/** A config file with per-file settings. */
+export interface ConfigFile {
+  /** Path (relative to `baseDir`) or `file:` URL. */
+  path: string | URL;
+  /** When true, a missing file is skipped instead of failing. Default false. */
+  optional?: boolean;
+  /** This file's encryption context; overrides the loader's `context`. */
+  context?: EncryptionContext;
+}
+
+/** Environment overrides (see docs/config.md for the name mapping). */
+export interface EnvOverrideOptions {
+  /** Only variables starting with this prefix are used, e.g. `APP_`. Required, non-empty. */
+  prefix: string;
+  /** The variables to read. Default: the process environment. */
+  vars?: Readonly<Record<string, string | undefined>>;
+  /** Encryption context of sealed values in variables. Default `{}`. */
+  context?: EncryptionContext;
+}
+
+/** Options for {@link loadConfig} and {@link createLoader}. */
+export interface LoadConfigOptions<S extends StandardSchemaV1 | undefined = undefined> {
+  /** YAML files, lowest precedence first; later files deep-merge over earlier ones. */
+  files: readonly (string | URL | ConfigFile)[];
+  /** Directory (path or `file:` URL) relative file paths resolve against. Default: the cwd. */
+  baseDir?: string | URL;
+  /** A zod v4 schema or any Standard Schema validator. Default: none (result is unchecked). */
+  schema?: S;
+  /** Environment overrides with a prefix. Default: none. */
+  env?: EnvOverrideOptions;
+  /**
+   * Read a `.env` file (via dotenv) as a layer between the files and the environment: `true`
+   * reads `.env` in `baseDir` if it exists, a path reads that file (which must exist). Only
+   * variables with the `env.prefix` are used, and the process environment is not modified.
+   * Default false.
+   */
+  dotenv?: boolean | string;
+  /** Key providers, matched by the provider id in each blob. Default `[new LocalKeyProvider()]`. */
+  providers?: readonly KeyProvider[];
+  /** Data key cache. Default: one cache shared by every `loadConfig` call in the process. */
+  cache?: DekCache;
+  /**
+   * Encryption context of the files' sealed values, for all files or per file path. A file
+   * entry's own `context` wins. Default `{}`.
+   */
+  context?: EncryptionContext | ((file: string) => EncryptionContext);
+  /** Values opened at once (and so provider requests in flight at most). Default 16. */
+  concurrency?: number;
+  /** Size limit per file in bytes. Default 10 MiB. */
+  maxFileBytes?: number;
+  /** Alias expansions allowed per file. Default 100. */
+  maxAliasCount?: number;
+  /** Show non-secret values in schema error messages. Sealed values never are. Default false. */
+  showValuesInErrors?: boolean;
+}
+
+/** What a load did, for logs and benchmarks. */
+export interface LoadReport {
+  /** The files read, as resolved paths (skipped optional files not included). */
+  files: string[];
+  /** Sealed values opened (file values and environment values). */
+  valuesDecrypted: number;
+  /** Distinct wrapped data keys among them. */
+  dataKeys: number;
+  /** Provider calls this load made (through the cache; 0 when every key was cached). */
+  providerCalls: number;
+}
+
+/** A loaded config and its report. */
+export interface LoadedConfig<T> {
+  /** The validated, deeply frozen config. */
+  config: T;
+  /** What the load did. */
+  report: LoadReport;
+}
+
+/** Deeply read-only view of a type. */
+export type DeepReadonly<T> = T extends (...args: never[]) => unknown ? T
+  : T extends readonly (infer U)[] ? readonly DeepReadonly<U>[]
+  : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+  : T;
+
+/** The config type a load returns: the schema's output, or plain data without a schema. */
+export type ConfigOf<S> = S extends StandardSchemaV1 ? DeepReadonly<InferSchemaOutput<S>>
+  : { readonly [key: string]: unknown };
+
+let sharedCache: DekCache | undefined;
+
+/** The data key cache `loadConfig` uses when none is given (created on first use). */
+export function sharedDekCache(): DekCache {
+  sharedCache ??= new DekCache();
+  return sharedCache;
+}
+
+/**
+ * Load layered config: files in order (deep-merged), then `.env`, then the environment; open every
+ * sealed value; validate against the schema; return it deeply frozen. Secrets come back as plain
+ * values; use {@link redact} for logs. Errors are {@link SealfigError}s naming file, line, column
+ * and path, never a value; schema failures are one {@link ConfigValidationError} listing every
+ * issue.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadConfig } from "@sealfig/sealfig";
+ * import { z } from "zod";
+ * const AppConfig = z.object({ db: z.object({ host: z.string(), password: z.string() }) });
+ * const config = await loadConfig({
+ *   files: ["config/base.yaml", "config/production.yaml"],
+ *   schema: AppConfig,
+ *   env: { prefix: "APP_" },
+ *   dotenv: true,
+ * });
+ * config.db.password; // string
+ * ```
+ */
+export async function loadConfig<S extends StandardSchemaV1 | undefined = undefined>(
+  options: LoadConfigOptions<S>,
+): Promise<ConfigOf<S>> {
+  return (await loadConfigWithReport(options)).config;
+}
+
+/**
+ * Like {@link loadConfig}, and also report how many values were opened and how many provider
+ * calls that took.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadConfigWithReport } from "@sealfig/sealfig";
+ * const { config, report } = await loadConfigWithReport({ files: ["config/production.yaml"] });
+ * console.log(report.valuesDecrypted, report.providerCalls);
+ * ```
+ */
+export async function loadConfigWithReport<S extends StandardSchemaV1 | undefined = undefined>(
+  options: LoadConfigOptions<S>,
+): Promise<LoadedConfig<ConfigOf<S>>> {
+  const cache = options.cache ?? sharedDekCache();
+  const providers = options.providers ?? [new LocalKeyProvider()];
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new SealfigError("OPTION_INVALID", "concurrency must be a positive integer");
+  }
+  const callsBefore = cache.stats().providerCalls;
+
+  // 1. Files: read and parse all of them, build their trees (blobs still closed).
+  const specs = options.files.map((f) =>
+    typeof f === "string" || f instanceof URL ? { path: f } as ConfigFile : f
+  );
+  const docs = await Promise.all(specs.map(async (spec) => {
+    const file = toFilePath(spec.path, options.baseDir);
+    if (spec.optional === true && !(await statFile(file))) return undefined;
+    const doc = await readDocument(
+      file,
+      options.maxFileBytes !== undefined ? { maxBytes: options.maxFileBytes } : {},
+    );
+    return { doc, spec, file };
+  }));
+  const jobs: { pending: PendingBlob; context: EncryptionContext; file?: string }[] = [];
+  let tree: TreeNode = {
+    kind: "map",
+    entries: new Map(),
+    origin: { source: "file", secret: false },
+  };
+  const files: string[] = [];
+  for (const loaded of docs) {
+    if (!loaded) continue;
+    const { doc, spec, file } = loaded;
+    files.push(file);
+    const context = spec.context ??
+      (typeof options.context === "function" ? options.context(file) : options.context) ?? {};
+    const built = documentToTree(doc, {
+      maxAliasCount: options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT,
+    });
+    for (const pending of built.pending) jobs.push({ pending, context, file });
+    tree = mergeTrees(tree, built.tree);
+  }
+
+  // 2. .env, then the environment.
+  if (options.env) {
+    const prefix = options.env.prefix;
+    if (typeof prefix !== "string" || prefix === "") {
+      throw new SealfigError("OPTION_INVALID", "env.prefix must be a non-empty string", {
+        hint: 'Use a prefix such as "APP_"',
+      });
+    }
+    const envContext = options.env.context ?? {};
+    const layers: EnvVariable[][] = [];
+    if (options.dotenv) layers.push(await readDotenv(options.dotenv, options.baseDir, prefix));
+    layers.push(
+      selectVariables(options.env.vars ?? getEnvAll(), prefix, (name) => ({
+        source: "env",
+        variable: name,
+      })),
+    );
+    for (const layer of layers) {
+      const applied = applyEnv(tree as MapNode, prefix, layer);
+      tree = applied.tree;
+      for (const pending of applied.pending) jobs.push({ pending, context: envContext });
+    }
+  }
+
+  // 3. Open every blob of every layer in one pass; each distinct data key is fetched once.
+  await mapConcurrent(jobs, concurrency, async ({ pending, context, file }) => {
+    try {
+      pending.leaf.value = await decryptValue(pending.blob, {
+        providers,
+        path: pending.path,
+        context,
+        cache,
+        ...(file !== undefined ? { file } : {}),
+      });
+    } catch (err) {
+      const o = pending.leaf.origin;
+      if (!isSealfigError(err)) throw err;
+      if (o.source === "file") {
+        throw err.withLocation({
+          ...(o.line !== undefined ? { line: o.line } : {}),
+          ...(o.col !== undefined ? { col: o.col } : {}),
+        });
+      }
+      // A sealed environment value: say which variable (and .env line) it came from.
+      throw new SealfigError(
+        err.code,
+        `${err.reason} (value of environment variable ${o.variable ?? "?"})`,
+        {
+          ...(o.file !== undefined ? { file: o.file } : {}),
+          ...(o.line !== undefined ? { line: o.line } : {}),
+          ...(err.path !== undefined ? { path: err.path } : {}),
+          ...(err.keyId !== undefined ? { keyId: err.keyId } : {}),
+          ...(err.hint !== undefined ? { hint: err.hint } : {}),
+          cause: err,
+        },
+      );
+    }
+  });
+
+  // 4. Plain data, validation, freezing.
+  const data = materialize(tree as MapNode);
+  const secretStrings = jobs.map((j) => j.pending.leaf.value).filter((v) => v !== null)
+    .map(String);
+  const output = options.schema
+    ? await validateConfig(options.schema, data.value, {
+      origins: data.origins,
+      secrets: secretStrings,
+      showValues: options.showValuesInErrors === true,
+    })
+    : data.value;
+  const config = freezeConfig(output, data.secretPaths, secretStrings) as ConfigOf<S>;
+  const dataKeys = new Set(jobs.map((j) => dekId(j.pending.blob)));
+  return {
+    config,
+    report: {
+      files,
+      valuesDecrypted: jobs.length,
+      dataKeys: dataKeys.size,
+      providerCalls: cache.stats().providerCalls - callsBefore,
+    },
+  };
+}
+
+function dekId(blob: string): string {
+  try {
+    const p = parseBlob(blob);
+    return `${p.providerId}\u0000${p.keyId}\u0000${toBase64Url(p.wrappedDek)}`;
+  } catch {
+    return blob;
+  }
+}
+
+async function readDotenv(
+  option: true | string,
+  baseDir: string | URL | undefined,
+  prefix: string,
+): Promise<EnvVariable[]> {
+  const file = toFilePath(option === true ? ".env" : option, baseDir);
+  const info = await statFile(file);
+  if (!info) {
+    if (option === true) return [];
+    throw new SealfigError("FILE_NOT_FOUND", "The .env file does not exist", {
+      file,
+      hint: "Create it, or set dotenv: true to read .env only when it exists",
+    });
+  }
+  if (info.size > DEFAULT_MAX_FILE_BYTES) {
+    throw new SealfigError(
+      "FILE_TOO_LARGE",
+      `File is ${info.size} bytes, more than the limit of ${DEFAULT_MAX_FILE_BYTES} bytes`,
+      { file },
+    );
+  }
+  const { text } = decodeSource(await readFileBytes(file), file);
+  const dotenv = await import("dotenv");
+  const parse = dotenv.parse ?? (dotenv as unknown as { default: typeof dotenv }).default.parse;
+  const vars = parse(text);
+  return selectVariables(vars, prefix, (name) => {
+    const line = dotenvLine(text, name);
+    return { source: "dotenv", file, ...(line !== undefined ? { line } : {}), variable: name };
+  });
+}
+
+/** A loader that keeps its data key cache across reloads (e.g. on SIGHUP). */
+export interface ConfigLoader<T> {
+  /** Load (or reload) the config. Within the cache TTL a reload makes no provider call. */
+  load(): Promise<T>;
+  /** Load and report what the load did. */
+  loadWithReport(): Promise<LoadedConfig<T>>;
+  /** The loader's data key cache. */
+  readonly cache: DekCache;
+  /** The cache's counters (hits, misses, provider calls …). */
+  stats(): DekCacheStats;
+  /** Drop and zero every cached data key. */
+  clear(): void;
+}
+
+/**
+ * Create a loader with fixed options and its own data key cache (unless `options.cache` is
+ * given), for apps that reload config.
+ *
+ * @example
+ * ```ts ignore
+ * import { createLoader } from "@sealfig/sealfig";
+ * const loader = createLoader({ files: ["config/base.yaml", "config/production.yaml"] });
+ * let config = await loader.load();
+ * process.on("SIGHUP", async () => (config = await loader.load()));
+ * console.log(loader.stats().providerCalls);
+ * ```
+ */
+export function createLoader<S extends StandardSchemaV1 | undefined = undefined>(
+  options: LoadConfigOptions<S>,
+): ConfigLoader<ConfigOf<S>> {
+  const cache = options.cache ?? new DekCache();
+  const opts: LoadConfigOptions<S> = { ...options, cache };
+  return {
+    load: async () => (await loadConfigWithReport(opts)).config,
+    loadWithReport: () => loadConfigWithReport(opts),
+    cache,
+    stats: () => cache.stats(),
+    clear: () => cache.clear(),
+  };
+}

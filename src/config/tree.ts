@@ -1,0 +1,279 @@
+/**
+ * The loader's intermediate form: a tree of maps, sequences and leaves where every node remembers
+ * where it came from (file:line:col, `.env` line or environment variable) and whether it was
+ * sealed. Files become trees, trees deep-merge, and the result becomes plain frozen data plus an
+ * origin index for error messages and redaction.
+ *
+ * @module
+ */
+import { isAlias, isMap, isScalar, isSeq, type Node, type Pair } from "yaml";
+import { SealfigError } from "../errors.ts";
+import type { ValueTypeName } from "../envelope/format.ts";
+import { formatPath, type PathSegment } from "../path.ts";
+import type { SealfigDocument } from "../document/document.ts";
+
+/** Where a config value came from. Never holds the value. */
+export interface Origin {
+  /** `file` (a YAML file), `dotenv` (a .env file) or `env` (the process environment). */
+  readonly source: "file" | "dotenv" | "env";
+  /** The YAML or .env file. */
+  readonly file?: string;
+  /** 1-based line in that file, when known. */
+  readonly line?: number;
+  /** 1-based column in that file, when known. */
+  readonly col?: number;
+  /** The environment variable, for `dotenv` and `env`. */
+  readonly variable?: string;
+  /** True when the value was sealed (a blob) at its source. */
+  readonly secret: boolean;
+}
+
+/** `config/prod.yaml:3:9`, `.env:4 (APP_DB__HOST)` or `env APP_DB__HOST`. */
+export function formatOrigin(o: Origin): string {
+  if (o.source === "env") return `env ${o.variable ?? ""}`.trim();
+  let s = o.file ?? "";
+  if (o.line !== undefined) s += `:${o.line}${o.col !== undefined ? `:${o.col}` : ""}`;
+  if (o.source === "dotenv" && o.variable) s += ` (${o.variable})`;
+  return s;
+}
+
+/** A leaf; `value` is filled in after decryption for sealed leaves. */
+export interface LeafNode {
+  kind: "leaf";
+  value: unknown;
+  /** The scalar type (for sealed leaves: the type in the blob header). */
+  type: ValueTypeName | undefined;
+  origin: Origin;
+}
+
+/** A map node (insertion-ordered). */
+export interface MapNode {
+  kind: "map";
+  entries: Map<string, TreeNode>;
+  origin: Origin;
+}
+
+/** A sequence node. */
+export interface SeqNode {
+  kind: "seq";
+  items: TreeNode[];
+  origin: Origin;
+}
+
+/** Any tree node. */
+export type TreeNode = LeafNode | MapNode | SeqNode;
+
+/** A sealed value waiting to be opened, and the leaf that receives it. */
+export interface PendingBlob {
+  blob: string;
+  /** The path it was sealed at (its anchor's path; not necessarily where it ends up). */
+  path: readonly PathSegment[];
+  leaf: LeafNode;
+}
+
+/** Options for {@link documentToTree}. */
+export interface TreeOptions {
+  /** Alias resolutions allowed, counting nested ones each time they are expanded. */
+  maxAliasCount: number;
+}
+
+/**
+ * Build the tree of one document. Sealed scalars become leaves whose value is filled in later
+ * (returned in `pending`, one per blob, shared by every alias of it); `!secret` plaintext is
+ * refused with `SECRET_UNSEALED`; aliases and merge keys (`<<`) are expanded within
+ * `maxAliasCount` (`YAML_ALIAS_LIMIT`).
+ */
+export function documentToTree(
+  doc: SealfigDocument,
+  options: TreeOptions,
+): { tree: MapNode; pending: PendingBlob[] } {
+  const file = doc.file;
+  const pending: PendingBlob[] = [];
+  const leaves = new Map<Node, LeafNode>();
+  let aliases = 0;
+  const active = new Set<Node>();
+  const where = (node: Node | null | undefined, path: PathSegment[]) => {
+    const at = node?.range ? doc.position(node.range[0]) : undefined;
+    return {
+      ...(file !== undefined ? { file } : {}),
+      ...(at ? { line: at.line, col: at.col } : {}),
+      path: formatPath(path),
+    };
+  };
+  const originOf = (node: Node | null | undefined): Origin => {
+    const at = node?.range ? doc.position(node.range[0]) : undefined;
+    return {
+      source: "file",
+      ...(file !== undefined ? { file } : {}),
+      ...(at ? { line: at.line, col: at.col } : {}),
+      secret: false,
+    };
+  };
+
+  const visit = (node: Node | null | undefined, path: PathSegment[]): TreeNode => {
+    if (node === null || node === undefined) {
+      return { kind: "leaf", value: null, type: "null", origin: originOf(node) };
+    }
+    if (isAlias(node)) {
+      aliases++;
+      if (aliases > options.maxAliasCount) {
+        throw new SealfigError(
+          "YAML_ALIAS_LIMIT",
+          `Aliases expand more than ${options.maxAliasCount} times`,
+          {
+            ...where(node, path),
+            hint:
+              "Use fewer nested aliases, or raise maxAliasCount if the file is trusted and this is intended",
+          },
+        );
+      }
+      const target = node.resolve(doc.yaml);
+      if (!target) {
+        throw new SealfigError("YAML_SYNTAX", `Unknown anchor *${node.source}`, where(node, path));
+      }
+      if (active.has(target)) {
+        throw new SealfigError("YAML_ALIAS_LIMIT", "Alias refers to a node that contains it", {
+          ...where(node, path),
+          hint: "Remove the circular alias",
+        });
+      }
+      return visit(target, path);
+    }
+    if (isScalar(node)) {
+      const known = leaves.get(node);
+      if (known) return known;
+      const entry = doc.entryOf(node);
+      let leaf: LeafNode;
+      if (entry?.kind === "secret") {
+        throw new SealfigError("SECRET_UNSEALED", "Value tagged !secret is not sealed", {
+          ...(file !== undefined ? { file } : {}),
+          line: entry.line,
+          col: entry.col,
+          path: entry.pathText,
+          hint: `Seal the file first: sealfig encrypt -i ${file ?? "FILE"}`,
+        });
+      }
+      if (entry?.kind === "sealed") {
+        leaf = {
+          kind: "leaf",
+          value: undefined,
+          type: entry.type,
+          origin: { ...originOf(node), secret: true },
+        };
+        pending.push({ blob: entry.value as string, path: entry.path, leaf });
+      } else {
+        leaf = {
+          kind: "leaf",
+          value: entry ? entry.value : node.value,
+          type: entry?.type,
+          origin: originOf(node),
+        };
+      }
+      leaves.set(node, leaf);
+      return leaf;
+    }
+    active.add(node);
+    try {
+      if (isSeq(node)) {
+        return {
+          kind: "seq",
+          items: node.items.map((item, i) => visit(item as Node, [...path, i])),
+          origin: originOf(node),
+        };
+      }
+      if (isMap(node)) {
+        const entries = new Map<string, TreeNode>();
+        for (const pair of node.items as Pair<unknown, unknown>[]) {
+          const key = pair.key;
+          const keyValue = isScalar(key) ? key.value : key;
+          if (typeof keyValue === "symbol") {
+            // Merge key: `<<: *base` or `<<: [*a, *b]`; explicit keys win, earlier sources win.
+            const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+            for (const src of sources) {
+              const merged = visit(src as Node, [...path, "<<"]);
+              if (merged.kind !== "map") {
+                throw new SealfigError(
+                  "YAML_SYNTAX",
+                  "A merge key (<<) must refer to a map or a list of maps",
+                  where(src as Node, path),
+                );
+              }
+              for (const [k, v] of merged.entries) {
+                if (!entries.has(k) && !hasExplicitKey(node.items as Pair[], k)) entries.set(k, v);
+              }
+            }
+            continue;
+          }
+          const k = keyValue === null || keyValue === undefined ? "" : String(keyValue);
+          entries.set(k, visit(pair.value as Node, [...path, k]));
+        }
+        return { kind: "map", entries, origin: originOf(node) };
+      }
+    } finally {
+      active.delete(node);
+    }
+    return { kind: "leaf", value: null, type: "null", origin: originOf(node) };
+  };
+
+  const root = doc.yaml.contents as Node | null;
+  if (root === null || (isScalar(root) && root.value === null)) {
+    return { tree: { kind: "map", entries: new Map(), origin: originOf(null) }, pending };
+  }
+  const tree = visit(root, []);
+  if (tree.kind !== "map") {
+    throw new SealfigError("CONFIG_INVALID", "The top level of a config file must be a map", {
+      ...where(root, []),
+      hint: "Write key: value pairs at the top level",
+    });
+  }
+  return { tree, pending };
+}
+
+function hasExplicitKey(items: Pair[], k: string): boolean {
+  return items.some((p) => {
+    const v = isScalar(p.key) ? p.key.value : undefined;
+    return typeof v !== "symbol" && v !== undefined && String(v) === k;
+  });
+}
+
+/**
+ * Deep-merge `over` onto `base`: maps merge key by key (recursively), anything else in `over`
+ * (a leaf, a sequence, an explicit null) replaces what `base` had. Inputs are not modified.
+ */
+export function mergeTrees(base: TreeNode, over: TreeNode): TreeNode {
+  if (base.kind !== "map" || over.kind !== "map") return over;
+  const entries = new Map(base.entries);
+  for (const [k, v] of over.entries) {
+    const old = entries.get(k);
+    entries.set(k, old ? mergeTrees(old, v) : v);
+  }
+  return { kind: "map", entries, origin: over.origin };
+}
+
+/** Plain data plus, for every path, where it came from. */
+export interface Materialized {
+  /** Plain objects, arrays and scalars (not yet frozen). */
+  value: Record<string, unknown>;
+  /** Origin of every node by path text (`""` is the root). */
+  origins: Map<string, Origin>;
+  /** Paths (text) of every value that was sealed at its source. */
+  secretPaths: Set<string>;
+}
+
+/** Turn a tree into plain data and its origin index. */
+export function materialize(tree: MapNode): Materialized {
+  const origins = new Map<string, Origin>();
+  const secretPaths = new Set<string>();
+  const build = (node: TreeNode, path: PathSegment[]): unknown => {
+    const text = formatPath(path);
+    origins.set(text, node.origin);
+    if (node.kind === "leaf") {
+      if (node.origin.secret) secretPaths.add(text);
+      return node.value;
+    }
+    if (node.kind === "seq") return node.items.map((item, i) => build(item, [...path, i]));
+    return Object.fromEntries([...node.entries].map(([k, v]) => [k, build(v, [...path, k])]));
+  };
+  const value = build(tree, []) as Record<string, unknown>;
+  return { value, origins, secretPaths };
+}

@@ -1,0 +1,562 @@
+/**
+ * Sealed YAML documents: parse a sealed view (values are blob strings) or a plaintext view (values
+ * to seal carry the `!secret` tag), list every value with its path, kind, type and position.
+ *
+ * The document is immutable. Edits ({@link sealDocument}, {@link decryptDocument},
+ * {@link setValue} …) splice new text into the exact source range of the scalars they change and
+ * parse the result again, so comments, blank lines, key order, anchors, quoting and indentation
+ * everywhere else stay byte for byte what they were.
+ *
+ * @module
+ */
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  type Pair,
+  parseDocument as parseYaml,
+  type Scalar,
+} from "yaml";
+import { isSealfigError, SealfigError } from "../errors.ts";
+import { isBlob, parseBlob, type ValueTypeName } from "../envelope/format.ts";
+import type { SecretValue } from "../envelope/value_codec.ts";
+import { formatPath, type PathSegment, toSegments, type ValuePath } from "../path.ts";
+import { resolveScalar } from "./scalar.ts";
+import {
+  type DecodedSource,
+  decodeSource,
+  normalizeText,
+  readSourceFile,
+  restoreText,
+} from "./source.ts";
+
+/** The YAML tag that marks a value to seal in the plaintext view. */
+export const SECRET_TAG = "!secret";
+
+/** Default limit on alias resolutions while building a value from a document: 100. */
+export const DEFAULT_MAX_ALIAS_COUNT = 100;
+
+const MAX_DEPTH = 256;
+
+/**
+ * What a value in a document is:
+ * - `sealed`: a blob string (the sealed view);
+ * - `secret`: tagged `!secret`, still plaintext (the plaintext view, waiting to be sealed);
+ * - `plain`: an ordinary, unencrypted value.
+ */
+export type ValueKind = "sealed" | "secret" | "plain";
+
+/** One scalar value of a document, as listed by {@link SealfigDocument.values}. */
+export interface DocumentValue {
+  /** Where it sits, as segments. Aliases are not listed; a value is listed once, at its anchor. */
+  readonly path: ValuePath;
+  /** {@link path} in path syntax (`db.password`, `servers[0].host`, `labels["a.b"]`). */
+  readonly pathText: string;
+  /** Sealed blob, `!secret` plaintext, or plain. */
+  readonly kind: ValueKind;
+  /**
+   * The value's type: for `sealed`, the type recorded in the blob header (undefined when the blob
+   * is malformed); otherwise the YAML 1.2 core-schema type (undefined for other YAML types).
+   */
+  readonly type: ValueTypeName | undefined;
+  /** For `sealed`: the blob string. Otherwise: the value itself. */
+  readonly value: SecretValue;
+  /** 1-based line of the value. */
+  readonly line: number;
+  /** 1-based column of the value. */
+  readonly col: number;
+}
+
+/** Options for {@link parseDocument} and {@link readDocument}. */
+export interface ParseDocumentOptions {
+  /** The file name, for error messages. */
+  file?: string;
+  /** Refuse sources larger than this many bytes. Default 10 MiB. */
+  maxBytes?: number;
+}
+
+/** Internal: a listed value plus what edits need. */
+export interface DocumentEntry extends DocumentValue {
+  /** The YAML node. */
+  readonly node: Scalar;
+  /** Offset where the value's text starts (after tag and anchor). */
+  readonly start: number;
+  /** Offset just after the value's last non-blank character. */
+  readonly end: number;
+  /** Offset of the first property (`!secret` or `&anchor`) before the value; = start when none. */
+  readonly propsStart: number;
+  /** Anchors written before the value (`&x`), kept when the tag is rewritten. */
+  readonly anchors: readonly string[];
+  /** True inside a flow collection. */
+  readonly flow: boolean;
+  /** Column (0-based) of the key or `- ` holding the value. */
+  readonly keyColumn: number;
+}
+
+/**
+ * A parsed sealed or plaintext YAML document. Create one with {@link parseDocument} or
+ * {@link readDocument}.
+ *
+ * @example List the values of a document
+ * ```ts
+ * import { parseDocument } from "@sealfig/sealfig";
+ * const doc = parseDocument("db:\n  host: db.internal\n  password: !secret hunter2\n");
+ * doc.values().map((v) => `${v.pathText} ${v.kind}`); // ["db.host plain", "db.password secret"]
+ * ```
+ */
+export class SealfigDocument {
+  /** The file it came from, if any (used in error messages). */
+  readonly file: string | undefined;
+  /** The text with `\n` line endings and no BOM (offsets in {@link DocumentEntry} refer to it). */
+  readonly text: string;
+  /** The parsed YAML document. Treat it as read-only: edits go through sealfig's functions. */
+  readonly yaml: Document.Parsed;
+  readonly #source: Omit<DecodedSource, "text">;
+  readonly #lines: LineCounter;
+  readonly #entries: DocumentEntry[];
+  readonly #byPath: Map<string, DocumentEntry>;
+  readonly #byNode: Map<Node, DocumentEntry>;
+
+  /** @internal Use {@link parseDocument}. */
+  constructor(source: DecodedSource, file: string | undefined) {
+    this.file = file;
+    this.text = source.text;
+    this.#source = { bom: source.bom, lineEnding: source.lineEnding };
+    this.#lines = new LineCounter();
+    this.yaml = parseYamlText(source.text, this.#lines, file);
+    this.#entries = [];
+    this.#byPath = new Map();
+    this.#byNode = new Map();
+    this.#walk();
+  }
+
+  /** `"\r\n"` when the source used CRLF line endings throughout, else `"\n"`. */
+  get lineEnding(): "\n" | "\r\n" {
+    return this.#source.lineEnding;
+  }
+
+  /** True when the source started with a byte order mark. */
+  get bom(): boolean {
+    return this.#source.bom;
+  }
+
+  /** Every scalar value in document order (aliases not repeated). */
+  values(): DocumentValue[] {
+    return this.#entries.map(publicValue);
+  }
+
+  /** The value at `path`, or undefined when there is no scalar there. */
+  get(path: string | ValuePath): DocumentValue | undefined {
+    const e = this.#byPath.get(formatPath(toSegments(path)));
+    return e && publicValue(e);
+  }
+
+  /** The document as text, with its original BOM and line endings. */
+  toString(): string {
+    return restoreText(this.#source, this.text);
+  }
+
+  /** The document as UTF-8 bytes, ready to write. */
+  toBytes(): Uint8Array {
+    return new TextEncoder().encode(this.toString());
+  }
+
+  /** @internal Entries with node and offsets. */
+  entries(): readonly DocumentEntry[] {
+    return this.#entries;
+  }
+
+  /** @internal The entry for a node listed by the walk. */
+  entryOf(node: Node): DocumentEntry | undefined {
+    return this.#byNode.get(node);
+  }
+
+  /** @internal The entry at a path. */
+  entryAt(path: ValuePath): DocumentEntry | undefined {
+    return this.#byPath.get(formatPath(path));
+  }
+
+  /** @internal 1-based line and column of an offset in {@link text}. */
+  position(offset: number): { line: number; col: number } {
+    return this.#lines.linePos(offset);
+  }
+
+  /** @internal A document with new text (same file, BOM and line endings), parsed again. */
+  withText(text: string): SealfigDocument {
+    return new SealfigDocument({ text, ...this.#source }, this.file);
+  }
+
+  #walk(): void {
+    const root = this.yaml.contents;
+    if (root) this.#visit(root, [], false, 0, 0);
+  }
+
+  #visit(node: Node, path: PathSegment[], flow: boolean, keyColumn: number, depth: number): void {
+    if (depth > MAX_DEPTH) {
+      throw this.#error("YAML_SYNTAX", `Nesting deeper than ${MAX_DEPTH} levels`, node);
+    }
+    if (isAlias(node)) return;
+    if (isMap(node) || isSeq(node)) {
+      if (node.tag === SECRET_TAG) {
+        throw this.#error(
+          "YAML_SECRET_TAG",
+          `${SECRET_TAG} is on a ${isMap(node) ? "map" : "sequence"}; it applies to single values`,
+          node,
+          path,
+          `Put ${SECRET_TAG} on each value inside it that should be sealed`,
+        );
+      }
+      const innerFlow = flow || node.flow === true;
+      if (isMap(node)) {
+        const seen = new Set<string>();
+        for (const pair of node.items as Pair<unknown, unknown>[]) {
+          const seg = this.#keySegment(pair, path);
+          if (seen.has(seg)) {
+            throw this.#error(
+              "YAML_DUPLICATE_KEY",
+              `Map key ${JSON.stringify(seg)} appears twice`,
+              pair.key as Node,
+              path,
+              "Remove or rename one of the duplicate keys",
+            );
+          }
+          seen.add(seg);
+          const keyNode = pair.key as Node;
+          const col = keyNode.range ? this.position(keyNode.range[0]).col - 1 : keyColumn;
+          const value = pair.value as Node | null;
+          if (value) this.#visit(value, [...path, seg], innerFlow, col, depth + 1);
+        }
+      } else {
+        node.items.forEach((item, i) => {
+          const col = node.range ? this.#itemColumn(item as Node, node.range[0]) : keyColumn;
+          if (item) this.#visit(item as Node, [...path, i], innerFlow, col, depth + 1);
+        });
+      }
+      return;
+    }
+    if (isScalar(node)) this.#addScalar(node, path, flow, keyColumn);
+  }
+
+  /** Column of a sequence entry: its `- ` (block) or the item itself (flow). */
+  #itemColumn(item: Node, seqStart: number): number {
+    if (!item?.range) return this.position(seqStart).col - 1;
+    // Walk back from the item over spaces and one "-" to find its dash.
+    let i = item.range[0];
+    while (i > 0 && (this.text[i - 1] === " " || this.text[i - 1] === "\t")) i--;
+    if (this.text[i - 1] === "-") i--;
+    return this.position(i).col - 1;
+  }
+
+  #keySegment(pair: Pair<unknown, unknown>, path: PathSegment[]): string {
+    const key = pair.key;
+    if (isScalar(key)) {
+      if (key.tag === SECRET_TAG) {
+        throw this.#error(
+          "YAML_SECRET_TAG",
+          `${SECRET_TAG} is on a map key; only values can be sealed`,
+          key,
+          path,
+          `Move ${SECRET_TAG} to the value`,
+        );
+      }
+      const v = key.value;
+      if (typeof v === "symbol") return "<<";
+      return v === null ? "" : String(v);
+    }
+    if (key === null || key === undefined) return "";
+    throw this.#error(
+      "YAML_SYNTAX",
+      "Complex map keys (maps, sequences or aliases as keys) are not supported",
+      key as Node,
+      path,
+      "Use a plain string key",
+    );
+  }
+
+  #addScalar(node: Scalar, path: PathSegment[], flow: boolean, keyColumn: number): void {
+    const range = node.range ?? [0, 0, 0];
+    let start = range[0];
+    const raw = this.text.slice(start, range[1]);
+    const trimmed = raw.replace(/[ \t\n]+$/, "");
+    if (trimmed === "") {
+      // An empty value (`key:` or `key: !secret`): yaml places it at the next token; anchor it
+      // right after what precedes it on its own line instead.
+      while (start > 0 && " \t\n".includes(this.text[start - 1]!)) start--;
+    }
+    const end = start + trimmed.length;
+    let kind: ValueKind;
+    let type: ValueTypeName | undefined;
+    let value: SecretValue;
+    let propsStart = start;
+    let anchors: string[] = [];
+    const pos = this.position(start);
+    const pathText = formatPath(path);
+    if (node.tag === SECRET_TAG) {
+      kind = "secret";
+      const props = scanProps(this.text, start);
+      if (props.tagStart < 0) {
+        throw this.#error(
+          "YAML_SECRET_TAG",
+          `Cannot locate the ${SECRET_TAG} tag of this value`,
+          node,
+          path,
+          `Write ${SECRET_TAG} on the same line as its value or block indicator`,
+        );
+      }
+      propsStart = props.start;
+      anchors = props.anchors;
+      const text = typeof node.value === "string" ? node.value : String(node.value ?? "");
+      const tv = resolveScalar(text, node.type === "PLAIN");
+      value = tv.value;
+      type = tv.type;
+    } else if (typeof node.value === "string" && isBlob(node.value)) {
+      kind = "sealed";
+      value = node.value;
+      try {
+        type = parseBlob(node.value).valueType;
+      } catch {
+        type = undefined;
+      }
+    } else {
+      kind = "plain";
+      if (node.tag === undefined && node.type === "PLAIN" && typeof node.source === "string") {
+        const tv = resolveScalar(node.source, true);
+        type = tv.type;
+        value = isSecretValue(node.value) ? node.value : tv.value;
+      } else if (isSecretValue(node.value)) {
+        value = node.value;
+        type = typeof node.value === "string"
+          ? "string"
+          : typeof node.value === "boolean"
+          ? "boolean"
+          : node.value === null
+          ? "null"
+          : typeof node.value === "bigint" ||
+              (Number.isInteger(node.value) && !Object.is(node.value, -0))
+          ? "integer"
+          : "float";
+      } else {
+        value = String(node.value);
+        type = undefined;
+      }
+    }
+    if (this.#byPath.has(pathText)) {
+      throw this.#error(
+        "YAML_DUPLICATE_KEY",
+        "Two values have the same path",
+        node,
+        path,
+        "Remove or rename one of the duplicate keys",
+      );
+    }
+    const entry: DocumentEntry = {
+      path: Object.freeze([...path]),
+      pathText,
+      kind,
+      type,
+      value,
+      line: pos.line,
+      col: pos.col,
+      node,
+      start,
+      end,
+      propsStart,
+      anchors,
+      flow,
+      keyColumn,
+    };
+    this.#entries.push(entry);
+    this.#byPath.set(pathText, entry);
+    this.#byNode.set(node, entry);
+  }
+
+  #error(
+    code: "YAML_SYNTAX" | "YAML_SECRET_TAG" | "YAML_DUPLICATE_KEY",
+    reason: string,
+    node: Node | undefined,
+    path?: PathSegment[],
+    hint?: string,
+  ): SealfigError {
+    const at = node?.range ? this.position(node.range[0]) : undefined;
+    return new SealfigError(code, reason, {
+      ...(this.file !== undefined ? { file: this.file } : {}),
+      ...(at ? { line: at.line, col: at.col } : {}),
+      ...(path !== undefined ? { path: formatPath(path) } : {}),
+      ...(hint !== undefined ? { hint } : {}),
+    });
+  }
+}
+
+function isSecretValue(v: unknown): v is SecretValue {
+  return v === null || ["string", "number", "bigint", "boolean"].includes(typeof v);
+}
+
+function publicValue(e: DocumentEntry): DocumentValue {
+  return Object.freeze({
+    path: e.path,
+    pathText: e.pathText,
+    kind: e.kind,
+    type: e.type,
+    value: e.value,
+    line: e.line,
+    col: e.col,
+  });
+}
+
+/**
+ * Scan backwards from a value's start over its properties (`!secret`, `&anchor`) and the
+ * whitespace between them.
+ */
+function scanProps(
+  text: string,
+  valueStart: number,
+): { start: number; tagStart: number; anchors: string[] } {
+  let i = valueStart;
+  let start = valueStart;
+  let tagStart = -1;
+  const anchors: string[] = [];
+  for (;;) {
+    let j = i;
+    while (j > 0 && " \t\n".includes(text[j - 1]!)) j--;
+    let k = j;
+    while (k > 0 && !" \t\n[{,".includes(text[k - 1]!)) k--;
+    const word = text.slice(k, j);
+    if (word === SECRET_TAG || word === "!<!secret>") {
+      if (tagStart >= 0) break;
+      tagStart = k;
+    } else if (word.startsWith("&") && word.length > 1) {
+      anchors.unshift(word);
+    } else {
+      break;
+    }
+    start = k;
+    i = k;
+  }
+  return { start, tagStart, anchors };
+}
+
+/** Parse YAML text into a Document, turning the first error into a {@link SealfigError}. */
+function parseYamlText(
+  text: string,
+  lines: LineCounter,
+  file: string | undefined,
+): Document.Parsed {
+  let doc: Document.Parsed;
+  try {
+    doc = parseYaml(text, {
+      lineCounter: lines,
+      uniqueKeys: true,
+      merge: true,
+      prettyErrors: false,
+      strict: true,
+      version: "1.2",
+    });
+  } catch (err) {
+    throw new SealfigError("YAML_SYNTAX", "The YAML cannot be parsed (nesting too deep?)", {
+      ...(file !== undefined ? { file } : {}),
+      cause: err,
+    });
+  }
+  const first = doc.errors[0];
+  if (first) {
+    const pos = lines.linePos(first.pos[0]);
+    // The yaml message ends with a source excerpt, which may show a secret: keep its first line
+    // only, without the position (we add our own).
+    const reason = (first.message.split("\n")[0] ?? "Invalid YAML")
+      .replace(/ at line \d+, column \d+:?$/, "");
+    const map: Record<string, { code: "YAML_SYNTAX" | "YAML_DUPLICATE_KEY"; hint: string }> = {
+      DUPLICATE_KEY: {
+        code: "YAML_DUPLICATE_KEY",
+        hint: "Remove or rename one of the duplicate keys",
+      },
+      TAB_AS_INDENT: {
+        code: "YAML_SYNTAX",
+        hint: "Indent with spaces: YAML does not allow tabs for indentation",
+      },
+      MULTIPLE_DOCS: { code: "YAML_SYNTAX", hint: "Keep one YAML document per file" },
+    };
+    const m = map[first.code] ?? { code: "YAML_SYNTAX" as const, hint: "Fix the YAML there" };
+    throw new SealfigError(m.code, reason, {
+      ...(file !== undefined ? { file } : {}),
+      line: pos.line,
+      col: pos.col,
+      hint: m.hint,
+    });
+  }
+  return doc;
+}
+
+/**
+ * Parse a sealed or plaintext YAML document from text or bytes. Throws a {@link SealfigError}
+ * (`FILE_TOO_LARGE`, `FILE_NOT_UTF8`, `YAML_SYNTAX`, `YAML_DUPLICATE_KEY`, `YAML_SECRET_TAG`)
+ * with file, line and column; messages never quote the source.
+ *
+ * @example
+ * ```ts
+ * import { parseDocument } from "@sealfig/sealfig";
+ * const doc = parseDocument("port: !secret 5432\n", { file: "prod.yaml" });
+ * doc.get("port")?.type; // "integer"
+ * ```
+ */
+export function parseDocument(
+  source: string | Uint8Array,
+  options: ParseDocumentOptions = {},
+): SealfigDocument {
+  const max = options.maxBytes ?? 10 * 1024 * 1024;
+  const size = typeof source === "string" ? source.length : source.byteLength;
+  // A string's UTF-8 size is at least its length; check bytes exactly when it is close.
+  const bytes = typeof source === "string"
+    ? (size * 3 > max ? new TextEncoder().encode(source).byteLength : size)
+    : size;
+  if (bytes > max) {
+    throw new SealfigError(
+      "FILE_TOO_LARGE",
+      `Document is ${bytes} bytes, more than the limit of ${max} bytes`,
+      {
+        ...(options.file !== undefined ? { file: options.file } : {}),
+        hint: "Split the file, or raise the maxBytes option if this is intended",
+      },
+    );
+  }
+  const decoded = typeof source === "string"
+    ? normalizeText(source)
+    : decodeSource(source, options.file);
+  return new SealfigDocument(decoded, options.file);
+}
+
+/**
+ * Read and parse a document file. Missing files give `FILE_NOT_FOUND`; files over the size limit
+ * give `FILE_TOO_LARGE` before any byte is read.
+ *
+ * @example
+ * ```ts ignore
+ * import { readDocument } from "@sealfig/sealfig";
+ * const doc = await readDocument("config/production.yaml");
+ * console.log(doc.values().filter((v) => v.kind === "sealed").length);
+ * ```
+ */
+export async function readDocument(
+  file: string,
+  options: Omit<ParseDocumentOptions, "file"> = {},
+): Promise<SealfigDocument> {
+  const decoded = await readSourceFile(
+    file,
+    options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {},
+  );
+  return new SealfigDocument(decoded, file);
+}
+
+/** Add file/line/col of an entry to a sealfig error. */
+export function locate(err: unknown, doc: SealfigDocument, entry: DocumentValue): unknown {
+  if (!isSealfigError(err)) return err;
+  return err.withLocation({
+    ...(doc.file !== undefined ? { file: doc.file } : {}),
+    line: entry.line,
+    col: entry.col,
+    path: entry.pathText,
+  });
+}

@@ -1,0 +1,383 @@
+/**
+ * Setting and removing single values without an editor (`sealfig set/unset`). Edits touch only
+ * the lines of the value they change or add; `setSecret` seals the new value under a fresh data
+ * key and never opens another value, so it needs only permission to generate data keys.
+ *
+ * @module
+ */
+import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap, type YAMLSeq } from "yaml";
+import { SealfigError } from "../errors.ts";
+import { encryptValue } from "../envelope/values.ts";
+import { isBlob } from "../envelope/format.ts";
+import type { SecretValue } from "../envelope/value_codec.ts";
+import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
+import { formatPath, toSegments, type ValuePath } from "../path.ts";
+import { type SealfigDocument, SECRET_TAG } from "./document.ts";
+import { doubleQuote, isPlainSafe, renderScalar, type TypedValue, typedValueOf } from "./scalar.ts";
+import { applyEdits, type TextEdit } from "./seal.ts";
+
+/** Options for {@link setValue}. */
+export interface SetValueOptions {
+  /**
+   * Write the value tagged `!secret` (plaintext view, to be sealed later) instead of plain.
+   * Default false.
+   */
+  secretTag?: boolean;
+}
+
+/** Options for {@link setSecret}. */
+export interface SetSecretOptions {
+  /** The provider that wraps the new data key. */
+  provider: KeyProvider;
+  /** The key-encryption key. */
+  keyId: string;
+  /** The file's encryption context. Default `{}`. */
+  context?: EncryptionContext;
+}
+
+/**
+ * Set the value at `path`, creating missing maps. An existing value is replaced in place (its
+ * anchor kept); a new key is appended to its block map with the map's indentation. Throws
+ * `PATH_CONFLICT` when the path runs through a scalar or names a map or sequence.
+ *
+ * @example
+ * ```ts
+ * import { parseDocument, setValue } from "@sealfig/sealfig";
+ * const doc = setValue(parseDocument("db:\n  host: a # primary\n"), "db.port", 5432);
+ * doc.toString(); // "db:\n  host: a # primary\n  port: 5432\n"
+ * ```
+ */
+export function setValue(
+  doc: SealfigDocument,
+  path: string | ValuePath,
+  value: SecretValue,
+  options: SetValueOptions = {},
+): SealfigDocument {
+  return setTyped(doc, toSegments(path), typedValueOf(value), options.secretTag === true);
+}
+
+/**
+ * Seal `value` under a new data key (one `generateDataKey` call, no decryption) and set it at
+ * `path` in a sealed document.
+ *
+ * @example
+ * ```ts
+ * import { LocalKeyProvider, parseDocument, setSecret } from "@sealfig/sealfig";
+ * const { id, key } = await LocalKeyProvider.generateKey();
+ * const provider = new LocalKeyProvider({ keys: [key] });
+ * const doc = await setSecret(parseDocument("db: {}\n"), "db.password", "hunter2", {
+ *   provider,
+ *   keyId: id,
+ * });
+ * doc.get("db.password")?.kind; // "sealed"
+ * ```
+ */
+export async function setSecret(
+  doc: SealfigDocument,
+  path: string | ValuePath,
+  value: SecretValue,
+  options: SetSecretOptions,
+): Promise<SealfigDocument> {
+  const segments = [...toSegments(path)];
+  // Check the path before spending a provider call.
+  checkSettable(doc, segments);
+  const blob = await encryptValue(value, {
+    provider: options.provider,
+    keyId: options.keyId,
+    path: segments,
+    ...(options.context ? { context: options.context } : {}),
+  });
+  return setTyped(doc, segments, { value: blob, type: "string" }, false);
+}
+
+/**
+ * Remove the value (or the whole map or sequence) at `path`. Throws `PATH_NOT_FOUND` when there
+ * is nothing there, and `PATH_CONFLICT` when removing a sequence item would shift sealed values
+ * after it to other paths (their blobs are bound to their paths).
+ *
+ * @example
+ * ```ts
+ * import { parseDocument, unsetValue } from "@sealfig/sealfig";
+ * unsetValue(parseDocument("a: 1\nb: 2\n"), "a").toString(); // "b: 2\n"
+ * ```
+ */
+export function unsetValue(doc: SealfigDocument, path: string | ValuePath): SealfigDocument {
+  const segments = [...toSegments(path)];
+  const where = location(doc, segments);
+  if (segments.length === 0 || !doc.yaml.hasIn(segments)) {
+    throw new SealfigError("PATH_NOT_FOUND", "No value at this path", where);
+  }
+  const parentPath = segments.slice(0, -1);
+  const last = segments[segments.length - 1]!;
+  const parent = parentPath.length ? doc.yaml.getIn(parentPath, true) : doc.yaml.contents;
+  if (isSeq(parent) && typeof last === "number") {
+    const later = doc.entries().some((e) =>
+      e.kind === "sealed" && startsWith(e.path, parentPath) &&
+      typeof e.path[parentPath.length] === "number" && (e.path[parentPath.length] as number) > last
+    );
+    if (later) {
+      throw new SealfigError(
+        "PATH_CONFLICT",
+        "Removing this item would move the sealed values after it to other indexes",
+        {
+          ...where,
+          hint: "Decrypt, edit and encrypt the file instead, so the moved values are sealed again",
+        },
+      );
+    }
+  }
+  if (isMap(parent) && !parent.flow) {
+    const pair = (parent as YAMLMap<unknown, unknown>).items.find((p) =>
+      isScalar(p.key) && keyText(p.key.value) === String(last)
+    );
+    const span = pair && pairSpan(doc, pair);
+    if (span) return checked(doc, doc.withText(applyEdits(doc.text, [span])), segments, false);
+  }
+  if (isSeq(parent) && !parent.flow && typeof last === "number") {
+    const item = (parent as YAMLSeq<unknown>).items[last] as Node | undefined;
+    const span = item && itemSpan(doc, item);
+    if (span) return checked(doc, doc.withText(applyEdits(doc.text, [span])), segments, false);
+  }
+  const clone = doc.yaml.clone();
+  clone.deleteIn(segments);
+  return doc.withText(clone.toString({ lineWidth: 0 }));
+}
+
+function setTyped(
+  doc: SealfigDocument,
+  segments: ValuePath,
+  tv: TypedValue,
+  secretTag: boolean,
+): SealfigDocument {
+  checkSettable(doc, segments);
+  const tag = secretTag ? `${SECRET_TAG} ` : "";
+  const existing = doc.entryAt(segments);
+  if (existing) {
+    const from = existing.kind === "secret" ? existing.propsStart : existing.start;
+    const anchors = existing.kind === "secret" && existing.anchors.length
+      ? `${existing.anchors.join(" ")} `
+      : "";
+    const text = renderScalar(tv, { keyColumn: existing.keyColumn, flow: existing.flow });
+    const lead = existing.start === existing.end && existing.kind === "plain" ? " " : "";
+    const tail = text.startsWith("|") && existing.end === doc.text.length ? "\n" : "";
+    const edit = { from, to: existing.end, text: lead + anchors + tag + text + tail };
+    return checked(doc, doc.withText(applyEdits(doc.text, [edit])), segments, true);
+  }
+  const edit = insertionEdit(doc, segments, tv, tag);
+  if (edit) return checked(doc, doc.withText(applyEdits(doc.text, [edit])), segments, true);
+  // Flow collections and other shapes: let yaml rewrite the document.
+  const clone = doc.yaml.clone();
+  const node = clone.createNode(tv.value);
+  if (secretTag) node.tag = SECRET_TAG;
+  clone.setIn(segments, node);
+  return doc.withText(clone.toString({ lineWidth: 0 }));
+}
+
+/** Throw `PATH_CONFLICT` when `segments` runs through a scalar or names a collection. */
+function checkSettable(doc: SealfigDocument, segments: ValuePath): void {
+  const where = location(doc, segments);
+  if (segments.length === 0) {
+    throw new SealfigError("PATH_CONFLICT", "Cannot set the document root", where);
+  }
+  let node: unknown = doc.yaml.contents;
+  for (let i = 0; i < segments.length; i++) {
+    if (node === null || node === undefined || (isScalar(node) && node.value === null)) return;
+    const seg = segments[i]!;
+    if (isMap(node)) {
+      if (typeof seg !== "string") {
+        throw new SealfigError("PATH_CONFLICT", `${formatPath(segments.slice(0, i))} is a map`, {
+          ...where,
+          hint: "Address map entries by key",
+        });
+      }
+      node = (node as YAMLMap<unknown, unknown>).items.find((p) =>
+        isScalar(p.key) && keyText(p.key.value) === seg
+      )?.value;
+    } else if (isSeq(node)) {
+      if (typeof seg !== "number") {
+        throw new SealfigError(
+          "PATH_CONFLICT",
+          `${formatPath(segments.slice(0, i)) || "The root"} is a sequence`,
+          { ...where, hint: "Address sequence items by index, e.g. servers[0]" },
+        );
+      }
+      const items = (node as YAMLSeq<unknown>).items;
+      if (seg > items.length) {
+        throw new SealfigError(
+          "PATH_CONFLICT",
+          `Index ${seg} is past the end of a sequence of ${items.length}`,
+          { ...where, hint: `Use index ${items.length} to append` },
+        );
+      }
+      node = items[seg];
+    } else {
+      throw new SealfigError(
+        "PATH_CONFLICT",
+        `${formatPath(segments.slice(0, i)) || "The root"} holds a single value, not a map`,
+        { ...where, hint: "Unset it first to replace it with a map" },
+      );
+    }
+  }
+  if (isMap(node) || isSeq(node)) {
+    throw new SealfigError(
+      "PATH_CONFLICT",
+      `The path holds a ${isMap(node) ? "map" : "sequence"}, not a single value`,
+      { ...where, hint: "Unset it first, or set a path inside it" },
+    );
+  }
+}
+
+/** An insertion that adds `segments` = value to a block map or sequence, or undefined. */
+function insertionEdit(
+  doc: SealfigDocument,
+  segments: ValuePath,
+  tv: TypedValue,
+  tag: string,
+): TextEdit | undefined {
+  // Deepest existing prefix.
+  let depth = 0;
+  let node: unknown = doc.yaml.contents;
+  while (depth < segments.length) {
+    const seg = segments[depth]!;
+    let child: unknown;
+    if (isMap(node)) {
+      child = (node as YAMLMap<unknown, unknown>).items.find((p) =>
+        isScalar(p.key) && keyText(p.key.value) === seg
+      )?.value;
+    } else if (isSeq(node) && typeof seg === "number") {
+      child = (node as YAMLSeq<unknown>).items[seg];
+    }
+    if (child === undefined || child === null) break;
+    if (isScalar(child) && child.value === null) break;
+    node = child;
+    depth++;
+  }
+  const rest = segments.slice(depth);
+  const prefix = segments.slice(0, depth);
+  const nullEntry = depth < segments.length ? doc.entryAt(segments.slice(0, depth + 1)) : undefined;
+  if (nullEntry && nullEntry.value === null && nullEntry.kind === "plain") {
+    // `db:` with no value: put the new block under it.
+    if (nullEntry.flow) return undefined;
+    const lines = blockLines(rest.slice(1), nullEntry.keyColumn + 2, tv, tag);
+    if (lines === undefined) return undefined;
+    return { from: nullEntry.start, to: nullEntry.end, text: `\n${lines.replace(/\n$/, "")}` };
+  }
+  if (node === null || node === undefined) {
+    if (prefix.length > 0) return undefined;
+    // Empty document: append at column 0.
+    const lines = blockLines(rest, 0, tv, tag);
+    if (lines === undefined) return undefined;
+    const sep = doc.text === "" || doc.text.endsWith("\n") ? "" : "\n";
+    return { from: doc.text.length, to: doc.text.length, text: sep + lines };
+  }
+  if ((isMap(node) || isSeq(node)) && !node.flow && node.items.length > 0 && node.range) {
+    const first = node.items[0] as Pair | Node;
+    const firstNode = (isMap(node) ? (first as Pair).key : first) as Node | null;
+    if (!firstNode?.range) return undefined;
+    let column = doc.position(firstNode.range[0]).col - 1;
+    if (isSeq(node)) {
+      // The dash of the first item.
+      let i = firstNode.range[0];
+      while (i > 0 && doc.text[i - 1] === " ") i--;
+      if (doc.text[i - 1] !== "-") return undefined;
+      column = doc.position(i - 1).col - 1;
+    }
+    const lines = blockLines(rest, column, tv, tag);
+    if (lines === undefined) return undefined;
+    let at = node.range[1];
+    let sep = "";
+    if (doc.text[at - 1] !== "\n") {
+      const nl = doc.text.indexOf("\n", at);
+      if (nl < 0) {
+        at = doc.text.length;
+        sep = "\n";
+      } else at = nl + 1;
+    }
+    return { from: at, to: at, text: sep + lines };
+  }
+  return undefined;
+}
+
+/** Block YAML lines (each ending in `\n`) for `segments: value` at `indent`. */
+function blockLines(
+  segments: ValuePath,
+  indent: number,
+  tv: TypedValue,
+  tag: string,
+): string | undefined {
+  const pad = " ".repeat(indent);
+  const seg = segments[0];
+  if (seg === undefined) return undefined;
+  const head = typeof seg === "number" ? "-" : `${renderKey(seg)}:`;
+  if (typeof seg === "number" && seg !== 0 && segments.length > 1) return undefined;
+  if (segments.length === 1) {
+    return `${pad}${head} ${tag}${renderScalar(tv, { keyColumn: indent, flow: false })}\n`;
+  }
+  if (typeof segments[1] === "number" && segments[1] !== 0) return undefined;
+  const inner = blockLines(segments.slice(1), indent + 2, tv, tag);
+  return inner === undefined ? undefined : `${pad}${head}\n${inner}`;
+}
+
+function renderKey(key: string): string {
+  return isPlainSafe(key, false) && !isBlob(key) ? key : doubleQuote(key);
+}
+
+function keyText(v: unknown): string {
+  return typeof v === "symbol" ? "<<" : v === null ? "" : String(v);
+}
+
+/** The lines of a block-map pair, when its key starts its own line. */
+function pairSpan(doc: SealfigDocument, pair: Pair<unknown, unknown>): TextEdit | undefined {
+  const key = pair.key as Node;
+  if (!key.range) return undefined;
+  const lineStart = doc.text.lastIndexOf("\n", key.range[0] - 1) + 1;
+  if (doc.text.slice(lineStart, key.range[0]).trim() !== "") return undefined;
+  const value = pair.value as Node | null;
+  const end = value?.range ? value.range[1] : key.range[1];
+  return { from: lineStart, to: lineEnd(doc.text, end), text: "" };
+}
+
+/** The lines of a block-sequence item, when its dash starts its own line. */
+function itemSpan(doc: SealfigDocument, item: Node): TextEdit | undefined {
+  if (!item.range) return undefined;
+  let i = item.range[0];
+  while (i > 0 && doc.text[i - 1] === " ") i--;
+  if (doc.text[i - 1] !== "-") return undefined;
+  const lineStart = doc.text.lastIndexOf("\n", i - 2) + 1;
+  if (doc.text.slice(lineStart, i - 1).trim() !== "") return undefined;
+  return { from: lineStart, to: lineEnd(doc.text, item.range[1]), text: "" };
+}
+
+function lineEnd(text: string, end: number): number {
+  if (end > 0 && text[end - 1] === "\n") return end;
+  const nl = text.indexOf("\n", end);
+  return nl < 0 ? text.length : nl + 1;
+}
+
+function startsWith(path: ValuePath, prefix: ValuePath): boolean {
+  return prefix.every((s, i) => path[i] === s);
+}
+
+function location(doc: SealfigDocument, segments: ValuePath) {
+  return {
+    ...(doc.file !== undefined ? { file: doc.file } : {}),
+    path: formatPath(segments),
+  };
+}
+
+/** Make sure a splice did what it meant to; otherwise report it rather than write garbage. */
+function checked(
+  before: SealfigDocument,
+  after: SealfigDocument,
+  segments: ValuePath,
+  expectPresent: boolean,
+): SealfigDocument {
+  const present = after.yaml.hasIn(segments);
+  if (present !== expectPresent) {
+    throw new SealfigError("PATH_CONFLICT", "Cannot edit the document at this path", {
+      ...location(before, segments),
+      hint: "Edit the file with sealfig edit instead",
+    });
+  }
+  return after;
+}
