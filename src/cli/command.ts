@@ -36,6 +36,8 @@ export interface Command {
   flags: Record<string, FlagSpec>;
   /** Do it; resolve to the exit code. Throw SealfigError/UsageError for failures. */
   run(args: ParsedArgs, ctx: CliContext): Promise<number>;
+  /** For commands that parse their own arguments (and print their own help): gets argv as is. */
+  runRaw?(argv: readonly string[], ctx: CliContext): Promise<number>;
 }
 
 /** Shorthand: a string flag value or undefined. */

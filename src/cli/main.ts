@@ -66,6 +66,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     return ExitCode.USAGE;
   }
   try {
+    if (cmd.runRaw) return await cmd.runRaw(rest, ctx);
     const args = parseArgs(rest, { ...cmd.flags, ...HELP_FLAG });
     if (args.flags.help === true) {
       ctx.stdout(commandHelp(cmd));

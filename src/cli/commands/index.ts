@@ -4,11 +4,34 @@
  * @module
  */
 import type { Command } from "../command.ts";
+import { decryptCommand } from "./decrypt.ts";
+import { editCommand } from "./edit.ts";
+import { encryptCommand } from "./encrypt.ts";
+import { getCommand } from "./get.ts";
 import { initCommand } from "./init.ts";
 import { keygenCommand } from "./keygen.ts";
+import { kmsServerCommand } from "./kms_server.ts";
+import { rewrapCommand, rotateCommand } from "./rotate.ts";
+import { runCommand } from "./run.ts";
+import { setCommand, unsetCommand } from "./set.ts";
+import { checkCommand, statusCommand } from "./status.ts";
+import { textconvCommand } from "./textconv.ts";
 
 /** Every command. */
 export const COMMANDS: readonly Command[] = [
   keygenCommand,
   initCommand,
+  encryptCommand,
+  decryptCommand,
+  editCommand,
+  setCommand,
+  getCommand,
+  unsetCommand,
+  rotateCommand,
+  rewrapCommand,
+  statusCommand,
+  checkCommand,
+  runCommand,
+  textconvCommand,
+  kmsServerCommand,
 ];

@@ -1,0 +1,187 @@
+/**
+ * `sealfig edit FILE`: edit a sealed file like `sops edit`.
+ *
+ * 1. Decrypt to a private temp file (directory 0700, file 0600, on a RAM-backed file system where
+ *    one exists) and open `$SEALFIG_EDITOR`, `$VISUAL`, `$EDITOR` or `vi` on it.
+ * 2. When the editor exits 0: unchanged text → nothing is written ("File has not changed");
+ *    otherwise the text is parsed (and validated against the rule's schema, if any). On an error
+ *    the user is asked whether to reopen the editor with their text intact.
+ * 3. Only what changed is resealed (unchanged values keep their blobs), and the file is replaced
+ *    atomically with its permissions kept. If the file changed on disk meanwhile, nothing is
+ *    overwritten: the edit is saved, sealed, next to it, and the message names that file.
+ * 4. The temp directory is removed on every exit path, SIGINT and SIGTERM included.
+ *
+ * @module
+ */
+import { parse as parseYaml } from "yaml";
+import { parseDocument, type SealfigDocument } from "../../document/document.ts";
+import { decryptDocument, sealDocument } from "../../document/seal.ts";
+import { toHex } from "../../crypto/bytes.ts";
+import { SealfigError } from "../../errors.ts";
+import {
+  baseName,
+  exitProcess,
+  importFile,
+  isWindows,
+  makePrivateTempDir,
+  onTerminationSignal,
+  readFileBytes,
+  readStdinLine,
+  removePath,
+  removePathSync,
+  runChild,
+  signalNumber,
+  statFile,
+  writeFileAtomic,
+  writeNewFile,
+} from "../../runtime.ts";
+import { UsageError } from "../args.ts";
+import type { CliContext, Command } from "../command.ts";
+import { ExitCode } from "../exit_codes.ts";
+import { resolveTarget, RULE_FLAGS, sealOptions, type Target } from "../target.ts";
+
+/** The edit command. */
+export const editCommand: Command = {
+  name: "edit",
+  summary: "Edit a sealed file in $EDITOR; reseal only what changed (creates new files too)",
+  usage: "edit FILE [--key REF] [--context K=V]...",
+  details: [
+    "Editor: $SEALFIG_EDITOR, else $VISUAL, else $EDITOR, else vi (run through the shell, so",
+    '"code --wait" works). Mark new secrets with !secret; sealed values appear as !secret <value>.',
+    "The plaintext lives only in a private temp dir (RAM-backed where possible) and is removed on exit.",
+  ].join("\n"),
+  flags: { ...RULE_FLAGS },
+  async run(args, ctx) {
+    const [file, ...extra] = args.positionals;
+    if (!file || file === "-" || extra.length) throw new UsageError("edit takes exactly one FILE");
+    const target = await resolveTarget(file, args);
+    return await edit(target, ctx);
+  },
+};
+
+async function sha256(bytes: Uint8Array): Promise<string> {
+  return toHex(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)),
+  );
+}
+
+async function fileDigest(file: string): Promise<string | undefined> {
+  return (await statFile(file)) ? await sha256(await readFileBytes(file)) : undefined;
+}
+
+async function edit(target: Target, ctx: CliContext): Promise<number> {
+  const file = target.file;
+  const existing = await statFile(file);
+  const originalBytes = existing ? await readFileBytes(file) : new Uint8Array(0);
+  const originalDigest = existing ? await sha256(originalBytes) : undefined;
+  const sealed = existing ? parseDocument(originalBytes, { file }) : undefined;
+  const plainText = sealed
+    ? (await decryptDocument(sealed, { providers: target.providers, context: target.rule.context }))
+      .document.toString()
+    : "";
+  // Fail early, before the editor opens, when nothing could be sealed afterwards.
+  sealOptions(target);
+
+  const dir = await makePrivateTempDir("sealfig-edit-");
+  const off = onTerminationSignal((signal) => {
+    removePathSync(dir);
+    ctx.stderr(`\nsealfig edit: interrupted by ${signal}; nothing was changed\n`);
+    // Exit like the signal would have (128 + its number), after the other listeners (the one
+    // forwarding the signal to the editor) have run.
+    setTimeout(() => exitProcess(128 + signalNumber(signal)), 0);
+  });
+  try {
+    const tmp = `${dir}/${baseName(file)}`;
+    await writeNewFile(tmp, plainText, 0o600);
+    for (;;) {
+      const exit = await runEditor(tmp, ctx);
+      if (exit !== 0) {
+        ctx.stderr(`sealfig edit: the editor exited with ${exit}; nothing was changed\n`);
+        return ExitCode.ABORTED;
+      }
+      const editedBytes = await readFileBytes(tmp);
+      const edited = new TextDecoder().decode(editedBytes);
+      if (edited === plainText) {
+        ctx.stderr(`${file}: file has not changed\n`);
+        return ExitCode.OK;
+      }
+      let doc: SealfigDocument;
+      try {
+        doc = parseDocument(editedBytes, { file });
+        await validate(target, edited);
+      } catch (err) {
+        if (!(err instanceof SealfigError)) throw err;
+        ctx.stderr(`sealfig edit: ${err.message} [${err.code}]\n`);
+        ctx.stderr("Reopen the editor to fix it? Your text is kept. [Y/n] ");
+        const answer = (await readStdinLine())?.trim().toLowerCase();
+        if (answer === undefined || answer === "n" || answer === "no") {
+          ctx.stderr("sealfig edit: edit discarded; nothing was changed\n");
+          return ExitCode.ABORTED;
+        }
+        continue;
+      }
+      const result = await sealDocument(doc, sealOptions(target, sealed));
+      const out = result.document.toBytes();
+      if ((await fileDigest(file)) !== originalDigest) {
+        const saved = `${file}.sealfig-edit-${Date.now()}`;
+        await writeNewFile(saved, out, 0o600);
+        throw new SealfigError(
+          "EDIT_CONFLICT",
+          "The file changed on disk while you were editing; it was not overwritten",
+          {
+            file,
+            hint: `Your edit is saved, sealed, in ${saved}: compare and merge it by hand`,
+          },
+        );
+      }
+      await writeFileAtomic(file, out, existing?.mode !== undefined ? { mode: existing.mode } : {});
+      ctx.stderr(`${file}: sealed ${result.sealed} changed value(s), kept ${result.kept}\n`);
+      return ExitCode.OK;
+    }
+  } finally {
+    off();
+    await removePath(dir);
+  }
+}
+
+async function runEditor(file: string, ctx: CliContext): Promise<number> {
+  const editor = ctx.env.SEALFIG_EDITOR || ctx.env.VISUAL || ctx.env.EDITOR ||
+    (isWindows ? "notepad" : "vi");
+  const exit = isWindows
+    ? await runChild(`${editor} "${file}"`, [], { shell: true })
+    : await runChild("/bin/sh", ["-c", `exec ${editor} "$1"`, "sealfig-editor", file]);
+  if (exit.signal) return 128 + signalNumber(exit.signal);
+  return exit.code ?? 1;
+}
+
+/** Validate the edited plaintext view against the rule's schema module, if one is named. */
+async function validate(target: Target, text: string): Promise<void> {
+  const spec = target.rule.schema;
+  if (!spec) return;
+  const hash = spec.lastIndexOf("#");
+  const mod = await importFile(hash > 0 ? spec.slice(0, hash) : spec);
+  const schema = (hash > 0 ? mod[spec.slice(hash + 1)] : mod.schema ?? mod.default) as
+    | { "~standard"?: { validate(v: unknown): unknown } }
+    | undefined;
+  if (!schema?.["~standard"]) {
+    throw new SealfigError(
+      "OPTION_INVALID",
+      `Schema ${spec} named by the rules is not a zod/Standard Schema`,
+    );
+  }
+  const data = parseYaml(text, {
+    customTags: [{ tag: "!secret", resolve: (s: string) => s }],
+  });
+  const result = (await schema["~standard"].validate(data)) as {
+    issues?: readonly { message: string; path?: readonly unknown[] }[];
+  };
+  if (result.issues?.length) {
+    const list = result.issues.map((i) =>
+      `${
+        (i.path ?? []).map((p) => typeof p === "object" && p ? (p as { key: unknown }).key : p)
+          .join(".") || "(root)"
+      }: ${i.message}`
+    );
+    throw new SealfigError("CONFIG_INVALID", `Does not match the schema: ${list.join("; ")}`);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * `sealfig run -f FILE... -- CMD ARGS...`: load the files like `loadConfig`, put the config into
+ * the environment (see env_flatten.ts), run the command, and exit with its exit code. Signals
+ * this process receives are forwarded to the child.
+ *
+ * @module
+ */
+import { loadConfigWithReport } from "../../config/load_config.ts";
+import type { StandardSchemaV1 } from "../../config/validate.ts";
+import { SealfigError } from "../../errors.ts";
+import { defaultProviders } from "../../keys/registry.ts";
+import { loadRuleFor } from "../../rules.ts";
+import { importFile, resolvePath, runChild, signalNumber } from "../../runtime.ts";
+import { UsageError } from "../args.ts";
+import { type Command, flagBool, flagList, flagString } from "../command.ts";
+import { flattenToEnv } from "../env_flatten.ts";
+
+/** The run command. */
+export const runCommand: Command = {
+  name: "run",
+  summary: "Load config files, export them as environment variables, run a command",
+  usage:
+    "run -f FILE [-f FILE]... [--prefix P] [--schema MODULE[#EXPORT]] [--env-prefix APP_] -- CMD [ARGS...]",
+  details: [
+    "Later files deep-merge over earlier ones. Variable names: nested keys joined with __, upper-cased",
+    "(db.password → DB__PASSWORD, servers[0].host → SERVERS__0__HOST, maxConnections →",
+    "MAX_CONNECTIONS), with --prefix prepended. Values are passed as they are (multi-line, spaces,",
+    "quotes). The command's exit code is sealfig's; a signal it dies of is re-raised (exit 128+n).",
+    "--schema imports MODULE and validates with its EXPORT (default: `schema`, then `default`).",
+  ].join("\n"),
+  flags: {
+    file: {
+      type: "list",
+      short: "f",
+      value: "FILE",
+      description: "Config file (repeatable, in order)",
+    },
+    prefix: { type: "string", value: "P", description: "Prefix for variable names (default none)" },
+    schema: {
+      type: "string",
+      value: "MODULE",
+      description: "Validate with a zod/Standard Schema export",
+    },
+    "env-prefix": {
+      type: "string",
+      value: "P",
+      description: "Also apply overrides from P-prefixed variables",
+    },
+    "no-inherit": { type: "boolean", description: "Do not pass this process's environment to CMD" },
+    rules: {
+      type: "string",
+      value: "FILE",
+      description: "Rules file for contexts (default: nearest .sealfig.yaml)",
+    },
+  },
+  async run(args, ctx) {
+    const files = flagList(args, "file");
+    if (files.length === 0) throw new UsageError("run needs at least one -f FILE");
+    const [cmd, ...cmdArgs] = args.rest ?? [];
+    if (!cmd) throw new UsageError("run needs -- CMD [ARGS...]");
+    const contexts = new Map<string, Record<string, string>>();
+    for (const f of files) {
+      contexts.set(resolvePath(f), {
+        ...(await loadRuleFor(f, flagString(args, "rules"))).context,
+      });
+    }
+    const schema = await loadSchema(flagString(args, "schema"));
+    const envPrefix = flagString(args, "env-prefix");
+    const { config } = await loadConfigWithReport({
+      files,
+      providers: defaultProviders(),
+      context: (file: string) => contexts.get(resolvePath(file)) ?? {},
+      ...(schema ? { schema } : {}),
+      ...(envPrefix ? { env: { prefix: envPrefix, vars: ctx.env } } : {}),
+    });
+    const vars = flattenToEnv(config, flagString(args, "prefix") ?? "");
+    const env = { ...(flagBool(args, "no-inherit") ? {} : ctx.env), ...vars };
+    let exit;
+    try {
+      exit = await runChild(cmd, cmdArgs, { env });
+    } catch (err) {
+      throw new SealfigError("OPTION_INVALID", `Cannot run ${JSON.stringify(cmd)}`, {
+        cause: err,
+        hint: "Check that the command exists and is executable",
+      });
+    }
+    if (exit.signal) return 128 + signalNumber(exit.signal);
+    return exit.code ?? 1;
+  },
+};
+
+async function loadSchema(spec: string | undefined): Promise<StandardSchemaV1 | undefined> {
+  if (!spec) return undefined;
+  const hash = spec.lastIndexOf("#");
+  const modPath = hash > 0 ? spec.slice(0, hash) : spec;
+  const exportName = hash > 0 ? spec.slice(hash + 1) : undefined;
+  let mod: Record<string, unknown>;
+  try {
+    mod = await importFile(modPath);
+  } catch (err) {
+    throw new SealfigError("OPTION_INVALID", `Cannot import schema module ${modPath}`, {
+      cause: err,
+    });
+  }
+  const schema = exportName ? mod[exportName] : mod.schema ?? mod.default;
+  if (!schema || typeof schema !== "object" || !("~standard" in schema)) {
+    throw new SealfigError(
+      "OPTION_INVALID",
+      `${spec} does not export a zod or Standard Schema validator`,
+      {
+        hint: "Export it as `schema`, or name it: --schema module.ts#AppConfig",
+      },
+    );
+  }
+  return schema as StandardSchemaV1;
+}

@@ -1,0 +1,108 @@
+/**
+ * `sealfig set FILE PATH [VALUE|-]` and `sealfig unset FILE PATH`: change one value without an
+ * editor. `set` seals the new value under a fresh data key and never decrypts anything else, so
+ * it works with permission to generate data keys only (a write-only add).
+ *
+ * @module
+ */
+import { parseDocument } from "../../document/document.ts";
+import { setSecret, setValue, unsetValue } from "../../document/edit.ts";
+import type { SecretValue } from "../../envelope/value_codec.ts";
+import { providerById } from "../../keys/registry.ts";
+import { SealfigError } from "../../errors.ts";
+import { UsageError } from "../args.ts";
+import { type Command, flagBool, flagString } from "../command.ts";
+import { readTarget, resolveTarget, RULE_FLAGS, targetExists, writeTarget } from "../target.ts";
+
+/** The set command. */
+export const setCommand: Command = {
+  name: "set",
+  summary: "Seal VALUE (or stdin with -) at PATH, without decrypting anything else",
+  usage: "set FILE PATH [VALUE|-] [--type string|integer|float|boolean|null] [--plain] [--stdout]",
+  details:
+    "Without VALUE, or with -, the value is read from stdin (so it stays out of shell history;\n" +
+    "one trailing newline is removed). The file is rewritten atomically; a new file is created.",
+  flags: {
+    type: { type: "string", value: "TYPE", description: "Value type (default: string)" },
+    plain: { type: "boolean", description: "Store the value unencrypted" },
+    stdout: { type: "boolean", description: "Print the result instead of writing FILE" },
+    ...RULE_FLAGS,
+  },
+  async run(args, ctx) {
+    const [file, path, raw, ...extra] = args.positionals;
+    if (!file || file === "-" || path === undefined || extra.length) {
+      throw new UsageError("set takes FILE, PATH and optionally VALUE (or - for stdin)");
+    }
+    const text = raw === undefined || raw === "-"
+      ? new TextDecoder().decode(await ctx.readStdin()).replace(/\r?\n$/, "")
+      : raw;
+    const value = typed(text, flagString(args, "type") ?? "string");
+    const target = await resolveTarget(file, args);
+    const doc = (await targetExists(target))
+      ? await readTarget(target, ctx)
+      : parseDocument("", { file });
+    let out;
+    if (flagBool(args, "plain")) {
+      out = setValue(doc, path, value);
+    } else {
+      const key = target.rule.key;
+      if (!key) {
+        throw new SealfigError("OPTION_INVALID", "No key to seal with", {
+          file,
+          hint: "Add a rule for this file to .sealfig.yaml (sealfig init) or pass --key",
+        });
+      }
+      out = await setSecret(doc, path, value, {
+        provider: providerById(target.providers, key.providerId),
+        keyId: key.keyId,
+        context: target.rule.context,
+      });
+    }
+    await writeTarget(target, out, !flagBool(args, "stdout"), ctx);
+    return 0;
+  },
+};
+
+/** The unset command. */
+export const unsetCommand: Command = {
+  name: "unset",
+  summary: "Remove the value (or map/sequence) at PATH",
+  usage: "unset FILE PATH [--stdout]",
+  flags: { stdout: { type: "boolean", description: "Print the result instead of writing FILE" } },
+  async run(args, ctx) {
+    const [file, path, ...extra] = args.positionals;
+    if (!file || file === "-" || path === undefined || extra.length) {
+      throw new UsageError("unset takes FILE and PATH");
+    }
+    const target = await resolveTarget(file, args);
+    const out = unsetValue(await readTarget(target, ctx), path);
+    await writeTarget(target, out, !flagBool(args, "stdout"), ctx);
+    return 0;
+  },
+};
+
+function typed(text: string, type: string): SecretValue {
+  switch (type) {
+    case "string":
+      return text;
+    case "integer":
+      if (!/^-?(0|[1-9][0-9]*)$/.test(text)) {
+        throw new UsageError("--type integer needs a decimal integer");
+      }
+      return Number.isSafeInteger(Number(text)) ? Number(text) : BigInt(text);
+    case "float":
+      if (Number.isNaN(Number(text)) && text !== "NaN") {
+        throw new UsageError("--type float needs a number");
+      }
+      return Number(text);
+    case "boolean":
+      if (text !== "true" && text !== "false") {
+        throw new UsageError("--type boolean needs true or false");
+      }
+      return text === "true";
+    case "null":
+      return null;
+    default:
+      throw new UsageError("--type must be string, integer, float, boolean or null");
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * `sealfig status FILE...` and `sealfig check FILE...`: what is sealed, with which keys, and what
+ * should be but is not. `check` is for pre-commit hooks and CI: it exits 6 when a value the rules
+ * mark secret is plaintext, a `!secret` tag is unsealed, or a blob is malformed; `--decrypt` also
+ * proves every blob opens.
+ *
+ * @module
+ */
+import type { SealfigDocument } from "../../document/document.ts";
+import { openDocument } from "../../document/seal.ts";
+import { parseBlob } from "../../envelope/format.ts";
+import { isSealfigError } from "../../errors.ts";
+import { formatKeyRef } from "../../rules.ts";
+import { UsageError } from "../args.ts";
+import { type Command, flagBool } from "../command.ts";
+import { ExitCode } from "../exit_codes.ts";
+import { markedSecret, readTarget, resolveTarget, RULE_FLAGS, type Target } from "../target.ts";
+
+/** One problem `check` reports. */
+interface Problem {
+  where: string;
+  what: string;
+}
+
+interface FileReport {
+  sealed: number;
+  keys: Map<string, number>;
+  dataKeys: Set<string>;
+  problems: Problem[];
+}
+
+function inspectDoc(target: Target, doc: SealfigDocument): FileReport {
+  const isMarked = markedSecret(target.rule);
+  const report: FileReport = { sealed: 0, keys: new Map(), dataKeys: new Set(), problems: [] };
+  for (const v of doc.values()) {
+    const where = `${target.file}:${v.line}:${v.col} ${v.pathText}`;
+    if (v.kind === "sealed") {
+      report.sealed++;
+      try {
+        const b = parseBlob(v.value as string);
+        const ref = formatKeyRef({ providerId: b.providerId, keyId: b.keyId });
+        report.keys.set(ref, (report.keys.get(ref) ?? 0) + 1);
+        report.dataKeys.add(`${ref} ${b.wrappedDek.join(",")}`);
+      } catch (err) {
+        report.problems.push({ where, what: isSealfigError(err) ? err.reason : "malformed blob" });
+      }
+    } else if (v.kind === "secret") {
+      report.problems.push({
+        where,
+        what: "tagged !secret but not sealed (run sealfig encrypt -i)",
+      });
+    } else if (isMarked(v)) {
+      report.problems.push({
+        where,
+        what: "the rules mark this key secret but it is plaintext (run sealfig encrypt -i)",
+      });
+    }
+  }
+  return report;
+}
+
+/** The status command. */
+export const statusCommand: Command = {
+  name: "status",
+  summary: "Per file: values sealed, keys used, distinct data keys, context, unsealed secrets",
+  usage: "status FILE...",
+  flags: { rules: RULE_FLAGS.rules! },
+  async run(args, ctx) {
+    if (args.positionals.length === 0) throw new UsageError("status takes one or more FILEs");
+    for (const file of args.positionals) {
+      const target = await resolveTarget(file, args);
+      const doc = await readTarget(target, ctx);
+      const r = inspectDoc(target, doc);
+      const ctxText = Object.entries(target.rule.context).map(([k, v]) => `${k}=${v}`).join(",") ||
+        "(none)";
+      ctx.stdout(
+        [
+          `${file}:`,
+          `  values: ${doc.values().length}, sealed: ${r.sealed}, distinct data keys: ${r.dataKeys.size}`,
+          `  keys: ${[...r.keys].map(([k, n]) => `${k} (${n})`).join(", ") || "(none)"}`,
+          `  context: ${ctxText}; rule key: ${
+            target.rule.key ? formatKeyRef(target.rule.key) : "(none)"
+          }`,
+          ...r.problems.map((p) => `  ! ${p.where}: ${p.what}`),
+          "",
+        ].join("\n"),
+      );
+    }
+    return 0;
+  },
+};
+
+/** The check command. */
+export const checkCommand: Command = {
+  name: "check",
+  summary: "For pre-commit/CI: fail (exit 6) on plaintext secrets, unsealed tags, malformed blobs",
+  usage: "check FILE... [--decrypt]",
+  details:
+    "With --decrypt, also opens every blob (needs decrypt permission) to prove it authenticates.",
+  flags: {
+    decrypt: { type: "boolean", description: "Also decrypt every blob" },
+    rules: RULE_FLAGS.rules!,
+  },
+  async run(args, ctx) {
+    if (args.positionals.length === 0) throw new UsageError("check takes one or more FILEs");
+    let problems = 0;
+    for (const file of args.positionals) {
+      const target = await resolveTarget(file, args);
+      let found: Problem[];
+      try {
+        const doc = await readTarget(target, ctx);
+        found = inspectDoc(target, doc).problems;
+        if (flagBool(args, "decrypt") && found.length === 0) {
+          try {
+            await openDocument(doc, { providers: target.providers, context: target.rule.context });
+          } catch (err) {
+            if (!isSealfigError(err)) throw err;
+            found.push({ where: file, what: `${err.message} [${err.code}]` });
+          }
+        }
+      } catch (err) {
+        if (!isSealfigError(err)) throw err;
+        found = [{ where: file, what: `${err.message} [${err.code}]` }];
+      }
+      for (const p of found) ctx.stderr(`${p.where}: ${p.what}\n`);
+      problems += found.length;
+    }
+    if (problems > 0) {
+      ctx.stderr(`sealfig check: ${problems} problem(s) in ${args.positionals.length} file(s)\n`);
+      return ExitCode.CHECK_FAILED;
+    }
+    return ExitCode.OK;
+  },
+};
