@@ -13,6 +13,8 @@ export type {
   RewrappedDataKey,
 } from "./src/keys/key_provider.ts";
 export { DekCache } from "./src/cache/dek_cache.ts";
+export type { DataKey } from "./src/crypto/data_key.ts";
+export type { Bytes } from "./src/crypto/bytes.ts";
 export type { DekCacheKey, DekCacheOptions, DekCacheStats } from "./src/cache/dek_cache.ts";
 export {
   decryptValue,
@@ -26,7 +28,7 @@ export type {
   SealerOptions,
 } from "./src/envelope/values.ts";
 export type { SecretValue } from "./src/envelope/value_codec.ts";
-export { BLOB_PREFIX, isBlob, parseBlob } from "./src/envelope/format.ts";
+export { BLOB_PREFIX, isBlob, parseBlob, ValueType } from "./src/envelope/format.ts";
 export type { BlobHeader, ParsedBlob, ValueTypeName } from "./src/envelope/format.ts";
 export { addKeyToFile, defaultKeyFile, LocalKeyProvider } from "./src/keys/local.ts";
 export type { LocalKeyProviderOptions } from "./src/keys/local.ts";
@@ -42,6 +44,7 @@ export type {
   KmsKeyProviderOptions,
   KmsProviderStats,
 } from "./src/keys/aws_kms.ts";
+export type { KmsSdk } from "./src/keys/aws_kms_sdk.ts";
 export { createKmsHandler, KmsServerStats, startKmsServer } from "./src/keys/kms_server/server.ts";
 export type {
   CreateTestKeyOptions,
@@ -106,7 +109,7 @@ export { formatOrigin } from "./src/config/tree.ts";
 export type { Origin } from "./src/config/tree.ts";
 
 // --- provider registry and rules file ---
-export { defaultProviders, providerById } from "./src/keys/registry.ts";
+export { defaultProviders, providerById, sharedProviders } from "./src/keys/registry.ts";
 export type { DefaultProvidersOptions } from "./src/keys/registry.ts";
 export {
   findRulesFile,

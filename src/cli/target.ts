@@ -14,6 +14,7 @@ import {
 } from "../document/document.ts";
 import type { SealDocumentOptions } from "../document/seal.ts";
 import type { KeyProvider } from "../keys/key_provider.ts";
+import { kmsKeyFromEnv } from "../keys/aws_kms.ts";
 import { defaultProviders, providerById } from "../keys/registry.ts";
 import { type FileRule, formatKeyRef, loadRuleFor, parseKeyRef } from "../rules.ts";
 import { currentDir, joinPath, statFile, writeFileAtomic } from "../runtime.ts";
@@ -57,10 +58,19 @@ export async function resolveTarget(file: string, args: ParsedArgs): Promise<Tar
     if (eq < 1) throw new UsageError(`--context wants KEY=VALUE, got ${JSON.stringify(kv)}`);
     context[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
+  // Key precedence: --key, the rules file, then SEALFIG_KMS_KEY.
+  const envKey = rule.key ? undefined : kmsKeyFromEnv();
   return {
     file,
     rule: {
       ...rule,
+      ...(envKey
+        ? {
+          key: parseKeyRef(
+            envKey.startsWith("arn:") || envKey.startsWith("alias/") ? envKey : `aws-kms:${envKey}`,
+          ),
+        }
+        : {}),
       ...(key ? { key: parseKeyRef(key) } : {}),
       ...(contextFlags.length ? { context } : {}),
     },

@@ -9,7 +9,7 @@ import { isSealfigError, SealfigError } from "../errors.ts";
 import { parseBlob } from "../envelope/format.ts";
 import { decryptValue } from "../envelope/values.ts";
 import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
-import { LocalKeyProvider } from "../keys/local.ts";
+import { sharedProviders } from "../keys/registry.ts";
 import { getEnvAll, readFileBytes, statFile, toFilePath } from "../runtime.ts";
 import { DEFAULT_CONCURRENCY, mapConcurrent } from "../document/_concurrency.ts";
 import { DEFAULT_MAX_ALIAS_COUNT, readDocument } from "../document/document.ts";
@@ -64,7 +64,11 @@ export interface LoadConfigOptions<S extends StandardSchemaV1 | undefined = unde
    * Default false.
    */
   dotenv?: boolean | string;
-  /** Key providers, matched by the provider id in each blob. Default `[new LocalKeyProvider()]`. */
+  /**
+   * Key providers, matched by the provider id in each blob. Default: {@link sharedProviders}
+   * (local keys and AWS KMS configured from the environment; the AWS SDK loads only when a KMS
+   * blob is met).
+   */
   providers?: readonly KeyProvider[];
   /** Data key cache. Default: one cache shared by every `loadConfig` call in the process. */
   cache?: DekCache;
@@ -163,7 +167,7 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
   options: LoadConfigOptions<S>,
 ): Promise<LoadedConfig<ConfigOf<S>>> {
   const cache = options.cache ?? sharedDekCache();
-  const providers = options.providers ?? [new LocalKeyProvider()];
+  const providers = options.providers ?? sharedProviders();
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new SealfigError("OPTION_INVALID", "concurrency must be a positive integer");

@@ -43,3 +43,20 @@ export function providerById(providers: readonly KeyProvider[], id: string): Key
   }
   return p;
 }
+
+let shared: readonly KeyProvider[] | undefined;
+
+/**
+ * One default provider set per process (created on first use), so repeated loads reuse the local
+ * keys already read and the KMS clients already created.
+ *
+ * @example
+ * ```ts
+ * import { sharedProviders } from "@sealfig/sealfig";
+ * sharedProviders() === sharedProviders(); // true
+ * ```
+ */
+export function sharedProviders(): readonly KeyProvider[] {
+  shared ??= Object.freeze(defaultProviders());
+  return shared;
+}
