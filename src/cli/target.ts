@@ -16,7 +16,7 @@ import type { SealDocumentOptions } from "../document/seal.ts";
 import type { KeyProvider } from "../keys/key_provider.ts";
 import { kmsKeyFromEnv } from "../keys/aws_kms.ts";
 import { defaultProviders, providerById } from "../keys/registry.ts";
-import { type FileRule, formatKeyRef, loadRuleFor, parseKeyRef } from "../rules.ts";
+import { type FileRule, loadRuleFor, parseKeyRef } from "../rules.ts";
 import { currentDir, joinPath, statFile, writeFileAtomic } from "../runtime.ts";
 import { type FlagSpec, type ParsedArgs, UsageError } from "./args.ts";
 import { type CliContext, flagList, flagString } from "./command.ts";
@@ -132,9 +132,4 @@ export async function writeTarget(
   } else {
     ctx.stdout(new TextDecoder().decode(doc.toBytes()));
   }
-}
-
-/** The key reference of a rule, for messages. */
-export function describeKey(rule: FileRule): string {
-  return rule.key ? formatKeyRef(rule.key) : "(none)";
 }

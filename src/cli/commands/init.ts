@@ -5,8 +5,7 @@
  */
 import { stringify } from "yaml";
 import { SealfigError } from "../../errors.ts";
-import { LocalKeyProvider } from "../../keys/local.ts";
-import { addKeyToFile, defaultKeyFile } from "../../keys/local.ts";
+import { addKeyToFile, defaultKeyFile, LocalKeyProvider } from "../../keys/local.ts";
 import { formatKeyRef, parseKeyRef, RULES_FILE } from "../../rules.ts";
 import { joinPath, statFile, writeFileAtomic } from "../../runtime.ts";
 import { UsageError } from "../args.ts";

@@ -105,7 +105,7 @@ export const rewrapCommand: Command = {
           rewrapped.set(id, p);
         }
         const slot = await p.catch((err: unknown) => {
-          throw isLocatable(err)
+          throw err instanceof SealfigError
             ? err.withLocation({ file, line: e.line, col: e.col, path: e.pathText })
             : err;
         });
@@ -132,7 +132,3 @@ export const rewrapCommand: Command = {
     return 0;
   },
 };
-
-function isLocatable(err: unknown): err is SealfigError {
-  return err instanceof SealfigError;
-}
