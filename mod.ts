@@ -35,7 +35,7 @@ export type { LocalKeyProviderOptions } from "./src/keys/local.ts";
 export { formatPath, parsePath } from "./src/path.ts";
 export type { PathSegment, ValuePath } from "./src/path.ts";
 
-// --- AWS KMS provider and the local KMS-compatible server (issue 4) ---
+// --- AWS KMS provider and the local KMS-compatible server ---
 export { kmsKeyFromEnv, KmsKeyProvider, kmsSdkLoadCount } from "./src/keys/aws_kms.ts";
 export type {
   KmsClientFactory,
@@ -57,7 +57,7 @@ export type {
   KmsServerOptions,
 } from "./src/keys/kms_server/server.ts";
 export { runKmsServer } from "./src/keys/kms_server/cli.ts";
-// --- Sealed YAML documents and the config loader (issue 3) ---
+// --- Sealed YAML documents and the config loader ---
 export {
   DEFAULT_MAX_ALIAS_COUNT,
   parseDocument,
@@ -119,5 +119,38 @@ export {
   readRules,
   ruleFor,
   RULES_FILE,
+  trustedKeysOf,
 } from "./src/rules.ts";
-export type { FileRule, KeyRef, RuleEntry, Rules } from "./src/rules.ts";
+export type { FileRule, IntegrityPolicy, KeyRef, RuleEntry, Rules } from "./src/rules.ts";
+
+// --- key allowlist and whole-file integrity ---
+export {
+  describeKeyName,
+  guardProviders,
+  KeyAllowlist,
+  parseTrustedKeys,
+} from "./src/keys/allowlist.ts";
+export type { KeyAllowlistOptions, KeyName, TrustedKeys } from "./src/keys/allowlist.ts";
+export {
+  encodeIntegrityRecord,
+  INTEGRITY_KEY,
+  INTEGRITY_PREFIX,
+  parseIntegrityRecord,
+  stripIntegrityLines,
+} from "./src/integrity/record.ts";
+export type { IntegrityRecord } from "./src/integrity/record.ts";
+export { integrityContext, macInput } from "./src/integrity/mac.ts";
+export {
+  checkIntegrity,
+  readIntegrityRecord,
+  stampDocument,
+  verifyIntegrity,
+} from "./src/integrity/verify.ts";
+export type {
+  IntegrityCheck,
+  IntegrityState,
+  StampDocumentOptions,
+  StampDocumentResult,
+  VerifyIntegrityOptions,
+} from "./src/integrity/verify.ts";
+export type { IntegrityMode } from "./src/config/load_config.ts";

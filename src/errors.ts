@@ -95,6 +95,17 @@ export const ErrorCode = {
   ENV_INVALID: "ENV_INVALID",
   /** The loaded config does not satisfy the schema (see `ConfigValidationError.issues`). */
   CONFIG_INVALID: "CONFIG_INVALID",
+  // --- Key allowlist and whole-file integrity (src/keys/allowlist.ts, src/integrity) ---
+  /** A blob or integrity record names a key that is not trusted (checked before any provider call). */
+  KEY_UNTRUSTED: "KEY_UNTRUSTED",
+  /** A file has no integrity record (`sealfig_integrity`) where one is required. */
+  INTEGRITY_MISSING: "INTEGRITY_MISSING",
+  /** A file's integrity record does not match its content: it was changed outside sealfig. */
+  INTEGRITY_INVALID: "INTEGRITY_INVALID",
+  /** A file's integrity record is not a well-formed `sealfig-mac:v1:` record. */
+  INTEGRITY_MALFORMED: "INTEGRITY_MALFORMED",
+  /** A file's integrity record is valid but older than the pinned minimum generation. */
+  INTEGRITY_ROLLBACK: "INTEGRITY_ROLLBACK",
 } as const;
 
 /** A stable error code: the union of the values of {@link ErrorCode}. */
@@ -154,6 +165,8 @@ export class SealfigError extends Error {
   readonly hint: string | undefined;
 
   /**
+   * Create an error; the message is `reason` with the location and hint from `options` added.
+   *
    * @param code the stable code
    * @param reason what failed, without location (that is added from `options`)
    * @param options location, key id, hint and cause

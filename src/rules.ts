@@ -13,6 +13,9 @@
  *     secret: '(password|token|secret|key)$'  # keys sealed even without !secret
  *     dek: per-file                        # or per-value
  *     max_values_per_dek: 256
+ *     integrity: required                  # or optional, off (the file's integrity record)
+ * trusted_keys: [alias/shop-prod-old]      # also accept blobs under these keys (rotation)
+ * # trust: any                             # discovery mode: accept blobs under ANY key (unsafe)
  * ```
  *
  * @module
@@ -56,7 +59,20 @@ export interface FileRule {
   schema: string | undefined;
   /** The rules file this came from, if any. */
   source: string | undefined;
+  /** Whether the file must carry an integrity record. Default `required`. */
+  integrity: IntegrityPolicy;
+  /**
+   * Keys whose blobs are accepted: every rule's key plus `trusted_keys`, or `"any"` with
+   * `trust: any`; undefined when there is no rules file (the caller's default applies).
+   */
+  trusted: readonly string[] | "any" | undefined;
 }
+
+/**
+ * Whether files must carry an integrity record: `required` (a missing record is an error),
+ * `optional` (verified when present) or `off` (neither written nor checked).
+ */
+export type IntegrityPolicy = "required" | "optional" | "off";
 
 const ruleSchema = z.strictObject({
   files: z.string().min(1),
@@ -66,11 +82,14 @@ const ruleSchema = z.strictObject({
   dek: z.enum(["per-file", "per-value"]).optional(),
   max_values_per_dek: z.int().min(1).max(1_000_000).optional(),
   schema: z.string().min(1).optional(),
+  integrity: z.enum(["required", "optional", "off"]).optional(),
 });
 
 const rulesSchema = z.strictObject({
   version: z.literal(1).optional(),
   rules: z.array(ruleSchema),
+  trusted_keys: z.array(z.string().min(1)).optional(),
+  trust: z.literal("any").optional(),
 });
 
 /** One rule as written in the rules file. */
@@ -89,6 +108,8 @@ export interface RuleEntry {
   max_values_per_dek?: number | undefined;
   /** Schema module for `edit` validation. */
   schema?: string | undefined;
+  /** Integrity record policy. Default `required`. */
+  integrity?: IntegrityPolicy | undefined;
 }
 
 /** A parsed rules file. */
@@ -97,6 +118,10 @@ export interface Rules {
   file: string;
   /** Rules in order. */
   rules: RuleEntry[];
+  /** Extra trusted keys (`trusted_keys`), e.g. the old key during a rotation. */
+  trustedKeys?: string[] | undefined;
+  /** `any` in discovery mode (`trust: any`): blobs under every key are accepted. */
+  trust?: "any" | undefined;
 }
 
 /**
@@ -192,7 +217,29 @@ export async function readRules(file: string): Promise<Rules> {
     }
     if (r.key) parseKeyRef(r.key);
   }
-  return { file: resolvePath(file), rules: parsed.data.rules };
+  for (const k of parsed.data.trusted_keys ?? []) parseKeyRef(k);
+  return {
+    file: resolvePath(file),
+    rules: parsed.data.rules,
+    ...(parsed.data.trusted_keys ? { trustedKeys: parsed.data.trusted_keys } : {}),
+    ...(parsed.data.trust ? { trust: parsed.data.trust } : {}),
+  };
+}
+
+/**
+ * The keys a rules file trusts: every rule's key and `trusted_keys`, as key references; `"any"`
+ * with `trust: any`.
+ */
+export function trustedKeysOf(rules: Rules): readonly string[] | "any" {
+  if (rules.trust === "any") return "any";
+  const refs = new Set<string>();
+  for (const r of rules.rules) if (r.key) refs.add(formatTrustRef(parseKeyRef(r.key)));
+  for (const k of rules.trustedKeys ?? []) refs.add(formatTrustRef(parseKeyRef(k)));
+  return [...refs];
+}
+
+function formatTrustRef(ref: KeyRef): string {
+  return `${ref.providerId}:${ref.keyId}`;
 }
 
 /** The rule for `file` in `rules` (first match), or defaults when none matches. */
@@ -204,11 +251,14 @@ export function ruleFor(rules: Rules | undefined, file: string): FileRule {
     maxValuesPerDek: DEFAULT_MAX_VALUES_PER_DEK,
     schema: undefined,
     source: undefined,
+    integrity: "required",
+    trusted: undefined,
   };
   if (!rules) return defaults;
+  const trusted = trustedKeysOf(rules);
   const rel = relativePath(dirName(rules.file), resolvePath(file)).split("\\").join("/");
   const rule = rules.rules.find((r) => new RegExp(r.files).test(rel));
-  if (!rule) return { ...defaults, source: rules.file };
+  if (!rule) return { ...defaults, source: rules.file, trusted };
   return {
     key: rule.key ? parseKeyRef(rule.key) : undefined,
     context: rule.context ?? {},
@@ -218,6 +268,8 @@ export function ruleFor(rules: Rules | undefined, file: string): FileRule {
       : rule.max_values_per_dek ?? DEFAULT_MAX_VALUES_PER_DEK,
     schema: rule.schema,
     source: rules.file,
+    integrity: rule.integrity ?? "required",
+    trusted,
   };
 }
 

@@ -558,3 +558,46 @@ export async function importFile(path: string): Promise<Record<string, unknown>>
   const { pathToFileURL } = await import("node:url");
   return await import(pathToFileURL(nodePath.resolve(path)).href) as Record<string, unknown>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Added for the merge driver (issue 9): run a command and capture its output.
+// ---------------------------------------------------------------------------------------------
+
+/** How a captured child process ended, with its output. */
+export interface CapturedChild extends ChildExit {
+  /** Everything it wrote to stdout, as UTF-8 text. */
+  stdout: string;
+  /** Everything it wrote to stderr, as UTF-8 text. */
+  stderr: string;
+}
+
+/**
+ * Run a command (no shell) with stdin closed and capture its stdout and stderr. Rejects when it
+ * cannot be started (e.g. not installed).
+ */
+export async function runChildCapture(
+  command: string,
+  args: readonly string[],
+): Promise<CapturedChild> {
+  const { spawn } = await import("node:child_process");
+  return await new Promise<CapturedChild>((resolve, reject) => {
+    const child = spawn(command, args as string[], { stdio: ["ignore", "pipe", "pipe"] });
+    const out: Uint8Array[] = [];
+    const err: Uint8Array[] = [];
+    child.stdout!.on("data", (d: Uint8Array) => out.push(d));
+    child.stderr!.on("data", (d: Uint8Array) => err.push(d));
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      const text = (parts: Uint8Array[]) => {
+        const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        let o = 0;
+        for (const p of parts) {
+          all.set(p, o);
+          o += p.length;
+        }
+        return new TextDecoder().decode(all);
+      };
+      resolve({ code, signal, stdout: text(out), stderr: text(err) });
+    });
+  });
+}

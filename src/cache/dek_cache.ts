@@ -86,7 +86,11 @@ export class DekCache {
   readonly #inflight = new Map<string, Promise<DataKey>>();
   #stats = { hits: 0, misses: 0, providerCalls: 0, inflightJoins: 0, evictions: 0 };
 
-  /** @param options bounds and clock; see {@link DekCacheOptions} for defaults. */
+  /**
+   * Create an empty cache.
+   *
+   * @param options bounds and clock; see {@link DekCacheOptions} for defaults.
+   */
   constructor(options: DekCacheOptions = {}) {
     this.#maxEntries = positive(options.maxEntries ?? 1000, "maxEntries");
     this.#ttlMs = positive(options.ttlMs ?? 300_000, "ttlMs");

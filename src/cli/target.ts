@@ -16,8 +16,18 @@ import type { SealDocumentOptions } from "../document/seal.ts";
 import type { KeyProvider } from "../keys/key_provider.ts";
 import { kmsKeyFromEnv } from "../keys/aws_kms.ts";
 import { defaultProviders, providerById } from "../keys/registry.ts";
-import { type FileRule, loadRuleFor, parseKeyRef } from "../rules.ts";
-import { currentDir, joinPath, statFile, writeFileAtomic } from "../runtime.ts";
+import { type FileRule, type KeyRef, loadRuleFor, parseKeyRef } from "../rules.ts";
+import { currentDir, getEnv, joinPath, statFile, writeFileAtomic } from "../runtime.ts";
+import { guardProviders, KeyAllowlist, parseTrustedKeys } from "../keys/allowlist.ts";
+import { DekCache } from "../cache/dek_cache.ts";
+import { parseBlob } from "../envelope/format.ts";
+import { type IntegrityRecord, stripIntegrityLines } from "../integrity/record.ts";
+import {
+  checkIntegrity,
+  readIntegrityRecord,
+  stampDocument,
+  verifyIntegrity,
+} from "../integrity/verify.ts";
 import { type FlagSpec, type ParsedArgs, UsageError } from "./args.ts";
 import { type CliContext, flagList, flagString } from "./command.ts";
 
@@ -42,8 +52,16 @@ export interface Target {
   file: string;
   /** The rule that applies. */
   rule: FileRule;
-  /** Providers for opening blobs. */
+  /** Providers for opening blobs; each checks {@link Target.trust} before every unwrap. */
   providers: KeyProvider[];
+  /**
+   * The keys blobs and records are accepted under: every key the rules name (and
+   * `trusted_keys`), plus the key being sealed with; without a rules file, `SEALFIG_TRUSTED_KEYS`
+   * or the local keys you hold.
+   */
+  trust: KeyAllowlist;
+  /** Data key cache shared by the command's verify, open and stamp steps on this file. */
+  cache: DekCache;
 }
 
 /** Resolve the rule and providers for `file`, applying `--rules`, `--key` and `--context`. */
@@ -60,22 +78,42 @@ export async function resolveTarget(file: string, args: ParsedArgs): Promise<Tar
   }
   // Key precedence: --key, the rules file, then SEALFIG_KMS_KEY.
   const envKey = rule.key ? undefined : kmsKeyFromEnv();
+  const resolved: FileRule = {
+    ...rule,
+    ...(envKey
+      ? {
+        key: parseKeyRef(
+          envKey.startsWith("arn:") || envKey.startsWith("alias/") ? envKey : `aws-kms:${envKey}`,
+        ),
+      }
+      : {}),
+    ...(key ? { key: parseKeyRef(key) } : {}),
+    ...(contextFlags.length ? { context } : {}),
+  };
+  const trust = trustFor(resolved);
+  const providers = defaultProviders();
   return {
     file,
-    rule: {
-      ...rule,
-      ...(envKey
-        ? {
-          key: parseKeyRef(
-            envKey.startsWith("arn:") || envKey.startsWith("alias/") ? envKey : `aws-kms:${envKey}`,
-          ),
-        }
-        : {}),
-      ...(key ? { key: parseKeyRef(key) } : {}),
-      ...(contextFlags.length ? { context } : {}),
-    },
-    providers: defaultProviders(),
+    rule: resolved,
+    providers: guardProviders(providers, trust),
+    trust,
+    cache: new DekCache(),
   };
+}
+
+/** The allowlist for a rule: its trusted keys (or the default) plus the key it seals with. */
+function trustFor(rule: FileRule): KeyAllowlist {
+  const sealing = rule.key ? [refText(rule.key)] : [];
+  if (rule.trusted === "any") return KeyAllowlist.any();
+  if (rule.trusted) return KeyAllowlist.of([...rule.trusted, ...sealing]);
+  const env = parseTrustedKeys(getEnv("SEALFIG_TRUSTED_KEYS"));
+  if (env === "any") return KeyAllowlist.any();
+  if (env) return KeyAllowlist.of([...env, ...sealing]);
+  return KeyAllowlist.of(sealing, { localHeld: true });
+}
+
+function refText(ref: KeyRef): string {
+  return `${ref.providerId}:${ref.keyId}`;
 }
 
 /** Read the target's document; `-` reads stdin. Throws FILE_NOT_FOUND etc. */
@@ -132,4 +170,186 @@ export async function writeTarget(
   } else {
     ctx.stdout(new TextDecoder().decode(doc.toBytes()));
   }
+}
+
+/** The flag of read-only commands that skips integrity verification. */
+export const SKIP_INTEGRITY_FLAG: FlagSpec = {
+  type: "boolean",
+  description: "Do not verify the file's integrity record (loud warning; read-only commands only)",
+};
+
+/**
+ * Verify the target's integrity record before its values are read, per the rule's policy
+ * (`required`: a record must exist; `optional`: verified when present; `off`: skipped). With
+ * `skip`, print a loud warning instead.
+ */
+export async function verifyForRead(
+  target: Target,
+  doc: SealfigDocument,
+  ctx: CliContext,
+  skip: boolean,
+): Promise<void> {
+  if (skip) {
+    ctx.stderr(
+      `sealfig: WARNING: --insecure-skip-integrity: ${target.file} was NOT checked against its ` +
+        "integrity record; its values may have been changed by someone else\n",
+    );
+    return;
+  }
+  await checkBlobKeys(target, doc);
+  if (target.rule.integrity === "off") return;
+  await verifyIntegrity(doc, {
+    providers: target.providers,
+    context: target.rule.context,
+    trust: target.trust,
+    cache: target.cache,
+    required: target.rule.integrity === "required",
+  });
+}
+
+/**
+ * Check the key of every sealed value against the allowlist before any provider call, so a blob
+ * under an untrusted key is named (`KEY_UNTRUSTED` with its path) rather than found later.
+ */
+export async function checkBlobKeys(target: Target, doc: SealfigDocument): Promise<void> {
+  const seen = new Map<string, boolean>();
+  for (const v of doc.values()) {
+    if (v.kind !== "sealed") continue;
+    let key;
+    try {
+      key = parseBlob(v.value as string);
+    } catch {
+      continue; // malformed: reported where it is opened
+    }
+    const id = `${key.providerId}\u0000${key.keyId}`;
+    let ok = seen.get(id);
+    if (ok === undefined) seen.set(id, ok = await target.trust.isTrusted(key, target.providers));
+    if (ok) continue;
+    await target.trust.check(key, target.providers).catch((err: unknown) => {
+      throw err instanceof SealfigError
+        ? err.withLocation({
+          ...(doc.file !== undefined ? { file: doc.file } : {}),
+          line: v.line,
+          col: v.col,
+          path: v.pathText,
+        })
+        : err;
+    });
+  }
+}
+
+/** What a write command learned about the file's existing record. */
+export interface PriorRecord {
+  /** The existing record (verified, or unverifiable), if any. */
+  record: IntegrityRecord | undefined;
+  /** True when its integrity data key opened (it is kept). */
+  reusable: boolean;
+}
+
+/**
+ * Before a command rewrites the target: verify its existing record so that a file changed
+ * outside sealfig is never re-stamped (which would launder the change). Throws for an invalid,
+ * malformed or untrusted record, and for a missing one on a file with sealed values when the
+ * rule requires records (`sealfig stamp` is the explicit way to vouch for such a file). A record
+ * whose key cannot be opened (a write-only caller) is reported on stderr and replaced.
+ */
+export async function verifyForWrite(
+  target: Target,
+  doc: SealfigDocument | undefined,
+  ctx: CliContext,
+): Promise<PriorRecord> {
+  const none: PriorRecord = { record: undefined, reusable: false };
+  if (doc) await checkBlobKeys(target, doc);
+  if (!doc || target.rule.integrity === "off") return none;
+  const c = await checkIntegrity(doc, {
+    providers: target.providers,
+    context: target.rule.context,
+    trust: target.trust,
+    cache: target.cache,
+  });
+  switch (c.state) {
+    case "valid":
+      return { record: c.record, reusable: true };
+    case "missing":
+      if (target.rule.integrity === "required" && doc.values().some((v) => v.kind === "sealed")) {
+        throw new SealfigError(
+          "INTEGRITY_MISSING",
+          "The file has sealed values but no integrity record; refusing to write it",
+          {
+            ...(doc.file !== undefined ? { file: doc.file } : {}),
+            hint: "Review the file (git log -p), then run sealfig stamp FILE to vouch for it",
+          },
+        );
+      }
+      return none;
+    case "unverified":
+      ctx.stderr(
+        `sealfig: WARNING: ${target.file}: cannot verify the integrity record (${
+          c.error?.code ?? "?"
+        }); writing a new record without checking the file's current content\n`,
+      );
+      return { record: c.record, reusable: false };
+    default:
+      throw c.error ?? new SealfigError("INTEGRITY_INVALID", "Integrity check failed");
+  }
+}
+
+/**
+ * For `--force`: the existing record's generation (when it parses), without verifying anything;
+ * a new integrity data key is made.
+ */
+export function priorUnverified(doc: SealfigDocument | undefined): PriorRecord {
+  try {
+    return { record: doc ? readIntegrityRecord(doc) : undefined, reusable: false };
+  } catch {
+    return { record: undefined, reusable: false };
+  }
+}
+
+/** Options for {@link stampForWrite}. */
+export interface StampForWriteOptions {
+  /** Make a new integrity data key even when the old one opens (rotate, rewrap). */
+  freshKey?: boolean;
+  /** Wrap a new integrity data key under this key instead of the rule's. */
+  key?: KeyRef;
+}
+
+/**
+ * The document to write: `after` with an integrity record of generation (previous + 1), keeping
+ * the previous integrity data key when it opened. When `after` has the same text as `before`
+ * (apart from the record), `before` is returned as it is: nothing changed, nothing is rewritten.
+ */
+export async function stampForWrite(
+  target: Target,
+  before: SealfigDocument | undefined,
+  after: SealfigDocument,
+  prior: PriorRecord,
+  options: StampForWriteOptions = {},
+): Promise<SealfigDocument> {
+  if (before && stripIntegrityLines(before.text) === stripIntegrityLines(after.text)) {
+    return before;
+  }
+  if (target.rule.integrity === "off") return after;
+  const reuse = prior.reusable && !options.freshKey ? prior.record : undefined;
+  const key = options.key ?? target.rule.key ?? (reuse ? undefined : missingKey(target));
+  const provider = key
+    ? providerById(target.providers, key.providerId)
+    : providerById(target.providers, reuse!.providerId);
+  const { document } = await stampDocument(after, {
+    provider,
+    keyId: key?.keyId ?? reuse!.keyId,
+    context: target.rule.context,
+    generation: (prior.record?.generation ?? 0) + 1,
+    ...(reuse ? { reuse } : {}),
+    providers: target.providers,
+    cache: target.cache,
+  });
+  return document;
+}
+
+function missingKey(target: Target): never {
+  throw new SealfigError("OPTION_INVALID", "No key for the integrity record", {
+    ...(target.file !== "-" ? { file: target.file } : {}),
+    hint: "Add a rule for this file to .sealfig.yaml (sealfig init) or pass --key",
+  });
 }

@@ -10,11 +10,21 @@ import { parseBlob } from "../envelope/format.ts";
 import { decryptValue } from "../envelope/values.ts";
 import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { sharedProviders } from "../keys/registry.ts";
-import { getEnvAll, readFileBytes, statFile, toFilePath } from "../runtime.ts";
+import { getEnv, getEnvAll, readFileBytes, resolvePath, statFile, toFilePath } from "../runtime.ts";
+import {
+  KeyAllowlist,
+  type KeyName,
+  parseTrustedKeys,
+  type TrustedKeys,
+} from "../keys/allowlist.ts";
+import { INTEGRITY_KEY, type IntegrityRecord } from "../integrity/record.ts";
+import { readIntegrityRecord, verifyIntegrity } from "../integrity/verify.ts";
+import type { SealfigDocument } from "../document/document.ts";
 import { DEFAULT_CONCURRENCY, mapConcurrent } from "../document/_concurrency.ts";
 import { DEFAULT_MAX_ALIAS_COUNT, readDocument } from "../document/document.ts";
 import { decodeSource, DEFAULT_MAX_FILE_BYTES } from "../document/source.ts";
 import { toBase64Url } from "../crypto/bytes.ts";
+import { formatPath } from "../path.ts";
 import { applyEnv, dotenvLine, type EnvVariable, selectVariables } from "./env_overrides.ts";
 import { freezeConfig } from "./redact.ts";
 import {
@@ -35,7 +45,18 @@ export interface ConfigFile {
   optional?: boolean;
   /** This file's encryption context; overrides the loader's `context`. */
   context?: EncryptionContext;
+  /** This file's integrity mode; overrides the loader's `integrity`. */
+  integrity?: IntegrityMode;
 }
+
+/**
+ * How the loader treats files' integrity records:
+ * - `require` (default): every file must carry a valid record (`INTEGRITY_MISSING` otherwise);
+ * - `if-present`: a record is verified when there is one; a file without one loads. This does
+ *   **not** protect against someone removing the record line;
+ * - `off`: records are ignored (discouraged).
+ */
+export type IntegrityMode = "require" | "if-present" | "off";
 
 /** Environment overrides (see docs/config.md for the name mapping). */
 export interface EnvOverrideOptions {
@@ -85,6 +106,22 @@ export interface LoadConfigOptions<S extends StandardSchemaV1 | undefined = unde
   maxAliasCount?: number;
   /** Show non-secret values in schema error messages. Sealed values never are. Default false. */
   showValuesInErrors?: boolean;
+  /**
+   * Keys whose blobs (and integrity records) are accepted: key references (`local:<id>`, KMS key
+   * ARN, alias ARN, `alias/<name>`; aliases are resolved to ARNs once), or `"any"` (discovery
+   * mode: a blob under a key anyone controls is accepted). A blob under any other key is
+   * `KEY_UNTRUSTED`, before any provider call. Default: `SEALFIG_TRUSTED_KEYS` (comma-separated,
+   * or `any`) when set, else the local keys the `local` provider holds and no KMS key.
+   */
+  trustedKeys?: TrustedKeys;
+  /** Integrity records: `require` (default), `if-present` or `off`; see {@link IntegrityMode}. */
+  integrity?: IntegrityMode;
+  /**
+   * Rollback guard: refuse a file whose record's generation is below this (`INTEGRITY_ROLLBACK`),
+   * for every file, or per file path (as given in `files`, resolved against `baseDir`). Default:
+   * `SEALFIG_MIN_GENERATION` (`N`, or `path=N,path=N`) when set, else none.
+   */
+  minGeneration?: number | Readonly<Record<string, number>>;
 }
 
 /** What a load did, for logs and benchmarks. */
@@ -97,6 +134,8 @@ export interface LoadReport {
   dataKeys: number;
   /** Provider calls this load made (through the cache; 0 when every key was cached). */
   providerCalls: number;
+  /** Files whose integrity record was verified. */
+  integrityVerified: number;
 }
 
 /** A loaded config and its report. */
@@ -194,6 +233,7 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
     origin: { source: "file", secret: false },
   };
   const files: string[] = [];
+  const integrityJobs: IntegrityJob[] = [];
   for (const loaded of docs) {
     if (!loaded) continue;
     const { doc, spec, file } = loaded;
@@ -203,6 +243,11 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
     const built = documentToTree(doc, {
       maxAliasCount: options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT,
     });
+    // The integrity record is metadata, never config.
+    built.tree.entries.delete(INTEGRITY_KEY);
+    const mode = spec.integrity ?? options.integrity ?? "require";
+    checkMode(mode);
+    if (mode !== "off") integrityJobs.push({ doc, context, mode, file });
     for (const pending of built.pending) jobs.push({ pending, context, file });
     tree = mergeTrees(tree, built.tree);
   }
@@ -231,7 +276,42 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
     }
   }
 
-  // 3. Open every blob of every layer in one pass; each distinct data key is fetched once.
+  // 3. Trust: the key of every blob and every record is checked before any provider call.
+  const trust = KeyAllowlist.from(
+    options.trustedKeys ?? parseTrustedKeys(getEnv("SEALFIG_TRUSTED_KEYS")) ?? [],
+    { localHeld: options.trustedKeys === undefined && !getEnv("SEALFIG_TRUSTED_KEYS")?.trim() },
+  );
+  const records = integrityJobs.map((j) => readIntegrityRecord(j.doc));
+  await checkTrust(trust, providers, integrityJobs, records, jobs);
+
+  // 4. Integrity: each file's record before any of its values is used (one provider call per
+  // file for its integrity data key, none when cached).
+  const minGeneration = minGenerationFor(options);
+  await mapConcurrent(integrityJobs, concurrency, async (j) => {
+    const record = await verifyIntegrity(j.doc, {
+      providers,
+      context: j.context,
+      trust,
+      cache,
+      required: j.mode === "require",
+    });
+    const min = minGeneration(j.file);
+    if (min !== undefined && (record === undefined || record.generation < min)) {
+      throw new SealfigError(
+        "INTEGRITY_ROLLBACK",
+        record === undefined
+          ? `The file has no integrity record, and generation ${min} or later is required`
+          : `The file is generation ${record.generation}, older than the minimum ${min}`,
+        {
+          file: j.file,
+          hint: "An older version of this file is being loaded (a rollback?); deploy the " +
+            "current file, or lower the pinned minimum generation if this is intended",
+        },
+      );
+    }
+  });
+
+  // 5. Open every blob of every layer in one pass; each distinct data key is fetched once.
   await mapConcurrent(jobs, concurrency, async ({ pending, context, file }) => {
     try {
       pending.leaf.value = await decryptValue(pending.blob, {
@@ -286,8 +366,115 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
       valuesDecrypted: jobs.length,
       dataKeys: dataKeys.size,
       providerCalls: cache.stats().providerCalls - callsBefore,
+      integrityVerified: integrityJobs.filter((_, i) => records[i] !== undefined).length,
     },
   };
+}
+
+interface IntegrityJob {
+  doc: SealfigDocument;
+  context: EncryptionContext;
+  mode: IntegrityMode;
+  file: string;
+}
+
+function checkMode(mode: unknown): void {
+  if (mode !== "require" && mode !== "if-present" && mode !== "off") {
+    throw new SealfigError("OPTION_INVALID", `Invalid integrity mode ${JSON.stringify(mode)}`, {
+      hint: 'Use "require", "if-present" or "off"',
+    });
+  }
+}
+
+/** Check the keys of every record and blob, in order, so the first untrusted one is named. */
+async function checkTrust(
+  trust: KeyAllowlist,
+  providers: readonly KeyProvider[],
+  files: readonly IntegrityJob[],
+  records: readonly (IntegrityRecord | undefined)[],
+  jobs: readonly { pending: PendingBlob; file?: string }[],
+): Promise<void> {
+  if (trust.trustsAny) return;
+  const seen = new Map<string, Promise<boolean>>();
+  const trusted = (k: KeyName) => {
+    const id = `${k.providerId}\u0000${k.keyId}`;
+    let p = seen.get(id);
+    if (!p) seen.set(id, p = trust.isTrusted(k, providers));
+    return p;
+  };
+  const fail = async (k: KeyName, location: Record<string, unknown>) => {
+    try {
+      await trust.check(k, providers);
+    } catch (err) {
+      throw isSealfigError(err) ? err.withLocation(location) : err;
+    }
+  };
+  for (const [i, j] of files.entries()) {
+    const r = records[i];
+    if (r && !(await trusted(r))) await fail(r, { file: j.file, path: INTEGRITY_KEY });
+  }
+  for (const { pending } of jobs) {
+    let k: KeyName;
+    try {
+      k = parseBlob(pending.blob);
+    } catch {
+      continue; // malformed: reported with its location when opened
+    }
+    if (await trusted(k)) continue;
+    const o = pending.leaf.origin;
+    await fail(k, {
+      ...(o.file !== undefined ? { file: o.file } : {}),
+      ...(o.line !== undefined ? { line: o.line } : {}),
+      ...(o.col !== undefined ? { col: o.col } : {}),
+      ...(o.source === "file" ? { path: formatPath(pending.path) } : {
+        hint: `The value of environment variable ${o.variable ?? "?"} is sealed with an ` +
+          "untrusted key",
+      }),
+    });
+  }
+}
+
+/** The minimum generation for a file, from the option or `SEALFIG_MIN_GENERATION`. */
+function minGenerationFor(
+  options: { minGeneration?: number | Readonly<Record<string, number>>; baseDir?: string | URL },
+): (file: string) => number | undefined {
+  let spec: number | Readonly<Record<string, number>> | undefined = options.minGeneration;
+  if (spec === undefined) {
+    const text = getEnv("SEALFIG_MIN_GENERATION")?.trim();
+    if (text) spec = parseMinGeneration(text);
+  }
+  if (spec === undefined) return () => undefined;
+  const check = (n: unknown) => {
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
+      throw new SealfigError("OPTION_INVALID", "minGeneration must be a non-negative integer");
+    }
+    return n;
+  };
+  if (typeof spec === "number") {
+    const n = check(spec);
+    return () => n;
+  }
+  const byFile = new Map<string, number>();
+  for (const [path, n] of Object.entries(spec)) {
+    byFile.set(resolvePath(toFilePath(path, options.baseDir)), check(n));
+  }
+  return (file) => byFile.get(resolvePath(file));
+}
+
+function parseMinGeneration(text: string): number | Record<string, number> {
+  const bad = () =>
+    new SealfigError("OPTION_INVALID", "SEALFIG_MIN_GENERATION is invalid", {
+      hint: "Set it to a number, or to path=number pairs separated by commas",
+    });
+  if (/^[0-9]+$/.test(text)) return Number(text);
+  const out: Record<string, number> = {};
+  for (const part of text.split(",")) {
+    const eq = part.lastIndexOf("=");
+    const n = part.slice(eq + 1).trim();
+    if (eq < 1 || !/^[0-9]+$/.test(n)) throw bad();
+    out[part.slice(0, eq).trim()] = Number(n);
+  }
+  return out;
 }
 
 function dekId(blob: string): string {

@@ -78,7 +78,11 @@ export class ConfigValidationError extends SealfigError {
   /** Every issue, in the validator's order. */
   readonly issues: readonly ConfigIssue[];
 
-  /** @param issues the issues; the message is built from them */
+  /**
+   * Create the error from the validator's issues.
+   *
+   * @param issues the issues; the message is built from them
+   */
   constructor(issues: readonly ConfigIssue[]) {
     const lines = issues.map((i) =>
       `  - ${i.path || "(root)"}${

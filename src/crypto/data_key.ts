@@ -55,20 +55,22 @@ export class DataKey {
     this.#destroyed = true;
   }
 
-  /** @returns `DataKey(<redacted>)` */
+  /** Never the key: always `DataKey(<redacted>)`. */
   toString(): string {
     return REDACTED;
   }
 
-  /** @returns `DataKey(<redacted>)` */
+  /** Never the key: `JSON.stringify` gives `"DataKey(<redacted>)"`. */
   toJSON(): string {
     return REDACTED;
   }
 
+  /** Node's `util.inspect` / `console.log` show `DataKey(<redacted>)`. */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return REDACTED;
   }
 
+  /** Deno's `Deno.inspect` / `console.log` show `DataKey(<redacted>)`. */
   [Symbol.for("Deno.customInspect")](): string {
     return REDACTED;
   }

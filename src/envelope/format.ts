@@ -74,14 +74,23 @@ const PROVIDER_ID = /^[a-z0-9-]{1,32}$/;
 
 /** The header fields of a blob. */
 export interface BlobHeader {
+  /** Format version (1). */
   version: number;
+  /** Algorithm suite (1: AES-256-GCM, HKDF-SHA-256, key commitment). */
   suite: number;
+  /** The type of the sealed value. */
   valueType: ValueTypeName;
+  /** The key provider that wrapped the data key (`local`, `aws-kms`). */
   providerId: string;
+  /** The wrapping key: a local key fingerprint or a KMS key ARN. */
   keyId: string;
+  /** The data key as the provider wrapped it (opaque). */
   wrappedDek: Bytes;
+  /** Per-value HKDF salt (32 bytes). */
   salt: Bytes;
+  /** AES-GCM nonce (12 bytes). */
   iv: Bytes;
+  /** Key commitment (32 bytes), checked before decrypting. */
   commitment: Bytes;
 }
 

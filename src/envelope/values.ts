@@ -104,7 +104,11 @@ export class Sealer {
   #all: Promise<{ key: DataKey; ref: DataKeyRef }>[] = [];
   #dataKeys = 0;
 
-  /** @param options provider, key and DEK policy; see {@link SealerOptions}. */
+  /**
+   * Create a sealer. No data key is generated until the first value is sealed.
+   *
+   * @param options provider, key and DEK policy; see {@link SealerOptions}.
+   */
   constructor(options: SealerOptions) {
     const max = options.maxValuesPerDek ?? DEFAULT_MAX_VALUES_PER_DEK;
     if (!Number.isInteger(max) || max < 1) {

@@ -21,6 +21,7 @@
  */
 import type {
   DecryptCommandOutput,
+  DescribeKeyCommandOutput,
   GenerateDataKeyCommandOutput,
   KMSClient,
   KMSClientConfig,
@@ -231,9 +232,14 @@ export class KmsKeyProvider implements KeyProvider {
   readonly #random: () => number;
   readonly #semaphore: Semaphore;
   readonly #clients = new Map<string, Promise<KMSClient>>();
+  readonly #resolved = new Map<string, Promise<string>>();
   #stats: KmsProviderStats = emptyStats();
 
-  /** @param options see {@link KmsKeyProviderOptions}; all optional. */
+  /**
+   * Create a provider. No client is created and the SDK is not loaded until the first call.
+   *
+   * @param options see {@link KmsKeyProviderOptions}; all optional.
+   */
   constructor(options: KmsKeyProviderOptions = {}) {
     this.#region = options.region;
     this.#preferredRegion = options.preferredRegion;
@@ -430,6 +436,42 @@ export class KmsKeyProvider implements KeyProvider {
       );
     }
     return { wrapped: new Uint8Array(out.CiphertextBlob), keyId: out.KeyId };
+  }
+
+  /**
+   * The key ARN a reference (alias name, alias ARN, key id) stands for, from `DescribeKey`; a key
+   * ARN is returned as it is without a call. Each reference is resolved once per provider (a failed
+   * lookup is retried next time). Used by key allowlists to compare aliases with recorded ARNs.
+   */
+  resolveKeyId(keyId: string, options: ProviderCallOptions = {}): Promise<string> {
+    const m = KEY_ARN.exec(keyId);
+    if (m && m[4] === "key") return Promise.resolve(keyId);
+    let p = this.#resolved.get(keyId);
+    if (!p) {
+      p = this.#call(
+        "DescribeKey",
+        { keyId, context: {} },
+        options,
+        (sdk, client, signal) =>
+          client.send(new sdk.DescribeKeyCommand({ KeyId: keyId }), { abortSignal: signal }),
+      ).then((out) => {
+        const arn = (out as DescribeKeyCommandOutput).KeyMetadata?.Arn;
+        if (!arn || !KEY_ARN.test(arn)) {
+          throw new SealfigError(
+            "PROVIDER_FAILED",
+            `KMS DescribeKey for ${keyId} returned no key ARN`,
+            { keyId, hint: "Check that the endpoint is AWS KMS (or a compatible server)" },
+          );
+        }
+        return arn;
+      });
+      const mine = p;
+      mine.catch(() => {
+        if (this.#resolved.get(keyId) === mine) this.#resolved.delete(keyId);
+      });
+      this.#resolved.set(keyId, p);
+    }
+    return p;
   }
 
   /** The replica ARN in the preferred region for a multi-Region key ARN in another region. */

@@ -73,4 +73,10 @@ export interface KeyProvider {
     toKeyId: string,
     options?: ProviderCallOptions,
   ): Promise<RewrappedDataKey>;
+  /**
+   * The canonical id (as recorded in blobs) of a key reference such as an alias, so a key
+   * allowlist naming `alias/app` can be compared with the key ARNs blobs record. Optional: without
+   * it, references are compared as written. The KMS provider asks `DescribeKey` once per reference.
+   */
+  resolveKeyId?(keyId: string, options?: ProviderCallOptions): Promise<string>;
 }

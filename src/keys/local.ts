@@ -78,7 +78,11 @@ export class LocalKeyProvider implements KeyProvider {
   readonly #options: LocalKeyProviderOptions;
   #keys: Promise<Map<string, LoadedKey>> | undefined;
 
-  /** @param options where keys come from; see {@link LocalKeyProviderOptions}. */
+  /**
+   * Create a provider. The key file is read on first use, not here.
+   *
+   * @param options where keys come from; see {@link LocalKeyProviderOptions}.
+   */
   constructor(options: LocalKeyProviderOptions = {}) {
     this.#options = options;
   }

@@ -18,6 +18,8 @@ import { runSealfig } from "../_helpers/cli.ts";
 import { decryptValue, LocalKeyProvider, parseBlob } from "../../mod.ts";
 import { readDocument } from "../../src/document/document.ts";
 import { sealDocument } from "../../src/document/seal.ts";
+import { stampDocument } from "../../src/integrity/verify.ts";
+import { stripIntegrityLines } from "../../src/integrity/record.ts";
 import { startKmsServer } from "../../src/keys/kms_server/server.ts";
 import type { KmsServer } from "../../src/keys/kms_server/server.ts";
 
@@ -91,9 +93,12 @@ describe("sealfig edit", () => {
       env: { ...env, EDIT_FROM: "port: 5432", EDIT_TO: "port: 6432" },
     });
     expect(r.code, r.stderr).toBe(0);
-    expect(git(dir, "diff", "--numstat").trim()).toBe("1\t1\tconfig/prod.yaml");
+    // The value's line, and the integrity record line (next generation, new MAC).
+    expect(git(dir, "diff", "--numstat").trim()).toBe("2\t2\tconfig/prod.yaml");
     const after = readFileSync(file, "utf8");
-    expect(after).toBe(before.replace("port: 5432", "port: 6432"));
+    expect(stripIntegrityLines(after)).toBe(
+      stripIntegrityLines(before).replace("port: 5432", "port: 6432"),
+    );
     expect(scratchEmpty(dir)).toBe(true);
   });
 
@@ -104,7 +109,8 @@ describe("sealfig edit", () => {
       env: { ...env, EDIT_FROM: CANARY, EDIT_TO: "rotated-pw" },
     });
     expect(r.code, r.stderr).toBe(0);
-    expect(git(dir, "diff", "--numstat").trim()).toBe("1\t1\tconfig/prod.yaml");
+    // The value's line and the integrity record line.
+    expect(git(dir, "diff", "--numstat").trim()).toBe("2\t2\tconfig/prod.yaml");
     const get = await runSealfig(["get", "config/prod.yaml", "db.password"], { cwd: dir, env });
     expect(get.stdout).toBe("rotated-pw\n");
     expect(r.stderr + r.stdout).not.toContain("rotated-pw");
@@ -209,12 +215,17 @@ describe("sealfig set / get / unset / check / status / decrypt", () => {
       input: "app\n",
     });
     expect(r.code, r.stderr).toBe(0);
-    expect(git(dir, "diff", "--numstat").trim()).toBe("1\t0\tconfig/prod.yaml");
+    // One added line, and the integrity record line.
+    expect(git(dir, "diff", "--numstat").trim()).toBe("2\t1\tconfig/prod.yaml");
     expect((await runSealfig(["get", "config/prod.yaml", "db.user"], { cwd: dir, env })).stdout)
       .toBe("app\n");
     expect((await runSealfig(["unset", "config/prod.yaml", "db.user"], { cwd: dir, env })).code)
       .toBe(0);
-    expect(git(dir, "diff", "--numstat").trim()).toBe("");
+    // Back to the committed content; only the record differs (its generation only goes up).
+    expect(git(dir, "diff", "--numstat").trim()).toBe("1\t1\tconfig/prod.yaml");
+    expect(stripIntegrityLines(readFileSync(file, "utf8"))).toBe(
+      stripIntegrityLines(git(dir, "show", "HEAD:config/prod.yaml")),
+    );
     const missing = await runSealfig(["get", "config/prod.yaml", "db.nope"], { cwd: dir, env });
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain("db.nope");
@@ -228,9 +239,13 @@ describe("sealfig set / get / unset / check / status / decrypt", () => {
     expect(bad.code).toBe(6);
     expect(bad.stderr).toContain("admin_password");
     expect(bad.stderr).not.toContain("plain-text-pw");
-    expect((await runSealfig(["encrypt", "-i", "config/prod.yaml"], { cwd: dir, env })).code).toBe(
-      0,
-    );
+    // The hand edit broke the integrity record: encrypt refuses until told the edit is genuine.
+    const refused = await runSealfig(["encrypt", "-i", "config/prod.yaml"], { cwd: dir, env });
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain("INTEGRITY_INVALID");
+    expect(
+      (await runSealfig(["encrypt", "-i", "--force", "config/prod.yaml"], { cwd: dir, env })).code,
+    ).toBe(0);
     const good = await runSealfig(["check", "--decrypt", "config/prod.yaml"], { cwd: dir, env });
     expect(good.code, good.stderr).toBe(0);
     const tagged = join(dir, "config", "tagged.yaml");
@@ -278,14 +293,22 @@ describe("sealfig set / get / unset / check / status / decrypt", () => {
     const text = readFileSync(file, "utf8");
     const blob = /password: (sealfig:v1:\S+)/.exec(text)![1]!;
     writeFileSync(file, text.replace(blob, blob.slice(0, 40)));
-    const r = await runSealfig(["decrypt", "config/prod.yaml"], { cwd: dir, env });
+    // The integrity record catches both changes first (exit 4, naming the file) ...
+    const tampered = await runSealfig(["decrypt", "config/prod.yaml"], { cwd: dir, env });
+    expect(tampered.code).toBe(4);
+    expect(tampered.stderr).toContain("config/prod.yaml");
+    expect(tampered.stderr).toContain("INTEGRITY_INVALID");
+    // ... and without it, each blob's own check names the place.
+    const skip = "--insecure-skip-integrity";
+    const r = await runSealfig(["decrypt", skip, "config/prod.yaml"], { cwd: dir, env });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/config\/prod\.yaml:4:\d+/);
     writeFileSync(file, text.replace(/stripe_token: \S+/, `stripe_token: ${blob}`));
-    const moved = await runSealfig(["decrypt", "config/prod.yaml"], { cwd: dir, env });
+    const moved = await runSealfig(["decrypt", skip, "config/prod.yaml"], { cwd: dir, env });
     expect(moved.code).toBe(4);
     expect(moved.stderr).toContain("stripe_token");
-    expect(moved.stderr.trim().split("\n")).toHaveLength(1);
+    const errors = moved.stderr.trim().split("\n").filter((l) => !l.includes("WARNING"));
+    expect(errors).toHaveLength(1);
   });
 });
 
@@ -345,10 +368,16 @@ describe("sealfig rotate / rewrap", () => {
     const local = new LocalKeyProvider({ keyFile: env.SEALFIG_KEY_FILE! });
     const keyId = (await local.keyIds())[0]!;
     for (const f of files) {
-      const { document } = await sealDocument(await readDocument(join(dir, f)), {
+      const { document: sealed } = await sealDocument(await readDocument(join(dir, f)), {
         provider: local,
         keyId,
         context: { env: "prod" },
+      });
+      const { document } = await stampDocument(sealed, {
+        provider: local,
+        keyId,
+        context: { env: "prod" },
+        generation: 1,
       });
       writeFileSync(join(dir, f), document.toBytes());
     }

@@ -50,7 +50,8 @@ describe("examples/app", () => {
     expect(code).toBe(0);
     expect(out).toContain('"password": "[redacted]"');
     expect(out).toContain('"max": 99');
-    expect(out).toMatch(/first load: 5 values decrypted, 1 data keys, 1 provider calls, [\d.]+ ms/);
+    // 1 value data key + 1 integrity data key per file (base.yaml and production.yaml).
+    expect(out).toMatch(/first load: 5 values decrypted, 1 data keys, 3 provider calls, [\d.]+ ms/);
     expect(out).toMatch(/reload: +5 values decrypted, 0 provider calls/);
     const secrets = await exampleSecrets();
     expect(secrets).toHaveLength(5);

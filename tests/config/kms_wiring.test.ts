@@ -53,6 +53,8 @@ describe("loadConfig with AWS KMS blobs", () => {
       providers: [new LocalKeyProvider({ keys: [] }), kmsProvider],
       cache: new DekCache(),
       context: (file: string) => (file.endsWith("prod.yaml") ? context : {}),
+      trustedKeys: [key.arn],
+      integrity: "off", // this test counts value Decrypts; tests/integrity covers records
     });
     const config = await loader.load() as {
       db: { password: string; port: number };

@@ -72,6 +72,7 @@ describe("loadConfig() layering", () => {
     const { config, report } = await loadConfigWithReport({
       files: ["base.yaml", { path: "prod.yaml", context: { env: "prod" } }],
       baseDir: t.dir,
+      integrity: "off",
       providers: [key.provider],
       cache: new DekCache(),
       dotenv: true,
@@ -108,11 +109,17 @@ describe("loadConfig() layering", () => {
     const config = await loadConfig({
       files: ["base.yaml", { path: "local.yaml", optional: true }],
       baseDir: t.dir,
+      integrity: "off",
       providers: [],
     });
     expect(config).toEqual({ a: 1 });
     const err = await expectCode(
-      loadConfig({ files: ["base.yaml", "nope.yaml"], baseDir: t.dir, providers: [] }),
+      loadConfig({
+        files: ["base.yaml", "nope.yaml"],
+        baseDir: t.dir,
+        integrity: "off",
+        providers: [],
+      }),
       "FILE_NOT_FOUND",
     );
     expect(err.file).toBe(t.path("nope.yaml"));
@@ -137,6 +144,7 @@ describe("loadConfig() layering", () => {
     const config = await loadConfig({
       files: ["base.yaml"],
       baseDir: t.dir,
+      integrity: "off",
       providers: [key.provider],
       cache: new DekCache(),
       dotenv: ".env.prod",
@@ -150,6 +158,7 @@ describe("loadConfig() layering", () => {
       loadConfig({
         files: ["base.yaml"],
         baseDir: t.dir,
+        integrity: "off",
         providers: [key.provider],
         cache: new DekCache(),
         env: { prefix: "APP_", vars: { APP_API__TOKEN: envBlob }, context: { source: "env" } },
@@ -166,6 +175,7 @@ describe("loadConfig() layering", () => {
     const config = await loadConfig({
       files: ["base.yaml"],
       baseDir: t.dir,
+      integrity: "off",
       providers: [],
       env: { prefix: "APP_", vars: { APP_SERVERS__0__HOST: "b", APP_NEW_KEY: "v" } },
     });
@@ -174,6 +184,7 @@ describe("loadConfig() layering", () => {
       loadConfig({
         files: ["base.yaml"],
         baseDir: t.dir,
+        integrity: "off",
         providers: [],
         env: { prefix: "APP_", vars: { APP_MAX_CONNECTIONS: "3" } },
       }),
@@ -192,6 +203,7 @@ describe("loadConfig() layering", () => {
       loadConfig({
         files: [{ path: "staging.yaml", context: { env: "staging" } }],
         baseDir: t.dir,
+        integrity: "off",
         providers: [key.provider],
         cache: new DekCache(),
       }),
@@ -206,7 +218,7 @@ describe("loadConfig() layering", () => {
   it("refuses an unsealed !secret value with SECRET_UNSEALED", async () => {
     t.write("plain.yaml", `db:\n  password: !secret ${CANARY}\n`);
     const err = await expectCode(
-      loadConfig({ files: ["plain.yaml"], baseDir: t.dir, providers: [] }),
+      loadConfig({ files: ["plain.yaml"], baseDir: t.dir, integrity: "off", providers: [] }),
       "SECRET_UNSEALED",
     );
     expect(err.line).toBe(2);
@@ -234,6 +246,7 @@ describe("loadConfig() validation", () => {
       await loadConfig({
         files: ["base.yaml", "prod.yaml"],
         baseDir: t.dir,
+        integrity: "off",
         providers: [key.provider],
         cache: new DekCache(),
         schema: Schema,
@@ -280,20 +293,31 @@ describe("loadConfig() validation", () => {
           ),
       },
     };
-    const hidden = await loadConfig({ files: ["base.yaml"], baseDir: t.dir, schema: quoting })
+    const hidden = await loadConfig({
+      files: ["base.yaml"],
+      baseDir: t.dir,
+      integrity: "off",
+      schema: quoting,
+    })
       .then(() => undefined, (e: unknown) => e as ConfigValidationError);
     expect(hidden?.issues[0]?.message).toBe("Expected number but received <redacted>");
     expect(hidden?.issues[0]?.origin).toBe(`${t.path("base.yaml")}:1:7`);
     const shown = await loadConfig({
       files: ["base.yaml"],
       baseDir: t.dir,
+      integrity: "off",
       schema: quoting,
       showValuesInErrors: true,
     }).then(() => undefined, (e: unknown) => e as ConfigValidationError);
     expect(shown?.issues[0]?.message).toContain('"eighty"');
 
     t.write("ok.yaml", "port: 80\n");
-    const ok = await loadConfig({ files: ["ok.yaml"], baseDir: t.dir, schema: quoting });
+    const ok = await loadConfig({
+      files: ["ok.yaml"],
+      baseDir: t.dir,
+      integrity: "off",
+      schema: quoting,
+    });
     expect(ok.port).toBe(80);
   });
 
@@ -302,6 +326,7 @@ describe("loadConfig() validation", () => {
     const config = await loadConfig({
       files: ["base.yaml"],
       baseDir: t.dir,
+      integrity: "off",
       schema: z.object({ db: z.object({ host: z.string(), port: z.number() }) }),
     });
     const port: number = config.db.port;
@@ -330,6 +355,7 @@ describe("redact()", () => {
     const config = await loadConfig({
       files: ["base.yaml", "prod.yaml"],
       baseDir: t.dir,
+      integrity: "off",
       providers: [key.provider],
       cache: new DekCache(),
       schema,
@@ -357,6 +383,7 @@ describe("loadConfig() decryption budget", () => {
     const loader = createLoader({
       files: ["many.yaml"],
       baseDir: t.dir,
+      integrity: "off",
       providers: [key.counting],
       concurrency: 16,
     });
@@ -378,6 +405,7 @@ describe("loadConfig() decryption budget", () => {
     const { report } = await loadConfigWithReport({
       files: ["many.yaml"],
       baseDir: t.dir,
+      integrity: "off",
       providers: [key.counting],
       cache: new DekCache({ maxEntries: 2000 }),
       concurrency: 8,
@@ -391,7 +419,12 @@ describe("loadConfig() decryption budget", () => {
   it("the default shared cache serves a second loadConfig() without provider calls", async () => {
     const key = await testKey();
     await writeSealed("one.yaml", "a: !secret x\n", key);
-    const opts = { files: ["one.yaml"], baseDir: t.dir, providers: [key.counting] };
+    const opts = {
+      files: ["one.yaml"],
+      baseDir: t.dir,
+      integrity: "off" as const,
+      providers: [key.counting],
+    };
     await loadConfig(opts);
     const { report } = await loadConfigWithReport(opts);
     expect(report.providerCalls).toBe(0);
@@ -409,7 +442,7 @@ describe("loadConfig() hostile input", () => {
     }
     t.write("laughs.yaml", lines.join("\n") + "\n");
     const err = await expectCode(
-      loadConfig({ files: ["laughs.yaml"], baseDir: t.dir, providers: [] }),
+      loadConfig({ files: ["laughs.yaml"], baseDir: t.dir, integrity: "off", providers: [] }),
       "YAML_ALIAS_LIMIT",
     );
     expect(err.file).toBe(t.path("laughs.yaml"));
@@ -420,7 +453,7 @@ describe("loadConfig() hostile input", () => {
     fs.ftruncateSync(fd, 50 * 1024 * 1024);
     fs.closeSync(fd);
     const err = await expectCode(
-      loadConfig({ files: ["huge.yaml"], baseDir: t.dir, providers: [] }),
+      loadConfig({ files: ["huge.yaml"], baseDir: t.dir, integrity: "off", providers: [] }),
       "FILE_TOO_LARGE",
     );
     expect(err.message).toContain("huge.yaml");
@@ -430,7 +463,7 @@ describe("loadConfig() hostile input", () => {
   it("duplicate keys: YAML_DUPLICATE_KEY at file:line:col", async () => {
     t.write("dup.yaml", "db:\n  host: a\n  host: b\n");
     const err = await expectCode(
-      loadConfig({ files: ["dup.yaml"], baseDir: t.dir, providers: [] }),
+      loadConfig({ files: ["dup.yaml"], baseDir: t.dir, integrity: "off", providers: [] }),
       "YAML_DUPLICATE_KEY",
     );
     expect(err.message).toContain(`${t.path("dup.yaml")}:3:3`);
@@ -439,7 +472,7 @@ describe("loadConfig() hostile input", () => {
   it("tab indentation: YAML_SYNTAX at file:line:col", async () => {
     t.write("tabs.yaml", "db:\n\thost: a\n");
     const err = await expectCode(
-      loadConfig({ files: ["tabs.yaml"], baseDir: t.dir, providers: [] }),
+      loadConfig({ files: ["tabs.yaml"], baseDir: t.dir, integrity: "off", providers: [] }),
       "YAML_SYNTAX",
     );
     expect([err.line, err.col]).toEqual([2, 1]);
@@ -452,7 +485,12 @@ describe("loadConfig() hostile input", () => {
     const cut = text.replace(/(sealfig:v1:[A-Za-z0-9_-]{40})[A-Za-z0-9_-]+/, "$1");
     fs.writeFileSync(file, cut);
     const err = await expectCode(
-      loadConfig({ files: ["cut.yaml"], baseDir: t.dir, providers: [key.provider] }),
+      loadConfig({
+        files: ["cut.yaml"],
+        baseDir: t.dir,
+        integrity: "off",
+        providers: [key.provider],
+      }),
       "BLOB_MALFORMED",
     );
     expect(err.file).toBe(file);
@@ -466,6 +504,7 @@ describe("loadConfig() hostile input", () => {
     const config = await loadConfig({
       files: ["real.yaml"],
       baseDir: t.dir,
+      integrity: "off",
       providers: [key.provider],
       cache: new DekCache(),
     }) as Record<string, Record<string, unknown>>;

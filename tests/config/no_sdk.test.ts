@@ -12,6 +12,7 @@ import {
   LocalKeyProvider,
   parseDocument,
   sealDocument,
+  stampDocument,
 } from "../../mod.ts";
 import { loadedCommonJsModules } from "../../src/runtime.ts";
 import { makeTempDir } from "../_helpers/tmp_dir.ts";
@@ -23,10 +24,12 @@ describe("loadConfig with the default providers", () => {
   it("loads a local-provider file without importing @aws-sdk/client-kms", async () => {
     const tmp = makeTempDir("sealfig-nosdk-");
     const { id, key } = await LocalKeyProvider.generateKey();
-    const { document } = await sealDocument(parseDocument("token: !secret local-only\n"), {
-      provider: new LocalKeyProvider({ keys: [key] }),
+    const provider = new LocalKeyProvider({ keys: [key] });
+    const { document: sealed } = await sealDocument(parseDocument("token: !secret local-only\n"), {
+      provider,
       keyId: id,
     });
+    const { document } = await stampDocument(sealed, { provider, keyId: id, generation: 1 });
     const file = tmp.write("app.yaml", document.toBytes());
     const prev = process.env.SEALFIG_KEY;
     process.env.SEALFIG_KEY = key;

@@ -4,18 +4,29 @@
  * @module
  */
 import { decryptDocument } from "../../document/seal.ts";
+import { stripIntegrityLines } from "../../integrity/record.ts";
 import { UsageError } from "../args.ts";
-import type { Command } from "../command.ts";
-import { readTarget, resolveTarget, RULE_FLAGS } from "../target.ts";
+import { type Command, flagBool } from "../command.ts";
+import {
+  readTarget,
+  resolveTarget,
+  RULE_FLAGS,
+  SKIP_INTEGRITY_FLAG,
+  verifyForRead,
+} from "../target.ts";
 
 /** The decrypt command. */
 export const decryptCommand: Command = {
   name: "decrypt",
   summary: "Print the plaintext view (with !secret tags) to stdout",
-  usage: "decrypt FILE|- [--context K=V]...",
+  usage: "decrypt FILE|- [--context K=V]... [--insecure-skip-integrity]",
   details:
     "Writes plaintext only to stdout; use `sealfig edit` to change a file without plaintext on disk.",
-  flags: { rules: RULE_FLAGS.rules!, context: RULE_FLAGS.context! },
+  flags: {
+    rules: RULE_FLAGS.rules!,
+    context: RULE_FLAGS.context!,
+    "insecure-skip-integrity": SKIP_INTEGRITY_FLAG,
+  },
   async run(args, ctx) {
     const [file, ...extra] = args.positionals;
     if (!file || extra.length) {
@@ -23,11 +34,14 @@ export const decryptCommand: Command = {
     }
     const target = await resolveTarget(file, args);
     const doc = await readTarget(target, ctx);
+    await verifyForRead(target, doc, ctx, flagBool(args, "insecure-skip-integrity"));
     const { document } = await decryptDocument(doc, {
       providers: target.providers,
       context: target.rule.context,
+      cache: target.cache,
     });
-    ctx.stdout(new TextDecoder().decode(document.toBytes()));
+    // The plaintext view carries no integrity record: it is written again when sealing.
+    ctx.stdout(stripIntegrityLines(document.toString()));
     return 0;
   },
 };

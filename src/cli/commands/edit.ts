@@ -38,7 +38,15 @@ import {
 import { UsageError } from "../args.ts";
 import type { CliContext, Command } from "../command.ts";
 import { ExitCode } from "../exit_codes.ts";
-import { resolveTarget, RULE_FLAGS, sealOptions, type Target } from "../target.ts";
+import {
+  resolveTarget,
+  RULE_FLAGS,
+  sealOptions,
+  stampForWrite,
+  type Target,
+  verifyForWrite,
+} from "../target.ts";
+import { stripIntegrityLines } from "../../integrity/record.ts";
 
 /** The edit command. */
 export const editCommand: Command = {
@@ -75,9 +83,16 @@ async function edit(target: Target, ctx: CliContext): Promise<number> {
   const originalBytes = existing ? await readFileBytes(file) : new Uint8Array(0);
   const originalDigest = existing ? await sha256(originalBytes) : undefined;
   const sealed = existing ? parseDocument(originalBytes, { file }) : undefined;
+  // A file changed outside sealfig is never re-stamped (that would launder the change).
+  const prior = await verifyForWrite(target, sealed, ctx);
   const plainText = sealed
-    ? (await decryptDocument(sealed, { providers: target.providers, context: target.rule.context }))
-      .document.toString()
+    ? stripIntegrityLines(
+      (await decryptDocument(sealed, {
+        providers: target.providers,
+        context: target.rule.context,
+        cache: target.cache,
+      })).document.toString(),
+    )
     : "";
   // Fail early, before the editor opens, when nothing could be sealed afterwards.
   sealOptions(target);
@@ -120,8 +135,16 @@ async function edit(target: Target, ctx: CliContext): Promise<number> {
         }
         continue;
       }
-      const result = await sealDocument(doc, sealOptions(target, sealed));
-      const out = result.document.toBytes();
+      const result = await sealDocument(doc, {
+        ...sealOptions(target, sealed),
+        cache: target.cache,
+      });
+      const stamped = await stampForWrite(target, sealed, result.document, prior);
+      if (stamped === sealed) {
+        ctx.stderr(`${file}: file has not changed\n`);
+        return ExitCode.OK;
+      }
+      const out = stamped.toBytes();
       if ((await fileDigest(file)) !== originalDigest) {
         const saved = `${file}.sealfig-edit-${Date.now()}`;
         await writeNewFile(saved, out, 0o600);

@@ -11,10 +11,13 @@ import { UsageError } from "../args.ts";
 import { type Command, flagBool, flagString } from "../command.ts";
 import {
   markedSecret,
+  priorUnverified,
   readTarget,
   resolveTarget,
   RULE_FLAGS,
   sealOptions,
+  stampForWrite,
+  verifyForWrite,
   writeTarget,
 } from "../target.ts";
 
@@ -22,11 +25,13 @@ import {
 export const encryptCommand: Command = {
   name: "encrypt",
   summary: "Seal !secret values and values the rules mark secret (stdout, or -i in place)",
-  usage: "encrypt FILE|- [-i] [--previous SEALED_FILE] [--key REF] [--context K=V]...",
+  usage: "encrypt FILE|- [-i] [--previous SEALED_FILE] [--force] [--key REF] [--context K=V]...",
   details:
     "Already sealed values are left alone, so running it twice changes nothing. When FILE is a\n" +
     "plaintext view (from `sealfig decrypt`), --previous names the sealed file it came from so that\n" +
-    "unchanged values keep their blobs and the diff shows only what changed.",
+    "unchanged values keep their blobs and the diff shows only what changed.\n" +
+    "The output carries an integrity record. A sealed input (or --previous) whose record does not\n" +
+    "verify is refused: it was changed outside sealfig. --force vouches for it after you reviewed it.",
   flags: {
     "in-place": {
       type: "boolean",
@@ -37,6 +42,10 @@ export const encryptCommand: Command = {
       type: "string",
       value: "FILE",
       description: "Sealed version of FILE, to keep unchanged blobs",
+    },
+    force: {
+      type: "boolean",
+      description: "Seal even though the file's integrity record does not verify (review it first)",
     },
     ...RULE_FLAGS,
   },
@@ -59,8 +68,17 @@ export const encryptCommand: Command = {
     }
     const prevFile = flagString(args, "previous");
     const previous = prevFile ? await readDocument(prevFile) : undefined;
-    const result = await sealDocument(doc, sealOptions(target, previous));
-    await writeTarget(target, result.document, inPlace, ctx);
+    // The record carried on is the sealed file's: --previous, else the input itself.
+    const base = previous ?? doc;
+    const prior = flagBool(args, "force")
+      ? priorUnverified(base)
+      : await verifyForWrite(target, base, ctx);
+    const result = await sealDocument(doc, {
+      ...sealOptions(target, previous),
+      cache: target.cache,
+    });
+    const out = await stampForWrite(target, base, result.document, prior);
+    await writeTarget(target, out, inPlace, ctx);
     ctx.stderr(
       `${file}: sealed ${result.sealed} value(s), kept ${result.kept}, ${result.dataKeysGenerated} new data key(s)\n`,
     );

@@ -11,9 +11,11 @@ import { getCommand } from "./get.ts";
 import { initCommand } from "./init.ts";
 import { keygenCommand } from "./keygen.ts";
 import { kmsServerCommand } from "./kms_server.ts";
+import { mergeCommand } from "./merge.ts";
 import { rewrapCommand, rotateCommand } from "./rotate.ts";
 import { runCommand } from "./run.ts";
 import { setCommand, unsetCommand } from "./set.ts";
+import { stampCommand } from "./stamp.ts";
 import { checkCommand, statusCommand } from "./status.ts";
 import { textconvCommand } from "./textconv.ts";
 
@@ -31,6 +33,8 @@ export const COMMANDS: readonly Command[] = [
   rewrapCommand,
   statusCommand,
   checkCommand,
+  stampCommand,
+  mergeCommand,
   runCommand,
   textconvCommand,
   kmsServerCommand,

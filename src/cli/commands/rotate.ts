@@ -13,7 +13,16 @@ import { formatKeyRef, parseKeyRef } from "../../rules.ts";
 import { writeFileAtomic } from "../../runtime.ts";
 import { UsageError } from "../args.ts";
 import { type CliContext, type Command, flagString } from "../command.ts";
-import { readTarget, resolveTarget, RULE_FLAGS, sealOptions } from "../target.ts";
+import {
+  readTarget,
+  resolveTarget,
+  RULE_FLAGS,
+  sealOptions,
+  stampForWrite,
+  verifyForWrite,
+} from "../target.ts";
+import { parseDocument } from "../../document/document.ts";
+import { stripIntegrityLines } from "../../integrity/record.ts";
 import { toBase64Url } from "../../crypto/bytes.ts";
 
 function progress(ctx: CliContext, verb: string, done: number, total: number): void {
@@ -34,12 +43,17 @@ export const rotateCommand: Command = {
     for (const file of args.positionals) {
       const target = await resolveTarget(file, args);
       const sealed = await readTarget(target, ctx);
+      const prior = await verifyForWrite(target, sealed, ctx);
       const plain = await decryptDocument(sealed, {
         providers: target.providers,
         context: target.rule.context,
+        cache: target.cache,
       });
-      const result = await sealDocument(plain.document, sealOptions(target));
-      await writeFileAtomic(file, result.document.toBytes());
+      const view = parseDocument(stripIntegrityLines(plain.document.toString()), { file });
+      const result = await sealDocument(view, sealOptions(target));
+      // A new integrity data key too: rotation replaces every data key of the file.
+      const out = await stampForWrite(target, sealed, result.document, prior, { freshKey: true });
+      await writeFileAtomic(file, out.toBytes());
       progress(ctx, "rotate", ++n, args.positionals.length);
       if (!ctx.stderrIsTty) {
         ctx.stderr(
@@ -72,6 +86,7 @@ export const rewrapCommand: Command = {
     for (const file of args.positionals) {
       const target = await resolveTarget(file, args);
       const doc = await readTarget(target, ctx);
+      const prior = await verifyForWrite(target, doc, ctx);
       const provider = providerById(target.providers, to.providerId);
       if (!provider.rewrapDataKey) {
         throw new SealfigError(
@@ -120,7 +135,17 @@ export const rewrapCommand: Command = {
         });
       }
       if (edits.length) {
-        await writeFileAtomic(file, doc.withText(applyEdits(doc.text, edits)).toBytes());
+        const out = await stampForWrite(
+          target,
+          doc,
+          doc.withText(applyEdits(doc.text, edits)),
+          prior,
+          {
+            freshKey: true,
+            key: to,
+          },
+        );
+        await writeFileAtomic(file, out.toBytes());
       }
       progress(ctx, "rewrap", ++n, args.positionals.length);
       if (!ctx.stderrIsTty) {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { loadConfigWithReport } from "../../config/load_config.ts";
+import { type ConfigFile, loadConfigWithReport } from "../../config/load_config.ts";
 import type { StandardSchemaV1 } from "../../config/validate.ts";
 import { SealfigError } from "../../errors.ts";
 import { defaultProviders } from "../../keys/registry.ts";
@@ -59,15 +59,28 @@ export const runCommand: Command = {
     const [cmd, ...cmdArgs] = args.rest ?? [];
     if (!cmd) throw new UsageError("run needs -- CMD [ARGS...]");
     const contexts = new Map<string, Record<string, string>>();
+    const entries: ConfigFile[] = [];
+    // Trusted keys: those of the rules files (any rule's key, trusted_keys, or trust: any).
+    let trusted: string[] | "any" | undefined;
     for (const f of files) {
-      contexts.set(resolvePath(f), {
-        ...(await loadRuleFor(f, flagString(args, "rules"))).context,
+      const rule = await loadRuleFor(f, flagString(args, "rules"));
+      contexts.set(resolvePath(f), { ...rule.context });
+      entries.push({
+        path: f,
+        integrity: rule.integrity === "required"
+          ? "require"
+          : rule.integrity === "optional"
+          ? "if-present"
+          : "off",
       });
+      if (rule.trusted === "any" || trusted === "any") trusted = "any";
+      else if (rule.trusted) trusted = [...new Set([...(trusted ?? []), ...rule.trusted])];
     }
     const schema = await loadSchema(flagString(args, "schema"));
     const envPrefix = flagString(args, "env-prefix");
     const { config } = await loadConfigWithReport({
-      files,
+      files: entries,
+      ...(trusted ? { trustedKeys: trusted } : {}),
       providers: defaultProviders(),
       context: (file: string) => contexts.get(resolvePath(file)) ?? {},
       ...(schema ? { schema } : {}),

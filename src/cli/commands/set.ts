@@ -12,7 +12,17 @@ import { providerById } from "../../keys/registry.ts";
 import { SealfigError } from "../../errors.ts";
 import { UsageError } from "../args.ts";
 import { type Command, flagBool, flagString } from "../command.ts";
-import { readTarget, resolveTarget, RULE_FLAGS, targetExists, writeTarget } from "../target.ts";
+import { INTEGRITY_KEY } from "../../integrity/record.ts";
+import { toSegments } from "../../path.ts";
+import {
+  readTarget,
+  resolveTarget,
+  RULE_FLAGS,
+  stampForWrite,
+  targetExists,
+  verifyForWrite,
+  writeTarget,
+} from "../target.ts";
 
 /** The set command. */
 export const setCommand: Command = {
@@ -37,10 +47,11 @@ export const setCommand: Command = {
       ? new TextDecoder().decode(await ctx.readStdin()).replace(/\r?\n$/, "")
       : raw;
     const value = typed(text, flagString(args, "type") ?? "string");
+    refuseReserved(path);
     const target = await resolveTarget(file, args);
-    const doc = (await targetExists(target))
-      ? await readTarget(target, ctx)
-      : parseDocument("", { file });
+    const exists = await targetExists(target);
+    const doc = exists ? await readTarget(target, ctx) : parseDocument("", { file });
+    const prior = await verifyForWrite(target, exists ? doc : undefined, ctx);
     let out;
     if (flagBool(args, "plain")) {
       out = setValue(doc, path, value);
@@ -58,10 +69,27 @@ export const setCommand: Command = {
         context: target.rule.context,
       });
     }
-    await writeTarget(target, out, !flagBool(args, "stdout"), ctx);
+    const final = await stampForWrite(target, exists ? doc : undefined, out, prior);
+    if (final !== doc || !exists || flagBool(args, "stdout")) {
+      await writeTarget(target, final, !flagBool(args, "stdout"), ctx);
+    }
     return 0;
   },
 };
+
+/** The integrity record is written by sealfig only. */
+function refuseReserved(path: string): void {
+  const segments = toSegments(path);
+  if (segments.length === 1 && segments[0] === INTEGRITY_KEY) {
+    throw new SealfigError(
+      "OPTION_INVALID",
+      `${INTEGRITY_KEY} is reserved for the integrity record`,
+      {
+        hint: "sealfig writes it on every change; use sealfig stamp to recreate it",
+      },
+    );
+  }
+}
 
 /** The unset command. */
 export const unsetCommand: Command = {
@@ -74,8 +102,11 @@ export const unsetCommand: Command = {
     if (!file || file === "-" || path === undefined || extra.length) {
       throw new UsageError("unset takes FILE and PATH");
     }
+    refuseReserved(path);
     const target = await resolveTarget(file, args);
-    const out = unsetValue(await readTarget(target, ctx), path);
+    const doc = await readTarget(target, ctx);
+    const prior = await verifyForWrite(target, doc, ctx);
+    const out = await stampForWrite(target, doc, unsetValue(doc, path), prior);
     await writeTarget(target, out, !flagBool(args, "stdout"), ctx);
     return 0;
   },

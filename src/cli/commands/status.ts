@@ -15,6 +15,8 @@ import { UsageError } from "../args.ts";
 import { type Command, flagBool } from "../command.ts";
 import { ExitCode } from "../exit_codes.ts";
 import { markedSecret, readTarget, resolveTarget, RULE_FLAGS, type Target } from "../target.ts";
+import { checkIntegrity, describeRecordKey, type IntegrityCheck } from "../../integrity/verify.ts";
+import type { KeyName } from "../../keys/allowlist.ts";
 
 /** One problem `check` reports. */
 interface Problem {
@@ -27,11 +29,19 @@ interface FileReport {
   keys: Map<string, number>;
   dataKeys: Set<string>;
   problems: Problem[];
+  /** Each sealed value's key, to check against the allowlist. */
+  blobKeys: { where: string; key: KeyName; ref: string }[];
 }
 
 function inspectDoc(target: Target, doc: SealfigDocument): FileReport {
   const isMarked = markedSecret(target.rule);
-  const report: FileReport = { sealed: 0, keys: new Map(), dataKeys: new Set(), problems: [] };
+  const report: FileReport = {
+    sealed: 0,
+    keys: new Map(),
+    dataKeys: new Set(),
+    problems: [],
+    blobKeys: [],
+  };
   for (const v of doc.values()) {
     const where = `${target.file}:${v.line}:${v.col} ${v.pathText}`;
     if (v.kind === "sealed") {
@@ -41,6 +51,7 @@ function inspectDoc(target: Target, doc: SealfigDocument): FileReport {
         const ref = formatKeyRef({ providerId: b.providerId, keyId: b.keyId });
         report.keys.set(ref, (report.keys.get(ref) ?? 0) + 1);
         report.dataKeys.add(`${ref} ${b.wrappedDek.join(",")}`);
+        report.blobKeys.push({ where, key: b, ref });
       } catch (err) {
         report.problems.push({ where, what: isSealfigError(err) ? err.reason : "malformed blob" });
       }
@@ -59,6 +70,57 @@ function inspectDoc(target: Target, doc: SealfigDocument): FileReport {
   return report;
 }
 
+/** Sealed values under keys the rules do not trust (checked without any unwrap). */
+async function untrusted(target: Target, r: FileReport): Promise<Problem[]> {
+  const out: Problem[] = [];
+  const memo = new Map<string, boolean>();
+  for (const b of r.blobKeys) {
+    let ok = memo.get(b.ref);
+    if (ok === undefined) {
+      ok = await target.trust.isTrusted(b.key, target.providers);
+      memo.set(b.ref, ok);
+    }
+    if (!ok) out.push({ where: b.where, what: `sealed with key ${b.ref}, which is not trusted` });
+  }
+  return out;
+}
+
+/** The file's integrity record state, unless the rule turns records off. */
+async function integrityOf(
+  target: Target,
+  doc: SealfigDocument,
+): Promise<IntegrityCheck | undefined> {
+  if (target.rule.integrity === "off") return undefined;
+  return await checkIntegrity(doc, {
+    providers: target.providers,
+    context: target.rule.context,
+    trust: target.trust,
+    cache: target.cache,
+  });
+}
+
+/** One line describing a record state. */
+function describeIntegrity(c: IntegrityCheck | undefined): string {
+  if (!c) return "off (by the rules)";
+  const gen = c.record
+    ? `generation ${c.record.generation}, key ${describeRecordKey(c.record)}`
+    : "";
+  switch (c.state) {
+    case "valid":
+      return `valid (${gen})`;
+    case "missing":
+      return "MISSING: no integrity record";
+    case "invalid":
+      return `INVALID: record mismatch, the file was changed outside sealfig (${gen})`;
+    case "malformed":
+      return "MALFORMED: the record cannot be read";
+    case "untrusted":
+      return `UNTRUSTED: the record's key is not trusted (${gen})`;
+    case "unverified":
+      return `present, not verified: ${c.error?.code ?? "?"} (${gen})`;
+  }
+}
+
 /** The status command. */
 export const statusCommand: Command = {
   name: "status",
@@ -71,6 +133,8 @@ export const statusCommand: Command = {
       const target = await resolveTarget(file, args);
       const doc = await readTarget(target, ctx);
       const r = inspectDoc(target, doc);
+      r.problems.push(...(await untrusted(target, r)));
+      const integrity = await integrityOf(target, doc);
       const ctxText = Object.entries(target.rule.context).map(([k, v]) => `${k}=${v}`).join(",") ||
         "(none)";
       ctx.stdout(
@@ -81,6 +145,7 @@ export const statusCommand: Command = {
           `  context: ${ctxText}; rule key: ${
             target.rule.key ? formatKeyRef(target.rule.key) : "(none)"
           }`,
+          `  integrity: ${describeIntegrity(integrity)}`,
           ...r.problems.map((p) => `  ! ${p.where}: ${p.what}`),
           "",
         ].join("\n"),
@@ -93,10 +158,14 @@ export const statusCommand: Command = {
 /** The check command. */
 export const checkCommand: Command = {
   name: "check",
-  summary: "For pre-commit/CI: fail (exit 6) on plaintext secrets, unsealed tags, malformed blobs",
+  summary:
+    "For pre-commit/CI: fail (exit 6) on plaintext secrets, unsealed tags, malformed blobs, untrusted keys, bad integrity records",
   usage: "check FILE... [--decrypt]",
   details:
-    "With --decrypt, also opens every blob (needs decrypt permission) to prove it authenticates.",
+    "With --decrypt, also opens every blob (needs decrypt permission) to prove it authenticates.\n" +
+    "The integrity record is verified when its key is available; a missing record fails when the\n" +
+    "rules require one (integrity: required, the default). Without access to the record's key it\n" +
+    "is reported as not verified (a failure only with --decrypt).",
   flags: {
     decrypt: { type: "boolean", description: "Also decrypt every blob" },
     rules: RULE_FLAGS.rules!,
@@ -109,10 +178,26 @@ export const checkCommand: Command = {
       let found: Problem[];
       try {
         const doc = await readTarget(target, ctx);
-        found = inspectDoc(target, doc).problems;
+        const r = inspectDoc(target, doc);
+        found = [...r.problems, ...(await untrusted(target, r))];
+        const integrity = await integrityOf(target, doc);
+        const state = integrity?.state;
+        if (
+          (state === "missing" && target.rule.integrity === "required") ||
+          state === "invalid" || state === "malformed" || state === "untrusted" ||
+          (state === "unverified" && flagBool(args, "decrypt"))
+        ) {
+          found.push({ where: file, what: `integrity: ${describeIntegrity(integrity)}` });
+        } else if (state === "unverified") {
+          ctx.stderr(`${file}: note: integrity: ${describeIntegrity(integrity)}\n`);
+        }
         if (flagBool(args, "decrypt") && found.length === 0) {
           try {
-            await openDocument(doc, { providers: target.providers, context: target.rule.context });
+            await openDocument(doc, {
+              providers: target.providers,
+              context: target.rule.context,
+              cache: target.cache,
+            });
           } catch (err) {
             if (!isSealfigError(err)) throw err;
             found.push({ where: file, what: `${err.message} [${err.code}]` });

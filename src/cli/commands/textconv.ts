@@ -11,7 +11,14 @@ import { toHex, utf8 } from "../../crypto/bytes.ts";
 import { isSealfigError } from "../../errors.ts";
 import { UsageError } from "../args.ts";
 import { type Command, flagBool } from "../command.ts";
-import { readTarget, resolveTarget, RULE_FLAGS } from "../target.ts";
+import { stripIntegrityLines } from "../../integrity/record.ts";
+import {
+  readTarget,
+  resolveTarget,
+  RULE_FLAGS,
+  SKIP_INTEGRITY_FLAG,
+  verifyForRead,
+} from "../target.ts";
 
 /** The textconv command. */
 export const textconvCommand: Command = {
@@ -29,16 +36,18 @@ export const textconvCommand: Command = {
       description: "Show sha256:<12 hex> of each plaintext instead of the value",
     },
     rules: RULE_FLAGS.rules!,
+    "insecure-skip-integrity": SKIP_INTEGRITY_FLAG,
   },
   async run(args, ctx) {
     const [file, ...extra] = args.positionals;
     if (!file || extra.length) throw new UsageError("textconv takes exactly one FILE");
     const target = await resolveTarget(file, args);
     const doc = await readTarget(target, ctx);
-    const opts = { providers: target.providers, context: target.rule.context };
+    const opts = { providers: target.providers, context: target.rule.context, cache: target.cache };
     try {
+      await verifyForRead(target, doc, ctx, flagBool(args, "insecure-skip-integrity"));
       if (!flagBool(args, "hashes")) {
-        ctx.stdout((await decryptDocument(doc, opts)).document.toString());
+        ctx.stdout(stripIntegrityLines((await decryptDocument(doc, opts)).document.toString()));
         return 0;
       }
       const values = await openDocument(doc, opts);
@@ -55,7 +64,7 @@ export const textconvCommand: Command = {
           text: `!secret sha256:${toHex(digest).slice(0, 12)}`,
         });
       }
-      ctx.stdout(applyEdits(doc.text, edits));
+      ctx.stdout(stripIntegrityLines(applyEdits(doc.text, edits)));
       return 0;
     } catch (err) {
       if (!isSealfigError(err)) throw err;

@@ -1,0 +1,249 @@
+/**
+ * Generates tests/vectors/integrity_v1.json ONCE: test vectors for the whole-file integrity
+ * record (docs/format.md §9). The committed file is the reference, so this script refuses to
+ * overwrite it (pass --force only when writing a new vectors file under a new name).
+ *
+ *   npx tsx scripts/gen_integrity_vectors.ts [out.json] [--force]
+ *
+ * Fixed inputs: the same two local KEKs as tests/vectors/v1.json (bytes 0x00..0x1f and
+ * 0xff..0xe0). Data keys, salts and IVs are random at generation time and recorded in the files.
+ */
+import { existsSync, writeFileSync } from "node:fs";
+import process from "node:process";
+import { concat, fromBase64Url, toBase64Url, toHex } from "../src/crypto/bytes.ts";
+import { parseDocument, type SealfigDocument } from "../src/document/document.ts";
+import { sealDocument } from "../src/document/seal.ts";
+import { setSecret, setValue, unsetValue } from "../src/document/edit.ts";
+import { integrityContext, macInput } from "../src/integrity/mac.ts";
+import {
+  encodeIntegrityRecord,
+  INTEGRITY_PREFIX,
+  parseIntegrityRecord,
+  stripIntegrityLines,
+} from "../src/integrity/record.ts";
+import { readIntegrityRecord, stampDocument } from "../src/integrity/verify.ts";
+import { LocalKeyProvider } from "../src/keys/local.ts";
+
+const out = process.argv.find((a) => a.endsWith(".json")) ?? "tests/vectors/integrity_v1.json";
+if (existsSync(out) && !process.argv.includes("--force")) {
+  console.error(`${out} exists; vectors are generated once. Use a new file name.`);
+  process.exit(1);
+}
+
+const KEK = "sealfig-local-key-v1:" + toBase64Url(Uint8Array.from({ length: 32 }, (_, i) => i));
+const KEK2 = "sealfig-local-key-v1:" +
+  toBase64Url(Uint8Array.from({ length: 32 }, (_, i) => 255 - i));
+const provider = new LocalKeyProvider({ keys: [KEK, KEK2] });
+const keyId = await LocalKeyProvider.keyIdOf(KEK);
+const key2Id = await LocalKeyProvider.keyIdOf(KEK2);
+const context = { app: "vectors", env: "test" };
+
+const PLAIN = `# integrity vectors: every kind of leaf
+service:
+  name: "shop"            # quoted string
+  port: 8080
+  ratio: 0.25
+  one_float: 1.0
+  neg_zero: -0.0
+  big: 12345678901234567890
+  enabled: true
+  nothing: null
+  empty_value:
+  unicode: "pässwörd ✓ 秘密"
+  "a.b": dotted key
+  "0": string key zero
+db: &db
+  host: db.internal
+  password: !secret hunter2
+  port: !secret 5432
+replica: *db
+defaults: &defaults
+  timeout: 5
+merged:
+  <<: *defaults
+  extra: 1
+servers:
+  - name: a
+    token: !secret token-a
+  - name: b
+  - name: c
+empty_map: {}
+empty_seq: []
+text: |
+  line one
+  line two
+`;
+
+const sealed = (await sealDocument(parseDocument(PLAIN), { provider, keyId, context })).document;
+const stamp = async (doc: SealfigDocument, generation: number, reuse?: SealfigDocument) => {
+  const record = reuse ? readIntegrityRecord(reuse) : undefined;
+  return (await stampDocument(doc, {
+    provider,
+    keyId,
+    context,
+    generation,
+    ...(record ? { reuse: record } : {}),
+  })).document;
+};
+
+// Generation 6: the file before a `set`; generation 7: after it (db.password changed).
+const gen6 = await stamp(sealed, 6);
+const gen7Body = await setSecret(gen6, "db.password", "hunter3", { provider, keyId, context });
+const gen7 = await stamp(gen7Body, 7, gen6);
+const text7 = gen7.toString();
+
+const recordLine = (text: string) => /^sealfig_integrity: (\S+)$/m.exec(text)![1]!;
+const withRecord = (text: string, record: string) =>
+  text.replace(/^sealfig_integrity: \S+$/m, `sealfig_integrity: ${record}`);
+
+// The same content, reformatted: comments, quoting, indentation and flow style do not count.
+const reformatted = text7
+  .replace("# integrity vectors: every kind of leaf\n", "")
+  .replace('name: "shop"            # quoted string', "name: shop")
+  .replace("empty_map: {}", "empty_map: { }")
+  .replace("  ratio: 0.25", "  ratio:    0.25   # tuned");
+// The record's integrity data key re-wrapped under the second key: same DEK, same MAC.
+const rec7 = parseIntegrityRecord(recordLine(text7));
+const rewrapped = await provider.rewrapDataKey(
+  rec7.keyId,
+  rec7.wrappedDek,
+  integrityContext(context),
+  key2Id,
+);
+const rewrappedText = withRecord(
+  text7,
+  encodeIntegrityRecord({ ...rec7, keyId: rewrapped.keyId, wrappedDek: rewrapped.wrapped }),
+);
+const empty = (await stamp(parseDocument(""), 1)).toString();
+
+const positive = [
+  { name: "every kind of leaf, generation 7", file: text7, generation: 7 },
+  { name: "the same file at generation 6 (before a set)", file: gen6.toString(), generation: 6 },
+  { name: "reformatted: comments, quoting, spacing, flow style", file: reformatted, generation: 7 },
+  {
+    name: "integrity data key re-wrapped under the second key",
+    file: rewrappedText,
+    generation: 7,
+  },
+  { name: "empty document", file: empty, generation: 1 },
+];
+
+const mutate = (doc: SealfigDocument, f: (d: SealfigDocument) => SealfigDocument) =>
+  f(parseDocument(doc.toString())).toString();
+const r7 = parseIntegrityRecord(recordLine(text7));
+const r7Bytes = fromBase64Url(recordLine(text7).slice(INTEGRITY_PREFIX.length))!;
+
+const negative = [
+  {
+    name: "plain value changed",
+    file: text7.replace("host: db.internal", "host: evil.example"),
+    code: "INTEGRITY_INVALID",
+  },
+  {
+    name: "plain value retyped (integer to string)",
+    file: text7.replace("  port: 8080", '  port: "8080"'),
+    code: "INTEGRITY_INVALID",
+  },
+  {
+    name: "key deleted",
+    file: mutate(gen7, (d) => unsetValue(d, "service.enabled")),
+    code: "INTEGRITY_INVALID",
+  },
+  {
+    name: "key added",
+    file: mutate(gen7, (d) => setValue(d, "service.debug", true)),
+    code: "INTEGRITY_INVALID",
+  },
+  {
+    name: "empty map added",
+    file: text7.replace("empty_seq: []", "empty_seq: []\nnew_map: {}"),
+    code: "INTEGRITY_INVALID",
+  },
+  {
+    name: "sequence items reordered",
+    file: text7.replace("  - name: b\n  - name: c\n", "  - name: c\n  - name: b\n"),
+    code: "INTEGRITY_INVALID",
+  },
+  {
+    name: "map keys reordered",
+    file: text7.replace("  port: 8080\n  ratio: 0.25\n", "  ratio: 0.25\n  port: 8080\n"),
+    code: "INTEGRITY_INVALID",
+  },
+  {
+    name: "alias retargeted",
+    file: text7.replace("  <<: *defaults", "  <<: *db"),
+    code: "INTEGRITY_INVALID",
+  },
+  {
+    name: "older blob swapped back in (from generation 6)",
+    file: text7.replace(
+      /password: \S+/,
+      `password: ${/password: (\S+)/.exec(gen6.toString())![1]!}`,
+    ),
+    code: "INTEGRITY_INVALID",
+  },
+  {
+    name: "generation raised without a new MAC",
+    file: withRecord(text7, encodeIntegrityRecord({ ...r7, generation: 8 })),
+    code: "INTEGRITY_INVALID",
+  },
+  {
+    name: "record of another file (the empty document)",
+    file: withRecord(text7, recordLine(empty)),
+    code: "INTEGRITY_INVALID",
+  },
+  {
+    name: "wrong context",
+    file: text7,
+    context: { app: "vectors", env: "prod" },
+    code: "INTEGRITY_INVALID",
+  },
+  {
+    name: "truncated at a line boundary (record line gone)",
+    file: text7.split("\n").slice(0, 20).join("\n") + "\n",
+    code: "INTEGRITY_MISSING",
+  },
+  {
+    name: "record text truncated",
+    file: withRecord(text7, recordLine(text7).slice(0, 60)),
+    code: "INTEGRITY_MALFORMED",
+  },
+  {
+    name: "unknown record version",
+    file: withRecord(text7, recordLine(text7).replace(INTEGRITY_PREFIX, "sealfig-mac:v2:")),
+    code: "INTEGRITY_MALFORMED",
+  },
+  {
+    name: "record with trailing bytes",
+    file: withRecord(text7, INTEGRITY_PREFIX + toBase64Url(concat(r7Bytes, Uint8Array.of(0)))),
+    code: "INTEGRITY_MALFORMED",
+  },
+  {
+    name: "older valid file (generation 6) with minimum generation 7",
+    file: gen6.toString(),
+    minGeneration: 7,
+    code: "INTEGRITY_ROLLBACK",
+  },
+];
+
+const vectors = {
+  description: "sealfig integrity record v1 test vectors. Generated once by " +
+    "scripts/gen_integrity_vectors.ts; never regenerate. Positive files must verify (with the " +
+    "keys and context given) to the recorded generation; negative ones must fail with the " +
+    "recorded error code (INTEGRITY_ROLLBACK: verifies, but its generation is below minGeneration).",
+  format: "docs/format.md §9",
+  keys: [KEK, KEK2],
+  keyIds: [keyId, key2Id],
+  context,
+  integrityContext: integrityContext(context),
+  macInput: {
+    description: "The MAC input (hex) of the first positive file: its content without the record",
+    file: stripIntegrityLines(text7),
+    generation: 7,
+    hex: toHex(macInput(parseDocument(text7), 7, context)),
+  },
+  positive,
+  negative,
+};
+writeFileSync(out, JSON.stringify(vectors, null, 2) + "\n");
+console.log(`wrote ${out}: ${positive.length} positive, ${negative.length} negative`);

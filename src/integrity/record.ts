@@ -1,0 +1,184 @@
+/**
+ * The integrity record format: the one-line `sealfig_integrity: sealfig-mac:v1:<base64url>` entry
+ * at the top level of a sealed file. Pure parsing and serialisation, no crypto. The normative
+ * description is docs/format.md §9; keep the two in step.
+ *
+ * ```text
+ * sealfig-mac:v1:<base64url, unpadded, canonical>
+ *   u8  version            = 0x01
+ *   u64 generation         1 .. 2^53-1, +1 on every write that changes the file
+ *   u8  P, P bytes         provider id, [a-z0-9-], 1..32
+ *   u16 K, K bytes         key id, UTF-8, 1..2048
+ *   u16 W, W bytes         the wrapped integrity data key, 1..4096
+ *   32 bytes               HMAC-SHA-256 (see mac.ts)
+ * ```
+ *
+ * @module
+ */
+import { SealfigError } from "../errors.ts";
+import {
+  type Bytes,
+  ByteWriter,
+  fromBase64Url,
+  fromUtf8,
+  toBase64Url,
+  utf8,
+} from "../crypto/bytes.ts";
+import { isValidProviderId, MAX_KEY_ID, MAX_WRAPPED_DEK } from "../envelope/format.ts";
+
+/** The top-level key that holds a file's integrity record. Reserved: never part of the config. */
+export const INTEGRITY_KEY = "sealfig_integrity";
+/** The text every v1 integrity record starts with. */
+export const INTEGRITY_PREFIX = "sealfig-mac:v1:";
+/** Record format version byte. */
+export const INTEGRITY_VERSION = 0x01;
+/** Length of the MAC: 32 bytes (HMAC-SHA-256). */
+export const MAC_LENGTH = 32;
+/** Largest generation a record may hold (2^53 - 1, so it is exact as a JavaScript number). */
+export const MAX_GENERATION: number = Number.MAX_SAFE_INTEGER;
+
+/** The fields of an integrity record. */
+export interface IntegrityRecord {
+  /** Write counter: 1 for the first record, +1 on every write that changes the file. */
+  generation: number;
+  /** Provider of the key that wraps the integrity data key. */
+  providerId: string;
+  /** That key's canonical id (local fingerprint, KMS key ARN). */
+  keyId: string;
+  /** The integrity data key, wrapped under `keyId` with the integrity encryption context. */
+  wrappedDek: Uint8Array;
+  /** HMAC-SHA-256 over the canonical encoding of the file (see mac.ts). */
+  mac: Uint8Array;
+}
+
+function malformed(why: string, file?: string): SealfigError {
+  return new SealfigError("INTEGRITY_MALFORMED", `Malformed integrity record: ${why}`, {
+    ...(file !== undefined ? { file } : {}),
+    path: INTEGRITY_KEY,
+    hint: "The record line was edited or truncated; restore the file from git, or review the " +
+      "file and run sealfig stamp --force",
+  });
+}
+
+/**
+ * Serialize a record to its one-line text. Throws `OPTION_INVALID` when a field is out of range.
+ *
+ * @example
+ * ```ts
+ * import { encodeIntegrityRecord, parseIntegrityRecord } from "@sealfig/sealfig";
+ * const text = encodeIntegrityRecord({
+ *   generation: 1,
+ *   providerId: "local",
+ *   keyId: "lk_0123456789abcdef",
+ *   wrappedDek: new Uint8Array(61),
+ *   mac: new Uint8Array(32),
+ * });
+ * parseIntegrityRecord(text).generation; // 1
+ * ```
+ */
+export function encodeIntegrityRecord(record: IntegrityRecord): string {
+  const provider = utf8(record.providerId);
+  const keyId = utf8(record.keyId);
+  const bad = (why: string) => new SealfigError("OPTION_INVALID", `Cannot write record: ${why}`);
+  if (!isValidProviderId(record.providerId)) throw bad("bad provider id");
+  if (keyId.length < 1 || keyId.length > MAX_KEY_ID) throw bad("bad key id length");
+  if (record.wrappedDek.length < 1 || record.wrappedDek.length > MAX_WRAPPED_DEK) {
+    throw bad("bad wrapped key length");
+  }
+  if (record.mac.length !== MAC_LENGTH) throw bad("bad MAC length");
+  const bytes = new ByteWriter()
+    .u8(INTEGRITY_VERSION)
+    .bytes(u64(record.generation))
+    .u8(provider.length).bytes(provider)
+    .u16(keyId.length).bytes(keyId)
+    .u16(record.wrappedDek.length).bytes(record.wrappedDek)
+    .bytes(record.mac)
+    .finish();
+  return INTEGRITY_PREFIX + toBase64Url(bytes);
+}
+
+/** Big-endian u64 of a generation (1 .. 2^53-1). Throws `OPTION_INVALID` out of range. */
+export function u64(n: number): Bytes {
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new SealfigError("OPTION_INVALID", `Generation must be an integer 1..2^53-1, got ${n}`);
+  }
+  const out = new Uint8Array(8);
+  const hi = Math.floor(n / 2 ** 32);
+  const lo = n % 2 ** 32;
+  new DataView(out.buffer).setUint32(0, hi);
+  new DataView(out.buffer).setUint32(4, lo);
+  return out;
+}
+
+/**
+ * Parse a record's text strictly. Throws `INTEGRITY_MALFORMED` for anything but a well-formed v1
+ * record (wrong prefix, bad base64, truncated or oversized fields, trailing bytes, generation 0 or
+ * above 2^53-1). `file` only goes into the error.
+ */
+export function parseIntegrityRecord(text: string, file?: string): IntegrityRecord {
+  if (typeof text !== "string") throw malformed("not a string", file);
+  if (text.length > 8192) throw malformed("too long", file);
+  if (!text.startsWith(INTEGRITY_PREFIX)) {
+    if (/^sealfig-mac:v[0-9]{1,6}:/.test(text)) {
+      throw malformed("unknown record version (upgrade sealfig to read it)", file);
+    }
+    throw malformed(`does not start with "${INTEGRITY_PREFIX}"`, file);
+  }
+  const bytes = fromBase64Url(text.slice(INTEGRITY_PREFIX.length));
+  if (!bytes) throw malformed("not canonical unpadded base64url", file);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let off = 0;
+  const need = (n: number, what: string) => {
+    if (off + n > bytes.length) throw malformed(`truncated in ${what}`, file);
+  };
+  need(9, "header");
+  if (bytes[0] !== INTEGRITY_VERSION) throw malformed(`unknown version byte ${bytes[0]}`, file);
+  const hi = view.getUint32(1), lo = view.getUint32(5);
+  off = 9;
+  const generation = hi * 2 ** 32 + lo;
+  if (hi >= 2 ** 21 || generation < 1) throw malformed("generation out of range", file);
+  need(1, "provider id length");
+  const pLen = bytes[off++]!;
+  need(pLen, "provider id");
+  const providerId = fromUtf8(bytes.slice(off, off + pLen));
+  off += pLen;
+  if (providerId === undefined || !isValidProviderId(providerId)) {
+    throw malformed("bad provider id", file);
+  }
+  need(2, "key id length");
+  const kLen = view.getUint16(off);
+  off += 2;
+  if (kLen < 1 || kLen > MAX_KEY_ID) throw malformed("bad key id length", file);
+  need(kLen, "key id");
+  const keyId = fromUtf8(bytes.slice(off, off + kLen));
+  off += kLen;
+  if (keyId === undefined) throw malformed("key id is not UTF-8", file);
+  need(2, "wrapped key length");
+  const wLen = view.getUint16(off);
+  off += 2;
+  if (wLen < 1 || wLen > MAX_WRAPPED_DEK) throw malformed("bad wrapped key length", file);
+  need(wLen, "wrapped key");
+  const wrappedDek = bytes.slice(off, off + wLen);
+  off += wLen;
+  need(MAC_LENGTH, "MAC");
+  const mac = bytes.slice(off, off + MAC_LENGTH);
+  off += MAC_LENGTH;
+  if (off !== bytes.length) throw malformed("trailing bytes", file);
+  return { generation, providerId, keyId, wrappedDek, mac };
+}
+
+const RECORD_LINE = /^sealfig_integrity:[^\n]*(?:\n|$)/gm;
+
+/**
+ * Remove every top-level `sealfig_integrity:` line from YAML text (for 3-way merges and plaintext
+ * views). Line endings of the other lines are left as they are.
+ *
+ * @example
+ * ```ts
+ * import { stripIntegrityLines } from "@sealfig/sealfig";
+ * stripIntegrityLines("a: 1\nsealfig_integrity: sealfig-mac:v1:AAAA\n"); // "a: 1\n"
+ * ```
+ */
+export function stripIntegrityLines(text: string): string {
+  return text.replace(RECORD_LINE, "");
+}

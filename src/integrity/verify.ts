@@ -1,0 +1,390 @@
+/**
+ * Whole-file integrity: read, verify and write a document's integrity record.
+ *
+ * A record authenticates, with a key only the holders of the file's KMS (or local) key can
+ * derive, every value of the file (plaintext values included), its paths and order, and the file's
+ * encryption context. The MAC key comes from an **integrity data key** wrapped under the file's key
+ * with the context `file context + {"sealfig:purpose": "integrity"}`, so opening it is one
+ * provider call per file (none when cached) and IAM can grant it separately from value data keys.
+ *
+ * @module
+ */
+import { DekCache } from "../cache/dek_cache.ts";
+import { timingSafeEqual } from "../crypto/bytes.ts";
+import { DataKey } from "../crypto/data_key.ts";
+import { isSealfigError, SealfigError } from "../errors.ts";
+import { describeKeyName, type KeyAllowlist } from "../keys/allowlist.ts";
+import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
+import { applyEdits } from "../document/seal.ts";
+import type { DocumentValue, SealfigDocument } from "../document/document.ts";
+import { isMap } from "yaml";
+import { computeMac, integrityContext, macInput } from "./mac.ts";
+import {
+  encodeIntegrityRecord,
+  INTEGRITY_KEY,
+  type IntegrityRecord,
+  parseIntegrityRecord,
+} from "./record.ts";
+
+/** What is known about a file's integrity record. */
+export type IntegrityState =
+  /** The record matches the file. */
+  | "valid"
+  /** The file has no record. */
+  | "missing"
+  /** The record does not match the file: changed outside sealfig. */
+  | "invalid"
+  /** The record is not a well-formed record. */
+  | "malformed"
+  /** The record's key is not trusted. */
+  | "untrusted"
+  /** The record could not be checked (no access to its key, provider unavailable). */
+  | "unverified";
+
+/** Options for reading and verifying records. */
+export interface VerifyIntegrityOptions {
+  /** Providers to open the integrity data key with. */
+  providers: readonly KeyProvider[];
+  /** The file's encryption context (the one its values are sealed with). Default `{}`. */
+  context?: EncryptionContext;
+  /** Keys a record may be under. Checked before any provider call. */
+  trust: KeyAllowlist;
+  /** Data key cache. Default: a private cache for this call. */
+  cache?: DekCache;
+}
+
+/** The outcome of {@link checkIntegrity}. */
+export interface IntegrityCheck {
+  /** The state. */
+  state: IntegrityState;
+  /** The record, when one could be parsed. */
+  record: IntegrityRecord | undefined;
+  /** The error behind any state other than `valid` and `missing`. */
+  error: SealfigError | undefined;
+}
+
+/** Error codes of a failed integrity data key unwrap that mean "altered", not "no access". */
+const TAMPERED = new Set<string>([
+  "DEK_UNWRAP_FAILED",
+  "KMS_INVALID_CIPHERTEXT",
+  "KMS_INCORRECT_KEY",
+  "BLOB_AUTH_FAILED",
+]);
+
+function where(doc: SealfigDocument, entry?: DocumentValue) {
+  return {
+    ...(doc.file !== undefined ? { file: doc.file } : {}),
+    ...(entry ? { line: entry.line, col: entry.col } : {}),
+    path: INTEGRITY_KEY,
+  };
+}
+
+/**
+ * The document's integrity record, or undefined when it has none. Throws `INTEGRITY_MALFORMED`
+ * when the `sealfig_integrity` entry is not a well-formed record.
+ *
+ * @example
+ * ```ts
+ * import { parseDocument, readIntegrityRecord } from "@sealfig/sealfig";
+ * readIntegrityRecord(parseDocument("a: 1\n")); // undefined
+ * ```
+ */
+export function readIntegrityRecord(doc: SealfigDocument): IntegrityRecord | undefined {
+  const root = doc.yaml.contents;
+  if (!isMap(root) || !root.has(INTEGRITY_KEY)) return undefined;
+  const entry = doc.get([INTEGRITY_KEY]);
+  if (!entry || typeof entry.value !== "string") {
+    throw new SealfigError("INTEGRITY_MALFORMED", "The integrity record is not a string", {
+      ...where(doc, entry),
+      hint: "Restore the record line from git, or review the file and run sealfig stamp --force",
+    });
+  }
+  try {
+    return parseIntegrityRecord(entry.value, doc.file);
+  } catch (err) {
+    throw isSealfigError(err) ? err.withLocation(where(doc, entry)) : err;
+  }
+}
+
+/** Open the record's integrity data key (through the cache) after checking its key is trusted. */
+async function openIntegrityKey(
+  doc: SealfigDocument,
+  record: IntegrityRecord,
+  options: VerifyIntegrityOptions,
+  cache: DekCache,
+): Promise<DataKey> {
+  const loc = where(doc, doc.get([INTEGRITY_KEY]));
+  try {
+    await options.trust.check(record, options.providers);
+  } catch (err) {
+    throw isSealfigError(err) ? err.withLocation(loc) : err;
+  }
+  const provider = options.providers.find((p) => p.id === record.providerId);
+  if (!provider) {
+    throw new SealfigError(
+      "PROVIDER_UNKNOWN",
+      `The integrity record uses provider "${record.providerId}", which is not configured`,
+      { ...loc, keyId: record.keyId },
+    );
+  }
+  const context = integrityContext(options.context ?? {});
+  try {
+    return await cache.get(
+      { providerId: provider.id, keyId: record.keyId, wrapped: record.wrappedDek, context },
+      () => provider.decryptDataKey(record.keyId, record.wrappedDek, context),
+    );
+  } catch (err) {
+    if (isSealfigError(err) && TAMPERED.has(err.code)) throw invalid(doc, err);
+    if (isSealfigError(err)) throw err.withLocation(loc);
+    throw new SealfigError("PROVIDER_FAILED", "Cannot open the integrity key", {
+      ...loc,
+      cause: err,
+    });
+  }
+}
+
+function invalid(doc: SealfigDocument, cause?: unknown): SealfigError {
+  return new SealfigError(
+    "INTEGRITY_INVALID",
+    "The file does not match its integrity record: it was changed outside sealfig",
+    {
+      ...(doc.file !== undefined ? { file: doc.file } : {}),
+      ...(cause !== undefined ? { cause } : {}),
+      hint: "Inspect the change (git diff, git log -p); if it is genuine, review the whole file " +
+        "and run sealfig stamp --force",
+    },
+  );
+}
+
+/**
+ * Verify the document's integrity record. Resolves to the record when it matches, to undefined
+ * when there is none and `required` is false. Throws `INTEGRITY_MISSING` (no record, required),
+ * `INTEGRITY_MALFORMED`, `KEY_UNTRUSTED` (the record's key), `INTEGRITY_INVALID` (changed outside
+ * sealfig), or the provider's error when the integrity data key cannot be opened.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   KeyAllowlist, LocalKeyProvider, parseDocument, sealDocument, stampDocument, verifyIntegrity,
+ * } from "@sealfig/sealfig";
+ * const { id, key } = await LocalKeyProvider.generateKey();
+ * const provider = new LocalKeyProvider({ keys: [key] });
+ * const sealed = (await sealDocument(parseDocument("pw: !secret x\n"), { provider, keyId: id }))
+ *   .document;
+ * const { document } = await stampDocument(sealed, { provider, keyId: id, generation: 1 });
+ * const trust = KeyAllowlist.of([`local:${id}`]);
+ * (await verifyIntegrity(document, { providers: [provider], trust }))?.generation; // 1
+ * ```
+ */
+export async function verifyIntegrity(
+  doc: SealfigDocument,
+  options: VerifyIntegrityOptions & { required?: boolean },
+): Promise<IntegrityRecord | undefined> {
+  const record = readIntegrityRecord(doc);
+  if (!record) {
+    if (options.required === false) return undefined;
+    throw new SealfigError("INTEGRITY_MISSING", "The file has no integrity record", {
+      ...(doc.file !== undefined ? { file: doc.file } : {}),
+      hint: "Files written by sealfig carry a sealfig_integrity line; if this file is yours, " +
+        "review it and run sealfig stamp FILE",
+    });
+  }
+  const cache = options.cache ?? new DekCache();
+  try {
+    const key = await openIntegrityKey(doc, record, options, cache);
+    const mac = await computeMac(key, macInput(doc, record.generation, options.context ?? {}));
+    if (!timingSafeEqual(mac, record.mac)) throw invalid(doc);
+    return record;
+  } finally {
+    if (!options.cache) cache.clear();
+  }
+}
+
+/**
+ * Check a document's record without throwing for its state: for `sealfig status` and `check`.
+ *
+ * @example
+ * ```ts
+ * import { checkIntegrity, KeyAllowlist, parseDocument } from "@sealfig/sealfig";
+ * const c = await checkIntegrity(parseDocument("a: 1\n"), {
+ *   providers: [],
+ *   trust: KeyAllowlist.of([]),
+ * });
+ * c.state; // "missing"
+ * ```
+ */
+export async function checkIntegrity(
+  doc: SealfigDocument,
+  options: VerifyIntegrityOptions,
+): Promise<IntegrityCheck> {
+  let record: IntegrityRecord | undefined;
+  try {
+    record = readIntegrityRecord(doc);
+    if (!record) return { state: "missing", record: undefined, error: undefined };
+    await verifyIntegrity(doc, options);
+    return { state: "valid", record, error: undefined };
+  } catch (err) {
+    if (!isSealfigError(err)) throw err;
+    if (err.code === "SECRET_UNSEALED" || err.code === "VALUE_INVALID") {
+      // A `!secret` plaintext value in a stamped file: it was edited by hand.
+      return { state: "invalid", record, error: invalid(doc, err) };
+    }
+    const state: IntegrityState = err.code === "INTEGRITY_MALFORMED"
+      ? "malformed"
+      : err.code === "INTEGRITY_INVALID"
+      ? "invalid"
+      : err.code === "KEY_UNTRUSTED"
+      ? "untrusted"
+      : "unverified";
+    return { state, record, error: err };
+  }
+}
+
+/** Options for {@link stampDocument}. */
+export interface StampDocumentOptions {
+  /** The provider that wraps a new integrity data key. */
+  provider: KeyProvider;
+  /** The key to wrap a new integrity data key under (local key id, KMS key ARN or alias). */
+  keyId: string;
+  /** The file's encryption context. Default `{}`. */
+  context?: EncryptionContext;
+  /** The record's generation: 1 for a new file, the previous generation + 1 on each change. */
+  generation: number;
+  /**
+   * A previous record (already verified) whose integrity data key to keep, so the record line
+   * changes only in its generation and MAC. When its key cannot be opened, a new one is made.
+   * Default: a new integrity data key.
+   */
+  reuse?: IntegrityRecord;
+  /** Providers to open `reuse`'s data key with. Default `[provider]`. */
+  providers?: readonly KeyProvider[];
+  /** Data key cache for opening `reuse`'s key. Default: a private cache. */
+  cache?: DekCache;
+}
+
+/** What {@link stampDocument} did. */
+export interface StampDocumentResult {
+  /** The document with its new record. */
+  document: SealfigDocument;
+  /** The record written. */
+  record: IntegrityRecord;
+  /** True when a new integrity data key was generated (one `generateDataKey` call). */
+  newDataKey: boolean;
+}
+
+/**
+ * Write (or replace) the document's integrity record: `sealfig_integrity: sealfig-mac:v1:…` as
+ * the last top-level entry (an existing record line is replaced where it is). Nothing else in the
+ * text changes. Throws `SECRET_UNSEALED` when a `!secret` value is not sealed, and
+ * `OPTION_INVALID` when the top level is not a block map.
+ *
+ * @example
+ * ```ts
+ * import { LocalKeyProvider, parseDocument, stampDocument } from "@sealfig/sealfig";
+ * const { id, key } = await LocalKeyProvider.generateKey();
+ * const provider = new LocalKeyProvider({ keys: [key] });
+ * const { document } = await stampDocument(parseDocument("host: db.internal\n"), {
+ *   provider,
+ *   keyId: id,
+ *   generation: 1,
+ * });
+ * document.toString().startsWith("host: db.internal\nsealfig_integrity: sealfig-mac:v1:"); // true
+ * ```
+ */
+export async function stampDocument(
+  doc: SealfigDocument,
+  options: StampDocumentOptions,
+): Promise<StampDocumentResult> {
+  const context = options.context ?? {};
+  const input = macInput(doc, options.generation, context);
+  const cache = options.cache ?? new DekCache();
+  let key: DataKey | undefined;
+  let slot: { providerId: string; keyId: string; wrappedDek: Uint8Array } | undefined;
+  let newDataKey = false;
+  let owned: DataKey | undefined;
+  try {
+    const reuse = options.reuse;
+    if (reuse) {
+      const provider = (options.providers ?? [options.provider]).find((p) =>
+        p.id === reuse.providerId
+      );
+      if (provider) {
+        const ctx = integrityContext(context);
+        try {
+          key = await cache.get(
+            {
+              providerId: provider.id,
+              keyId: reuse.keyId,
+              wrapped: reuse.wrappedDek,
+              context: ctx,
+            },
+            () => provider.decryptDataKey(reuse.keyId, reuse.wrappedDek, ctx),
+          );
+          slot = reuse;
+        } catch {
+          key = undefined;
+        }
+      }
+    }
+    if (!key) {
+      const generated = await options.provider.generateDataKey(
+        options.keyId,
+        integrityContext(context),
+      );
+      owned = await DataKey.fromBytes(generated.plaintext);
+      key = owned;
+      slot = {
+        providerId: options.provider.id,
+        keyId: generated.keyId,
+        wrappedDek: generated.wrapped,
+      };
+      newDataKey = true;
+    }
+    const record: IntegrityRecord = {
+      generation: options.generation,
+      providerId: slot!.providerId,
+      keyId: slot!.keyId,
+      wrappedDek: slot!.wrappedDek,
+      mac: await computeMac(key, input),
+    };
+    const document = withRecord(doc, encodeIntegrityRecord(record));
+    // The record must not change what it authenticates (e.g. by joining a block scalar).
+    if (!timingSafeEqual(macInput(document, options.generation, context), input)) {
+      throw new SealfigError("OPTION_INVALID", "Cannot add the integrity record to this file", {
+        ...(doc.file !== undefined ? { file: doc.file } : {}),
+        hint: "End the file with a newline after a top-level block map",
+      });
+    }
+    return { document, record, newDataKey };
+  } finally {
+    owned?.destroy();
+    if (!options.cache) cache.clear();
+  }
+}
+
+/** The document with `text` as its record: replaced in place, or appended as the last line. */
+function withRecord(doc: SealfigDocument, text: string): SealfigDocument {
+  const root = doc.yaml.contents;
+  const existing = doc.entryAt([INTEGRITY_KEY]);
+  if (existing && isMap(root)) {
+    return doc.withText(applyEdits(doc.text, [{ from: existing.start, to: existing.end, text }]));
+  }
+  const emptyRoot = root === null || root === undefined;
+  if (!emptyRoot && !(isMap(root) && !root.flow)) {
+    throw new SealfigError(
+      "OPTION_INVALID",
+      "Cannot stamp a file whose top level is not a block map",
+      {
+        ...(doc.file !== undefined ? { file: doc.file } : {}),
+        hint: "Config files are maps: write `key: value` lines at the top level",
+      },
+    );
+  }
+  const sep = doc.text === "" || doc.text.endsWith("\n") ? "" : "\n";
+  return doc.withText(`${doc.text}${sep}${INTEGRITY_KEY}: ${text}\n`);
+}
+
+/** How a record's key is shown in messages. */
+export function describeRecordKey(record: IntegrityRecord): string {
+  return describeKeyName(record);
+}

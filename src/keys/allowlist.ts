@@ -1,0 +1,258 @@
+/**
+ * The key allowlist: which (provider, key) pairs a reader accepts blobs and integrity records
+ * from. A blob names the key its data key is wrapped under, and anyone can seal a value under a
+ * key *they* control with an open key policy: it authenticates perfectly. So the ciphertext never
+ * chooses the key: every blob's key is checked against this list **before** any provider call,
+ * and a blob under any other key is `KEY_UNTRUSTED`.
+ *
+ * - Local keys: compared by key id (`lk_…`).
+ * - KMS keys: blobs record key ARNs. Trusted references that are aliases (`alias/app`, alias ARNs)
+ *   or bare key ids are resolved to ARNs once per provider (`KeyProvider.resolveKeyId`, KMS
+ *   `DescribeKey`), and only when a blob's key is not already trusted by ARN. Multi-Region key
+ *   replicas (`mrk-…`) count as one key: the region is ignored for them.
+ *
+ * @module
+ */
+import { SealfigError } from "../errors.ts";
+import type { KeyProvider } from "./key_provider.ts";
+
+/** Which keys to trust: key references (`local:<id>`, KMS key/alias ARN, `alias/<name>`), or `"any"`. */
+export type TrustedKeys = readonly string[] | "any";
+
+/** A (provider, key) pair as a blob or record names it. */
+export interface KeyName {
+  /** Provider id, e.g. `local` or `aws-kms`. */
+  providerId: string;
+  /** Key id as recorded (local fingerprint, KMS key ARN). */
+  keyId: string;
+}
+
+/** Options for {@link KeyAllowlist}. */
+export interface KeyAllowlistOptions {
+  /**
+   * Also trust every key the `local` provider holds (its key file and `SEALFIG_KEY`: the user's
+   * own keys). Default false.
+   */
+  localHeld?: boolean;
+}
+
+const KEY_ARN = /^arn:(aws[a-z-]*):kms:([a-z0-9-]*):(\d{12}):key\/(.+)$/;
+
+/**
+ * The comparable form of a KMS key ARN: a multi-Region key's region is dropped so every replica
+ * compares equal; any other string is returned as it is.
+ */
+function canonicalKms(keyId: string): string {
+  const m = KEY_ARN.exec(keyId);
+  if (!m) return keyId;
+  if (m[4]!.startsWith("mrk-")) return `arn:${m[1]}:kms:*:${m[3]}:key/${m[4]}`;
+  return keyId;
+}
+
+function parseRef(ref: string): KeyName {
+  const m = /^([a-z0-9-]{1,32}):(.+)$/.exec(ref);
+  if (m && !ref.startsWith("arn:") && !ref.startsWith("alias/")) {
+    return { providerId: m[1]!, keyId: m[2]! };
+  }
+  if (/^arn:aws[a-z-]*:kms:/.test(ref) || /^alias\//.test(ref)) {
+    return { providerId: "aws-kms", keyId: ref };
+  }
+  throw new SealfigError("OPTION_INVALID", `Unrecognised trusted key ${JSON.stringify(ref)}`, {
+    hint: "Use local:<key id>, a KMS key ARN, an alias ARN, alias/<name> or aws-kms:<key id>",
+  });
+}
+
+/** How a key name is shown in messages (`local:lk_…`, or the ARN). */
+export function describeKeyName(k: KeyName): string {
+  return k.providerId === "aws-kms" && k.keyId.startsWith("arn:")
+    ? k.keyId
+    : `${k.providerId}:${k.keyId}`;
+}
+
+/**
+ * A set of trusted keys. Build it with {@link KeyAllowlist.of}, {@link KeyAllowlist.any} or
+ * {@link KeyAllowlist.from}; check a blob's key with {@link KeyAllowlist.check} before opening it.
+ *
+ * @example
+ * ```ts
+ * import { KeyAllowlist } from "@sealfig/sealfig";
+ * const trusted = KeyAllowlist.of(["local:lk_0123456789abcdef"]);
+ * await trusted.isTrusted({ providerId: "local", keyId: "lk_0123456789abcdef" }, []); // true
+ * await trusted.isTrusted({ providerId: "local", keyId: "lk_ffffffffffffffff" }, []); // false
+ * ```
+ */
+export class KeyAllowlist {
+  readonly #any: boolean;
+  readonly #localHeld: boolean;
+  /** Exact (provider, canonical key id) pairs. */
+  readonly #exact = new Set<string>();
+  /** References that need resolving first, by provider id. */
+  readonly #unresolved = new Map<string, string[]>();
+  /** Resolutions per provider object (a provider answers for its own account and endpoint). */
+  readonly #resolved = new WeakMap<KeyProvider, Promise<Set<string>>>();
+  readonly #refs: readonly string[];
+
+  private constructor(refs: readonly string[], any: boolean, options: KeyAllowlistOptions) {
+    this.#any = any;
+    this.#localHeld = options.localHeld === true;
+    this.#refs = refs;
+    for (const ref of refs) {
+      const k = parseRef(ref);
+      if (k.providerId === "aws-kms" && !KEY_ARN.test(k.keyId)) {
+        const list = this.#unresolved.get(k.providerId) ?? [];
+        list.push(k.keyId);
+        this.#unresolved.set(k.providerId, list);
+      } else {
+        this.#exact.add(exactKey(k));
+      }
+    }
+  }
+
+  /**
+   * Trust exactly these key references (`local:<id>`, KMS key ARN, alias ARN, `alias/<name>`,
+   * `aws-kms:<key id>`). Throws `OPTION_INVALID` for anything else.
+   */
+  static of(refs: readonly string[], options: KeyAllowlistOptions = {}): KeyAllowlist {
+    return new KeyAllowlist([...refs], false, options);
+  }
+
+  /** Trust every key (discovery mode): a blob under a key anyone controls is accepted. */
+  static any(): KeyAllowlist {
+    return new KeyAllowlist([], true, {});
+  }
+
+  /** `"any"` → {@link KeyAllowlist.any}; a list → {@link KeyAllowlist.of}. */
+  static from(trusted: TrustedKeys, options: KeyAllowlistOptions = {}): KeyAllowlist {
+    return trusted === "any" ? KeyAllowlist.any() : KeyAllowlist.of(trusted, options);
+  }
+
+  /** True in discovery mode (every key trusted). */
+  get trustsAny(): boolean {
+    return this.#any;
+  }
+
+  /** The trusted references as given, for messages (`any` in discovery mode). */
+  describe(): string {
+    if (this.#any) return "any key";
+    const parts = [...this.#refs];
+    if (this.#localHeld) parts.push("the local keys you hold");
+    return parts.length ? parts.join(", ") : "no key";
+  }
+
+  /**
+   * Whether `key` is trusted. May resolve trusted aliases through `providers` (once per provider);
+   * never calls a provider about `key` itself.
+   */
+  async isTrusted(key: KeyName, providers: readonly KeyProvider[]): Promise<boolean> {
+    if (this.#any) return true;
+    if (this.#exact.has(exactKey(key))) return true;
+    const provider = providers.find((p) => p.id === key.providerId);
+    if (this.#localHeld && key.providerId === "local") {
+      const held = provider as unknown as { keyIds?: () => Promise<string[]> } | undefined;
+      if (!held || typeof held.keyIds !== "function") return provider !== undefined;
+      if ((await held.keyIds()).includes(key.keyId)) return true;
+    }
+    const pending = this.#unresolved.get(key.providerId);
+    if (!pending || !provider) return false;
+    let resolved = this.#resolved.get(provider);
+    if (!resolved) {
+      resolved = this.#resolve(provider, pending);
+      const mine = resolved;
+      mine.catch(() => {
+        if (this.#resolved.get(provider) === mine) this.#resolved.delete(provider);
+      });
+      this.#resolved.set(provider, resolved);
+    }
+    return (await resolved).has(exactKey(key));
+  }
+
+  async #resolve(provider: KeyProvider, refs: readonly string[]): Promise<Set<string>> {
+    const ids = await Promise.all(
+      refs.map((r) => provider.resolveKeyId ? provider.resolveKeyId(r) : Promise.resolve(r)),
+    );
+    return new Set(ids.map((keyId) => exactKey({ providerId: provider.id, keyId })));
+  }
+
+  /**
+   * Throw `KEY_UNTRUSTED` (naming the key) unless `key` is trusted. Callers add the file and path.
+   */
+  async check(key: KeyName, providers: readonly KeyProvider[]): Promise<void> {
+    if (await this.isTrusted(key, providers)) return;
+    throw new SealfigError(
+      "KEY_UNTRUSTED",
+      `Sealed with key ${describeKeyName(key)}, which is not trusted`,
+      {
+        keyId: key.keyId,
+        hint: `Trusted: ${this.describe()}. If the key is yours, name it in the rules ` +
+          "(a rule's key or trusted_keys) or the loader's trustedKeys option; otherwise someone " +
+          "else sealed this value",
+      },
+    );
+  }
+}
+
+function exactKey(k: KeyName): string {
+  const id = k.providerId === "aws-kms" ? canonicalKms(k.keyId) : k.keyId;
+  return `${k.providerId}\u0000${id}`;
+}
+
+/**
+ * Parse `SEALFIG_TRUSTED_KEYS`-style text: `any`, or key references separated by commas.
+ * Returns undefined for an empty or unset value.
+ *
+ * @example
+ * ```ts
+ * import { parseTrustedKeys } from "@sealfig/sealfig";
+ * parseTrustedKeys("alias/app, local:lk_0123456789abcdef"); // ["alias/app", "local:lk_0123456789abcdef"]
+ * parseTrustedKeys("any"); // "any"
+ * ```
+ */
+export function parseTrustedKeys(text: string | undefined): TrustedKeys | undefined {
+  const t = text?.trim();
+  if (!t) return undefined;
+  if (t === "any") return "any";
+  const refs = t.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const r of refs) parseRef(r);
+  return refs;
+}
+
+/**
+ * The same providers, each checking the allowlist before every `decryptDataKey` and
+ * `rewrapDataKey` call (`KEY_UNTRUSTED`, and no call is made). Generating data keys is not
+ * restricted: sealing uses the key the caller chose.
+ *
+ * @example
+ * ```ts
+ * import { guardProviders, KeyAllowlist, LocalKeyProvider } from "@sealfig/sealfig";
+ * const providers = guardProviders([new LocalKeyProvider()], KeyAllowlist.of([]));
+ * providers[0]!.id; // "local"
+ * ```
+ */
+export function guardProviders(
+  providers: readonly KeyProvider[],
+  trust: KeyAllowlist,
+): KeyProvider[] {
+  return providers.map((p) => {
+    const guarded: KeyProvider = {
+      id: p.id,
+      generateDataKey: (keyId, context, options) => p.generateDataKey(keyId, context, options),
+      decryptDataKey: async (keyId, wrapped, context, options) => {
+        await trust.check({ providerId: p.id, keyId }, providers);
+        return await p.decryptDataKey(keyId, wrapped, context, options);
+      },
+    };
+    const rewrap = p.rewrapDataKey?.bind(p);
+    if (rewrap) {
+      guarded.rewrapDataKey = async (keyId, wrapped, context, toKeyId, options) => {
+        await trust.check({ providerId: p.id, keyId }, providers);
+        return await rewrap(keyId, wrapped, context, toKeyId, options);
+      };
+    }
+    const resolve = p.resolveKeyId?.bind(p);
+    if (resolve) guarded.resolveKeyId = (keyId, options) => resolve(keyId, options);
+    // Keep the local provider's key list visible (the "local keys you hold" default).
+    const held = (p as unknown as { keyIds?: () => Promise<string[]> }).keyIds;
+    if (typeof held === "function") Object.assign(guarded, { keyIds: () => held.call(p) });
+    return guarded;
+  });
+}
