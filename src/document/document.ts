@@ -10,6 +10,8 @@
  * @module
  */
 import {
+  Composer,
+  type CST,
   type Document,
   isAlias,
   isMap,
@@ -18,8 +20,9 @@ import {
   LineCounter,
   type Node,
   type Pair,
-  parseDocument as parseYaml,
+  Parser,
   type Scalar,
+  YAMLParseError,
 } from "yaml";
 import { isSealfigError, SealfigError } from "../errors.ts";
 import { isBlob, parseBlob, type ValueTypeName } from "../envelope/format.ts";
@@ -445,21 +448,47 @@ function parseYamlText(
   lines: LineCounter,
   file: string | undefined,
 ): Document.Parsed {
-  let doc: Document.Parsed;
+  let doc: Document.Parsed | undefined;
   try {
-    doc = parseYaml(text, {
-      lineCounter: lines,
-      uniqueKeys: true,
-      merge: true,
-      prettyErrors: false,
-      strict: true,
-      version: "1.2",
-    });
+    // What yaml's parseDocument does, with a depth check between its two stages: the parser is
+    // iterative, the composer recursive, and near the stack limit V8 may abort the whole process
+    // (seen: a fatal "RegExpCompiler Allocation failed") instead of throwing a RangeError.
+    const tokens = [...new Parser(lines.addNewLine).parse(text)];
+    const deep = deepestOffset(tokens);
+    if (deep !== undefined) {
+      throw new SealfigError("YAML_SYNTAX", `Nesting deeper than ${MAX_DEPTH} levels`, {
+        ...(file !== undefined ? { file } : {}),
+        ...lines.linePos(deep),
+        hint: "Flatten the document",
+      });
+    }
+    const composer = new Composer({ uniqueKeys: true, merge: true, strict: true, version: "1.2" });
+    for (const d of composer.compose(tokens, true, text.length)) {
+      if (!doc) doc = d;
+      else {
+        doc.errors.push(
+          new YAMLParseError(
+            d.range.slice(0, 2) as [number, number],
+            "MULTIPLE_DOCS",
+            "Source contains multiple documents",
+          ),
+        );
+        break;
+      }
+    }
   } catch (err) {
+    if (isSealfigError(err)) throw err;
     throw new SealfigError("YAML_SYNTAX", "The YAML cannot be parsed (nesting too deep?)", {
       ...(file !== undefined ? { file } : {}),
       cause: err,
     });
+  }
+  if (!doc) {
+    throw new SealfigError(
+      "YAML_SYNTAX",
+      "The YAML cannot be parsed",
+      file !== undefined ? { file } : {},
+    );
   }
   const first = doc.errors[0];
   if (first) {
@@ -487,7 +516,47 @@ function parseYamlText(
       hint: m.hint,
     });
   }
+  // An unknown tag would load as a plain string: a misspelt `!secret` must not leave a secret
+  // unsealed. (`!secret` itself is unknown to yaml; sealfig handles it.)
+  for (const w of doc.warnings) {
+    if (w.code !== "TAG_RESOLVE_FAILED") continue;
+    const tag = /^![^\s,[\]{}]*/.exec(text.slice(w.pos[0], w.pos[0] + 64))?.[0];
+    if (tag === SECRET_TAG || tag === "!<!secret>") continue;
+    throw new SealfigError(
+      "YAML_SYNTAX",
+      tag ? `Unknown or invalid tag ${tag}` : "A tag cannot be resolved",
+      {
+        ...(file !== undefined ? { file } : {}),
+        ...lines.linePos(w.pos[0]),
+        hint:
+          `sealfig reads ${SECRET_TAG} and the YAML core tags (!!str, !!int …); fix or remove the tag`,
+      },
+    );
+  }
   return doc;
+}
+
+/** Offset of the first collection nested deeper than {@link MAX_DEPTH} levels in a CST. */
+function deepestOffset(tokens: readonly CST.Token[]): number | undefined {
+  const stack: [CST.Token, number][] = tokens.map((t) => [t, 0]);
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [token, depth] = next;
+    switch (token.type) {
+      case "document":
+        if (token.value) stack.push([token.value, depth]);
+        break;
+      case "block-map":
+      case "block-seq":
+      case "flow-collection":
+        if (depth >= MAX_DEPTH) return token.offset;
+        for (const item of token.items as CST.CollectionItem[]) {
+          if (item.key) stack.push([item.key, depth + 1]);
+          if (item.value) stack.push([item.value, depth + 1]);
+        }
+        break;
+    }
+  }
+  return undefined;
 }
 
 /**

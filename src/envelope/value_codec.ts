@@ -29,7 +29,8 @@ export function inferValueType(value: SecretValue): ValueTypeName {
     case "boolean":
       return "boolean";
     case "number":
-      return Number.isInteger(value) && !Object.is(value, -0) ? "integer" : "float";
+      // A number beyond 2^53 is sealed as a float: as an integer it would come back as a bigint.
+      return Number.isSafeInteger(value) && !Object.is(value, -0) ? "integer" : "float";
     default:
       if (value === null) return "null";
       throw invalid(`cannot seal a value of type ${typeof value}`);
@@ -50,8 +51,10 @@ export function encodeValue(value: SecretValue, type: ValueTypeName): Bytes {
       break;
     case "integer":
       if (typeof value === "bigint") text = value.toString();
-      else if (typeof value === "number" && Number.isInteger(value)) text = String(value);
-      else throw invalid("expected an integer");
+      else if (typeof value === "number" && Number.isInteger(value)) {
+        // String(1e21) is "1e+21", which no integer reader accepts: write the digits.
+        text = Number.isSafeInteger(value) ? String(value) : BigInt(value).toString();
+      } else throw invalid("expected an integer");
       break;
     case "float":
       if (typeof value !== "number") throw invalid("expected a number");

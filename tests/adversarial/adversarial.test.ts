@@ -1,0 +1,38 @@
+/**
+ * The adversarial suite (issue 8): tampering, property tests, bad input, KMS faults, crash safety,
+ * concurrency, and a final leak scan over everything captured, with a summary of counts printed at
+ * the end (stderr). One test file, so the counters and captures live in one module instance on
+ * both runtimes; the categories are in `_*.ts` next to it.
+ *
+ * Default mode is fast; `npm run test:deep` (SEALFIG_TEST_DEEP=1) does more of everything.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { cleanupDirs, printSummary, recordScan, scanForLeaks } from "./_collector.ts";
+import { tamperingSuite } from "./_tampering.ts";
+import { propertiesSuite } from "./_properties.ts";
+import { badInputSuite } from "./_bad_input.ts";
+import { kmsFaultsSuite } from "./_kms_faults.ts";
+import { crashSuite } from "./_crash.ts";
+import { concurrencySuite } from "./_concurrency.ts";
+
+describe("adversarial suite", () => {
+  tamperingSuite();
+  propertiesSuite();
+  badInputSuite();
+  kmsFaultsSuite();
+  crashSuite();
+  concurrencySuite();
+
+  it("leak scan: no canary in any captured error, CLI output or temp file", () => {
+    const scan = scanForLeaks();
+    recordScan(scan);
+    expect(scan.canaries).toBeGreaterThan(0);
+    expect(scan.captures).toBeGreaterThan(0);
+    expect(scan.hits).toEqual([]);
+  });
+
+  afterAll(() => {
+    printSummary();
+    cleanupDirs();
+  });
+});
