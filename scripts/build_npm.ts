@@ -6,10 +6,15 @@
  *   deno run -A scripts/build_npm.ts
  *
  * Steps: check that deno.json imports, package.json dependencies and the version agree; compile
- * with tsc (tsconfig.build.json: ESM .js + .d.ts + source maps, "./x.ts" -> "./x.js"); rewrite the
- * same specifiers in the .d.ts files (tsc leaves ".ts" there); write npm/package.json (exports,
- * bin with a shebang entry, exact dependency versions, engines); copy README, LICENSE and docs;
- * smoke-import the result with node.
+ * with tsc (tsconfig.build.json: ESM .js + .d.ts + source maps with the TypeScript inlined,
+ * "./x.ts" -> "./x.js"); rewrite the same specifiers in the .d.ts files (tsc leaves ".ts" there);
+ * write npm/package.json (exports, bin with a shebang entry, exact dependency versions, engines);
+ * copy README, LICENSE and docs; check every .js has a self-contained source map; smoke-import
+ * the result with node, as ESM and through require().
+ *
+ * ESM only, no CommonJS build: Node >= 20.19 can require() it (engines says so), and one module
+ * graph means one copy of the DEK cache and of the error classes (no dual-package hazard). The
+ * README's "Packaging" section says more; tests/consumer/run.ts checks the packed result.
  */
 import { execFileSync } from "node:child_process";
 import {
@@ -22,7 +27,7 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
@@ -115,16 +120,21 @@ const npmPkg = {
     "./package.json": "./package.json",
   },
   bin: BIN,
-  files: ["esm", "README.md", "LICENSE", "docs"],
+  files: ["esm", "README.md", "LICENSE", "docs/*.md"],
   sideEffects: false,
-  engines: { node: ">=20.19" },
+  // The root package.json's floor: 20.19 is the first Node 20 where require() of ESM works
+  // without a flag, which is what lets CommonJS apps use this ESM-only package.
+  engines: { node: pkg.engines?.["node"] ?? ">=20.19" },
   dependencies: pkg.dependencies ?? {},
 };
 writeFileSync(join(outDir, "package.json"), JSON.stringify(npmPkg, null, 2) + "\n");
 for (const f of ["README.md", "LICENSE"]) {
   if (existsSync(join(root, f))) cpSync(join(root, f), join(outDir, f));
 }
-cpSync(join(root, "docs"), join(outDir, "docs"), { recursive: true });
+cpSync(join(root, "docs"), join(outDir, "docs"), {
+  recursive: true,
+  filter: (src) => statSync(src).isDirectory() || src.endsWith(".md"),
+});
 for (const bin of Object.values(BIN)) {
   const file = join(outDir, bin);
   const text = readFileSync(file, "utf8");
@@ -132,12 +142,45 @@ for (const bin of Object.values(BIN)) {
   chmodSync(file, 0o755);
 }
 
-// 5. Smoke test with the real node: the entry point imports and has its exports.
+// 5. Every .js has a source map that carries its source (no .ts files ship), and no declaration
+//    or source map points at a file that is not in the package.
+const mapProblems: string[] = [];
+for (const file of walk(join(outDir, "esm"))) {
+  if (file.endsWith(".js")) {
+    const map = `${file}.map`;
+    if (!readFileSync(file, "utf8").includes(`//# sourceMappingURL=${basename(map)}`)) {
+      mapProblems.push(`${relative(outDir, file)}: no sourceMappingURL`);
+    } else if (!existsSync(map)) {
+      mapProblems.push(`${relative(outDir, file)}: ${basename(map)} missing`);
+    } else {
+      const m = JSON.parse(readFileSync(map, "utf8")) as { sourcesContent?: unknown[] };
+      if (!m.sourcesContent?.every((c) => typeof c === "string")) {
+        mapProblems.push(`${relative(outDir, map)}: sources not inlined`);
+      }
+    }
+  } else if (!file.endsWith(".js.map") && !file.endsWith(".d.ts")) {
+    mapProblems.push(`${relative(outDir, file)}: unexpected file in esm/`);
+  } else if (file.endsWith(".d.ts") && readFileSync(file, "utf8").includes("sourceMappingURL")) {
+    mapProblems.push(`${relative(outDir, file)}: points at a declaration map that is not shipped`);
+  }
+}
+if (mapProblems.length) {
+  console.error("build_npm: bad output:\n  " + mapProblems.join("\n  "));
+  process.exit(1);
+}
+
+// 6. Smoke test with the real node: the entry point imports (and requires) with its exports.
+const modJs = JSON.stringify(join(outDir, "esm", "mod.js"));
+const expected = JSON.stringify(["encryptValue", "decryptValue", "loadConfig", "LocalKeyProvider"]);
 execFileSync(process.execPath, [
   "--input-type=module",
   "-e",
-  `const m = await import(${JSON.stringify(join(outDir, "esm", "mod.js"))});
-   for (const n of ["encryptValue", "decryptValue", "DekCache", "LocalKeyProvider"]) if (!m[n]) { console.error("missing export " + n); process.exit(1); }`,
+  `import { createRequire } from "node:module";
+   const esm = await import(${modJs});
+   const cjs = createRequire(import.meta.url)(${modJs});
+   for (const n of ${expected}) {
+     if (!esm[n] || esm[n] !== cjs[n]) { console.error("missing export " + n); process.exit(1); }
+   }`,
 ], { stdio: "inherit" });
 console.log(
   `built ${relative(root, outDir)}/ (${pkg.name}@${pkg.version}); .d.ts files fixed: ${dtsFixed}`,

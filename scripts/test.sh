@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `npm test`: type check (tsc + deno check), lint/format check, the suite under Node (vitest) and
-# the same files under Deno (deno test, via tests/_deno/vitest_shim.ts). Prints one
-# "N passed, N failed" line at the end for CI.
+# `npm test`: type check (tsc + deno check), lint/format check, JSR publish checks, the suite under
+# Node (vitest) and the same files under Deno (deno test, via tests/_deno/vitest_shim.ts), then the
+# npm build and the consumer tests (tests/consumer/run.ts: the packed package installed in a fresh
+# project, on Node; mod.ts on Deno). Prints one "N passed, N failed" line at the end for CI.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,8 @@ t0=$SECONDS
 step() { echo; echo "=== $1 ($((SECONDS - t0))s)"; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# The adversarial suite (tests/adversarial) writes its summary of counts here, per runtime.
+export SEALFIG_ADVERSARIAL_SUMMARY_DIR="$tmp"
 fail=0
 
 step "tsc --noEmit"
@@ -23,6 +26,22 @@ step "deno check + lint + fmt --check"
 npx --no-install deno check --quiet mod.ts src/ tests/ scripts/ || fail=1
 npx --no-install deno lint --quiet mod.ts src/ tests/ scripts/ || fail=1
 npx --no-install deno fmt --check --quiet mod.ts src/ tests/ scripts/ docs/ || fail=1
+
+step "JSR checks: deno publish --dry-run (slow types), deno doc --lint"
+# Offline: the dry run needs no registry (npm packages come from node_modules). --no-check: the
+# type check ran above; slow-type checks still run.
+if ! npx --no-install deno publish --dry-run --allow-dirty --no-check --quiet >"$tmp/publish.txt" 2>&1; then
+  cat "$tmp/publish.txt"; fail=1
+fi
+# Every public symbol documented, every type in a public signature exported. The only exceptions
+# are third-party types (AWS SDK client, yaml Document) that sealfig's signatures name.
+if ! NO_COLOR=1 npx --no-install deno doc --lint mod.ts >"$tmp/doclint.txt" 2>&1; then
+  doc_errors=$(grep -E '^error\[' "$tmp/doclint.txt" | grep -vE "^error\[private-type-ref\]: public type '(KmsClientFactory|SealfigDocument\.prototype\.yaml)' references private type '(KMSClientConfig|KMSClient|Document|Document\.Parsed)'$")
+  if [ -n "$doc_errors" ] || ! grep -q 'documentation lint error' "$tmp/doclint.txt"; then
+    echo "${doc_errors:-$(grep -vE '^(Warning Failed resolving types|    at file)' "$tmp/doclint.txt")}"
+    echo "deno doc --lint mod.ts: see above (run it for the locations)"; fail=1
+  fi
+fi
 
 step "vitest (node $(node --version))"
 npx --no-install vitest run --reporter=default --reporter=json --outputFile.json="$tmp/vitest.json" || fail=1
@@ -40,10 +59,22 @@ d_fail=$(echo "$d_line" | grep -oE '[0-9]+ failed( \([0-9]+ steps?\))?' | grep -
 d_pass=${d_pass:-0}; d_fail=${d_fail:-0}
 if [ "$d_rc" -ne 0 ] && [ "$d_fail" -eq 0 ]; then d_fail=1; fi
 
+step "npm build + consumer tests (packed package on node, mod.ts on deno)"
+c_pass=0; c_fail=1
+if npm run --silent build; then
+  npx --no-install tsx tests/consumer/run.ts 2>&1 | tee "$tmp/consumer.txt"
+  c_line=$(grep -E '^consumer: [0-9]+ passed, [0-9]+ failed$' "$tmp/consumer.txt" | tail -1)
+  c_pass=$(echo "$c_line" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+')
+  c_fail=$(echo "$c_line" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+')
+  c_pass=${c_pass:-0}; c_fail=${c_fail:-1}
+fi
+
 step "summary"
+cat "$tmp"/adversarial-*.txt 2>/dev/null
 echo "node (vitest): ${v_pass} passed, ${v_fail} failed"
 echo "deno (deno test): ${d_pass} passed, ${d_fail} failed"
-[ "$fail" -ne 0 ] && echo "type check, lint or format check failed"
-total_fail=$((v_fail + d_fail + fail))
-echo "$((v_pass + d_pass)) passed, ${total_fail} failed"
-[ "$total_fail" -eq 0 ] && [ "$v_pass" -gt 0 ] && [ "$d_pass" -gt 0 ]
+echo "consumer (npm package on node, mod.ts on deno): ${c_pass} passed, ${c_fail} failed"
+[ "$fail" -ne 0 ] && echo "type check, lint, format or JSR check failed"
+total_fail=$((v_fail + d_fail + c_fail + fail))
+echo "$((v_pass + d_pass + c_pass)) passed, ${total_fail} failed"
+[ "$total_fail" -eq 0 ] && [ "$v_pass" -gt 0 ] && [ "$d_pass" -gt 0 ] && [ "$c_pass" -gt 0 ]
