@@ -6,8 +6,9 @@
  */
 import { DekCache, type DekCacheStats } from "../cache/dek_cache.ts";
 import { isSealfigError, SealfigError } from "../errors.ts";
-import { parseBlob } from "../envelope/format.ts";
-import { decryptValue } from "../envelope/values.ts";
+import { parseBlob, type ParsedBlob } from "../envelope/format.ts";
+import { decryptParsed, decryptValue } from "../envelope/values.ts";
+import type { SecretValue } from "../envelope/value_codec.ts";
 import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { sharedProviders } from "../keys/registry.ts";
 import { getEnv, getEnvAll, readFileBytes, resolvePath, statFile, toFilePath } from "../runtime.ts";
@@ -282,12 +283,22 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
     { localHeld: options.trustedKeys === undefined && !getEnv("SEALFIG_TRUSTED_KEYS")?.trim() },
   );
   const records = integrityJobs.map((j) => readIntegrityRecord(j.doc));
-  await checkTrust(trust, providers, integrityJobs, records, jobs);
+  // Each blob is parsed once; a malformed one is reported with its location when opened.
+  const parsed = jobs.map(({ pending }) => {
+    try {
+      return parseBlob(pending.blob);
+    } catch {
+      return undefined;
+    }
+  });
+  await checkTrust(trust, providers, integrityJobs, records, jobs, parsed);
 
-  // 4. Integrity: each file's record before any of its values is used (one provider call per
-  // file for its integrity data key, none when cached).
+  // 4. Integrity and values in one round of provider calls. Each file's record is verified while
+  // the values' data keys are fetched and their blobs opened, so a cold load waits for one round
+  // trip, not two. Opened values are held aside and reach the tree only after every record has
+  // verified; when one fails, they are dropped and the integrity error is what the caller sees.
   const minGeneration = minGenerationFor(options);
-  await mapConcurrent(integrityJobs, concurrency, async (j) => {
+  const verifying = mapConcurrent(integrityJobs, concurrency, async (j) => {
     const record = await verifyIntegrity(j.doc, {
       providers,
       context: j.context,
@@ -310,43 +321,24 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
       );
     }
   });
-
-  // 5. Open every blob of every layer in one pass; each distinct data key is fetched once.
-  await mapConcurrent(jobs, concurrency, async ({ pending, context, file }) => {
-    try {
-      pending.leaf.value = await decryptValue(pending.blob, {
+  // Every blob of every layer in one pass; each distinct data key is fetched once.
+  const opening = mapConcurrent(
+    jobs,
+    concurrency,
+    ({ pending, context, file }, i) =>
+      openPending(pending, parsed[i], {
         providers,
-        path: pending.path,
         context,
         cache,
         ...(file !== undefined ? { file } : {}),
-      });
-    } catch (err) {
-      const o = pending.leaf.origin;
-      if (!isSealfigError(err)) throw err;
-      if (o.source === "file") {
-        throw err.withLocation({
-          ...(o.line !== undefined ? { line: o.line } : {}),
-          ...(o.col !== undefined ? { col: o.col } : {}),
-        });
-      }
-      // A sealed environment value: say which variable (and .env line) it came from.
-      throw new SealfigError(
-        err.code,
-        `${err.reason} (value of environment variable ${o.variable ?? "?"})`,
-        {
-          ...(o.file !== undefined ? { file: o.file } : {}),
-          ...(o.line !== undefined ? { line: o.line } : {}),
-          ...(err.path !== undefined ? { path: err.path } : {}),
-          ...(err.keyId !== undefined ? { keyId: err.keyId } : {}),
-          ...(err.hint !== undefined ? { hint: err.hint } : {}),
-          cause: err,
-        },
-      );
-    }
-  });
+      }),
+  );
+  const [verified, opened] = await Promise.allSettled([verifying, opening]);
+  if (verified.status === "rejected") throw verified.reason;
+  if (opened.status === "rejected") throw opened.reason;
+  for (const [i, { pending }] of jobs.entries()) pending.leaf.value = opened.value[i]!;
 
-  // 4. Plain data, validation, freezing.
+  // 5. Plain data, validation, freezing.
   const data = materialize(tree as MapNode);
   const secretStrings = jobs.map((j) => j.pending.leaf.value).filter((v) => v !== null)
     .map(String);
@@ -358,7 +350,7 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
     })
     : data.value;
   const config = freezeConfig(output, data.secretPaths, secretStrings) as ConfigOf<S>;
-  const dataKeys = new Set(jobs.map((j) => dekId(j.pending.blob)));
+  const dataKeys = new Set(jobs.map((j, i) => dekId(parsed[i], j.pending.blob)));
   return {
     config,
     report: {
@@ -369,6 +361,45 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
       integrityVerified: integrityJobs.filter((_, i) => records[i] !== undefined).length,
     },
   };
+}
+
+/** Open one pending blob; an error names the file, line and column, or the variable. */
+async function openPending(
+  pending: PendingBlob,
+  parsed: ParsedBlob | undefined,
+  options: {
+    providers: readonly KeyProvider[];
+    context: EncryptionContext;
+    cache: DekCache;
+    file?: string;
+  },
+): Promise<SecretValue> {
+  try {
+    const opts = { ...options, path: pending.path };
+    return await (parsed ? decryptParsed(parsed, opts) : decryptValue(pending.blob, opts));
+  } catch (err) {
+    const o = pending.leaf.origin;
+    if (!isSealfigError(err)) throw err;
+    if (o.source === "file") {
+      throw err.withLocation({
+        ...(o.line !== undefined ? { line: o.line } : {}),
+        ...(o.col !== undefined ? { col: o.col } : {}),
+      });
+    }
+    // A sealed environment value: say which variable (and .env line) it came from.
+    throw new SealfigError(
+      err.code,
+      `${err.reason} (value of environment variable ${o.variable ?? "?"})`,
+      {
+        ...(o.file !== undefined ? { file: o.file } : {}),
+        ...(o.line !== undefined ? { line: o.line } : {}),
+        ...(err.path !== undefined ? { path: err.path } : {}),
+        ...(err.keyId !== undefined ? { keyId: err.keyId } : {}),
+        ...(err.hint !== undefined ? { hint: err.hint } : {}),
+        cause: err,
+      },
+    );
+  }
 }
 
 interface IntegrityJob {
@@ -393,6 +424,7 @@ async function checkTrust(
   files: readonly IntegrityJob[],
   records: readonly (IntegrityRecord | undefined)[],
   jobs: readonly { pending: PendingBlob; file?: string }[],
+  parsed: readonly (ParsedBlob | undefined)[],
 ): Promise<void> {
   if (trust.trustsAny) return;
   const seen = new Map<string, Promise<boolean>>();
@@ -413,14 +445,9 @@ async function checkTrust(
     const r = records[i];
     if (r && !(await trusted(r))) await fail(r, { file: j.file, path: INTEGRITY_KEY });
   }
-  for (const { pending } of jobs) {
-    let k: KeyName;
-    try {
-      k = parseBlob(pending.blob);
-    } catch {
-      continue; // malformed: reported with its location when opened
-    }
-    if (await trusted(k)) continue;
+  for (const [i, { pending }] of jobs.entries()) {
+    const k: KeyName | undefined = parsed[i];
+    if (!k || await trusted(k)) continue; // malformed: reported with its location when opened
     const o = pending.leaf.origin;
     await fail(k, {
       ...(o.file !== undefined ? { file: o.file } : {}),
@@ -477,13 +504,8 @@ function parseMinGeneration(text: string): number | Record<string, number> {
   return out;
 }
 
-function dekId(blob: string): string {
-  try {
-    const p = parseBlob(blob);
-    return `${p.providerId}\u0000${p.keyId}\u0000${toBase64Url(p.wrappedDek)}`;
-  } catch {
-    return blob;
-  }
+function dekId(p: ParsedBlob | undefined, blob: string): string {
+  return p ? `${p.providerId}\u0000${p.keyId}\u0000${toBase64Url(p.wrappedDek)}` : blob;
 }
 
 async function readDotenv(

@@ -194,14 +194,29 @@ export interface DecryptValueOptions {
  * await decryptValue(blob, { providers: [provider], path: "port", cache: new DekCache() }); // 42
  * ```
  */
-export async function decryptValue(
+export function decryptValue(
   blob: string,
   options: DecryptValueOptions,
 ): Promise<SecretValue> {
-  const segments = toSegments(options.path);
-  const location = { path: formatPath(segments), ...(options.file ? { file: options.file } : {}) };
+  let parsed: ParsedBlob;
   try {
-    const parsed = parseBlob(blob);
+    parsed = parseBlob(blob);
+  } catch (err) {
+    return Promise.reject(located(err, options));
+  }
+  return decryptParsed(parsed, options);
+}
+
+/**
+ * {@link decryptValue} for a blob already parsed with `parseBlob` (the loader parses each blob
+ * once, for its key check, and opens it with this).
+ */
+export async function decryptParsed(
+  parsed: ParsedBlob,
+  options: DecryptValueOptions,
+): Promise<SecretValue> {
+  try {
+    const segments = toSegments(options.path);
     const key = await openDataKey(parsed, options.providers, options.context ?? {}, options.cache);
     try {
       return await openWithDataKey(parsed, key, segments, options.context ?? {});
@@ -209,12 +224,21 @@ export async function decryptValue(
       if (!options.cache) key.destroy();
     }
   } catch (err) {
-    if (isSealfigError(err)) throw err.withLocation(location);
-    throw new SealfigError("PROVIDER_FAILED", "Cannot decrypt value: the key provider failed", {
-      ...location,
-      cause: err,
-    });
+    throw located(err, options);
   }
+}
+
+/** An error of opening a value, with its path and file; any other error becomes PROVIDER_FAILED. */
+function located(err: unknown, options: DecryptValueOptions): SealfigError {
+  const location = {
+    path: formatPath(toSegments(options.path)),
+    ...(options.file ? { file: options.file } : {}),
+  };
+  if (isSealfigError(err)) return err.withLocation(location);
+  return new SealfigError("PROVIDER_FAILED", "Cannot decrypt value: the key provider failed", {
+    ...location,
+    cause: err,
+  });
 }
 
 /** Find the blob's provider and get its data key, through the cache when given. */

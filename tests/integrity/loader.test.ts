@@ -19,7 +19,7 @@ import {
   stampDocument,
   unsetValue,
 } from "../../mod.ts";
-import type { LoadConfigOptions, SealfigDocument } from "../../mod.ts";
+import type { KeyProvider, LoadConfigOptions, SealfigDocument } from "../../mod.ts";
 import { isSealfigError, type SealfigError } from "../../src/errors.ts";
 import { INTEGRITY_KEY } from "../../src/integrity/record.ts";
 import { makeTempDir, type TempDir } from "../_helpers/tmp_dir.ts";
@@ -111,6 +111,43 @@ describe("loadConfig() with integrity records", () => {
     await loader.load();
     const again = await loader.loadWithReport();
     expect(again.report.providerCalls).toBe(0); // both cached
+  });
+
+  it("fetches the integrity data key and the values' data keys in one round", async () => {
+    // Each unwrap is held until two are in flight (or, if the loader asked one after the
+    // other, until a fallback timer lets it go). Two in flight = one round trip, not two.
+    let inFlight = 0, maxInFlight = 0;
+    const held: (() => void)[] = [];
+    const releaseAll = () => held.splice(0).forEach((release) => release());
+    const gated: KeyProvider = {
+      id: key.counting.id,
+      generateDataKey: (k, c) => key.counting.generateDataKey(k, c),
+      async decryptDataKey(k, w, c) {
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        await new Promise<void>((resolve) => {
+          held.push(resolve);
+          if (inFlight >= 2) releaseAll();
+          else setTimeout(releaseAll, 300);
+        });
+        inFlight--;
+        return key.counting.decryptDataKey(k, w, c);
+      },
+    };
+    const { config, report } = await loadConfigWithReport(options({ providers: [gated] }));
+    expect((config.db as Record<string, unknown>).password).toBe(CANARY);
+    expect(report.providerCalls).toBe(2);
+    expect(maxInFlight).toBe(2);
+  });
+
+  it("names the integrity failure, not a value's, when both fail in the same load", async () => {
+    // A blob altered in place (its value fails to open) under a record that no longer matches.
+    const text = stamped.toString().replace(
+      /(password: sealfig:v1:[A-Za-z0-9_-]+)([A-Za-z0-9_-])(\s)/,
+      (_, head: string, last: string, end: string) => `${head}${last === "A" ? "B" : "A"}${end}`,
+    );
+    expect(text).not.toBe(stamped.toString());
+    expect((await refused(text)).code).toBe("INTEGRITY_INVALID");
+    expect((await refused(text, { integrity: "off" })).code).toMatch(/^BLOB_/);
   });
 
   it("rejects every changed plain value (INTEGRITY_INVALID, naming the file)", async () => {
