@@ -13,7 +13,6 @@
  *
  * @module
  */
-import { toBase64Url, utf8 } from "../crypto/bytes.ts";
 import { DataKey } from "../crypto/data_key.ts";
 import { canonicalContext } from "../envelope/aad.ts";
 import type { EncryptionContext } from "../keys/key_provider.ts";
@@ -30,9 +29,17 @@ export interface DekCacheKey {
   context: EncryptionContext;
 }
 
+/** Default capacity of a {@link DekCache}: 4096 data keys. */
+export const DEFAULT_MAX_ENTRIES = 4096;
+
 /** Options for {@link DekCache}. */
 export interface DekCacheOptions {
-  /** Maximum number of cached keys. Default 1000. */
+  /**
+   * Maximum number of cached keys. Default 4096: room for every data key of a 4,000-value config
+   * sealed one key per value (plus its integrity keys), so a reload makes no provider call. An
+   * entry costs about 6 KiB on Node 20 (KMS-sized wrapped key, CryptoKey, cache key), so a full
+   * default cache holds about 24 MiB; memory grows only with the keys actually cached.
+   */
   maxEntries?: number;
   /** Maximum age of an entry in ms. Default 300000 (5 minutes). */
   ttlMs?: number;
@@ -92,7 +99,7 @@ export class DekCache {
    * @param options bounds and clock; see {@link DekCacheOptions} for defaults.
    */
   constructor(options: DekCacheOptions = {}) {
-    this.#maxEntries = positive(options.maxEntries ?? 1000, "maxEntries");
+    this.#maxEntries = positive(options.maxEntries ?? DEFAULT_MAX_ENTRIES, "maxEntries");
     this.#ttlMs = positive(options.ttlMs ?? 300_000, "ttlMs");
     this.#maxUses = positive(options.maxUses ?? Infinity, "maxUses");
     this.#now = options.now ?? Date.now;
@@ -191,13 +198,20 @@ function positive(n: number, name: string): number {
   return n;
 }
 
-/** The canonical map key for a wrapped DEK (not secret). */
+/**
+ * The map key for a wrapped DEK (not secret): every part length-prefixed, context entries sorted
+ * by key, the wrapped bytes as one character per byte.
+ */
 function cacheKey(id: DekCacheKey): string {
   let ctx = "";
-  for (const [k, v] of canonicalContext(id.context)) {
-    ctx += `${toBase64Url(k)}=${toBase64Url(v)};`;
+  for (const k of Object.keys(id.context).sort()) {
+    const v = id.context[k];
+    if (typeof v !== "string") canonicalContext(id.context); // throws OPTION_INVALID
+    ctx += `${k.length}:${k}${v!.length}:${v}`;
   }
-  return `${id.providerId}\u0000${toBase64Url(utf8(id.keyId))}\u0000${
-    toBase64Url(id.wrapped)
-  }\u0000${ctx}`;
+  let wrapped = "";
+  for (let i = 0; i < id.wrapped.length; i += 4096) {
+    wrapped += String.fromCharCode(...id.wrapped.subarray(i, i + 4096));
+  }
+  return `${id.providerId.length}:${id.providerId}${id.keyId.length}:${id.keyId}${ctx.length}:${ctx}${wrapped}`;
 }

@@ -78,7 +78,17 @@ const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 
 /** UTF-8 encode a string. */
 export function utf8(text: string): Bytes {
-  return encoder.encode(text) as Bytes;
+  // Short ASCII strings (context entries, path segments, labels) are most of the calls, and
+  // TextEncoder's per-call cost dominates for them.
+  const n = text.length;
+  if (n > 64) return encoder.encode(text) as Bytes;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) return encoder.encode(text) as Bytes;
+    out[i] = c;
+  }
+  return out;
 }
 
 /** UTF-8 decode strictly; undefined when the bytes are not valid UTF-8. */
