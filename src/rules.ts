@@ -20,9 +20,9 @@
  *
  * @module
  */
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { SealfigError } from "./errors.ts";
+import { isSealfigError, SealfigError } from "./errors.ts";
+import { parseDocument } from "./document/document.ts";
 import type { EncryptionContext } from "./keys/key_provider.ts";
 import { DEFAULT_MAX_VALUES_PER_DEK } from "./envelope/values.ts";
 import {
@@ -173,21 +173,29 @@ export async function findRulesFile(file: string): Promise<string | undefined> {
 
 /** Read and validate a rules file. Throws `RULES_INVALID` with the file and the problem. */
 export async function readRules(file: string): Promise<Rules> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(await readFileBytes(file));
-  } catch {
-    throw new SealfigError("RULES_INVALID", "Cannot read the rules file as UTF-8 text", { file });
+    bytes = await readFileBytes(file);
+  } catch (err) {
+    throw new SealfigError("RULES_INVALID", "Cannot read the rules file", { file, cause: err });
   }
   let data: unknown;
   try {
-    data = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 });
+    // The document reader's checks: strict UTF-8, size and nesting limits, duplicate keys,
+    // unknown tags, bounded aliases. A rules file is small: 1 MiB is plenty.
+    const doc = parseDocument(bytes, { file, maxBytes: 1024 * 1024 });
+    data = doc.yaml.toJS({ maxAliasCount: 100 });
   } catch (err) {
+    const e = isSealfigError(err) ? err : undefined;
     throw new SealfigError(
       "RULES_INVALID",
-      `Rules file is not valid YAML: ${(err as Error).message.split("\n")[0]}`,
+      `Rules file is not valid YAML: ${e?.reason ?? "it cannot be parsed"}`,
       {
         file,
+        ...(e?.line !== undefined ? { line: e.line } : {}),
+        ...(e?.col !== undefined ? { col: e.col } : {}),
+        ...(e?.hint !== undefined ? { hint: e.hint } : {}),
+        ...(e ? {} : { cause: err }),
       },
     );
   }

@@ -1,10 +1,11 @@
 import { afterAll, describe, expect, it } from "vitest";
 import process from "node:process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runSealfig } from "../_helpers/cli.ts";
 import { readRules, ruleFor } from "../../src/rules.ts";
+import { isSealfigError } from "../../src/errors.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sealfig-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -57,5 +58,27 @@ describe("sealfig CLI basics", () => {
     const again = await runSealfig(["init", "--dir", dir], { env });
     expect(again.code).not.toBe(0);
     expect(again.stderr).toContain("--force");
+  });
+
+  it("a bad rules file is RULES_INVALID with its line, never a crash", async () => {
+    const cases: [string, string, number | undefined][] = [
+      ["deep", "rules:\n  - " + "[".repeat(100_000) + "\n", 2], // beyond the nesting limit
+      ["duplicate", "rules: []\nrules: []\n", 2],
+      ["tag", "rules:\n  - files: !regex ^config/\n", 2],
+      ["not utf-8", "rules: []\n# \xff\n", undefined],
+    ];
+    for (const [name, text, line] of cases) {
+      const file = join(dir, `rules-${name.replace(/\W/g, "-")}.yaml`);
+      writeFileSync(
+        file,
+        name === "not utf-8" ? Uint8Array.from(text, (c) => c.charCodeAt(0)) : text,
+      );
+      const err = await readRules(file).then(() => undefined, (e: unknown) => e);
+      expect(isSealfigError(err), name).toBe(true);
+      if (!isSealfigError(err)) continue;
+      expect(err.code, name).toBe("RULES_INVALID");
+      expect(err.file, name).toBe(file);
+      if (line !== undefined) expect(err.line, name).toBe(line);
+    }
   });
 });
