@@ -16,7 +16,7 @@ server_pid=
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-npx --no-install tsx scripts/sealfig.ts kms-server --port 0 >"$tmp/endpoint" 2>"$tmp/server.err" &
+node --import tsx scripts/sealfig.ts kms-server --port 0 >"$tmp/endpoint" 2>"$tmp/server.err" &
 server_pid=$!
 for _ in $(seq 100); do grep -q '^http' "$tmp/endpoint" 2>/dev/null && break; sleep 0.1; done
 endpoint=$(grep -m1 '^http' "$tmp/endpoint") || { cat "$tmp/server.err"; exit 1; }
