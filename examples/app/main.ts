@@ -32,6 +32,7 @@ console.log("config (redacted):");
 console.log(JSON.stringify(redact(config), null, 2));
 console.log(
   `first load: ${report.valuesDecrypted} values decrypted, ${report.dataKeys} data keys, ` +
+    `${report.integrityVerified} integrity records verified, ` +
     `${report.providerCalls} provider calls, ${firstMs.toFixed(1)} ms`,
 );
 console.log(

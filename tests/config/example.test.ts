@@ -51,7 +51,9 @@ describe("examples/app", () => {
     expect(out).toContain('"password": "[redacted]"');
     expect(out).toContain('"max": 99');
     // 1 value data key + 1 integrity data key per file (base.yaml and production.yaml).
-    expect(out).toMatch(/first load: 5 values decrypted, 1 data keys, 3 provider calls, [\d.]+ ms/);
+    expect(out).toMatch(
+      /first load: 5 values decrypted, 1 data keys, 2 integrity records verified, 3 provider calls, [\d.]+ ms/,
+    );
     expect(out).toMatch(/reload: +5 values decrypted, 0 provider calls/);
     const secrets = await exampleSecrets();
     expect(secrets).toHaveLength(5);
