@@ -141,11 +141,17 @@ export class Sealer {
       });
     }
     this.#used++;
-    const { key, ref } = await this.#current;
+    const current = this.#current;
     try {
+      const { key, ref } = await current;
       return await sealWithDataKey(key, ref, value, valueType, segments, this.#context);
     } catch (err) {
-      throw isSealfigError(err) ? err.withLocation({ path: formatPath(segments) }) : err;
+      // Provider failures (generating the data key) name the value too.
+      if (isSealfigError(err)) throw err.withLocation({ path: formatPath(segments) });
+      throw new SealfigError("PROVIDER_FAILED", "Cannot seal value: the key provider failed", {
+        path: formatPath(segments),
+        cause: err,
+      });
     }
   }
 

@@ -9,7 +9,7 @@ import {
   Sealer,
   SealfigError,
 } from "../../mod.ts";
-import type { SecretValue } from "../../mod.ts";
+import type { KeyProvider, SecretValue } from "../../mod.ts";
 import { byteForms, CountingProvider, renderings } from "../_helpers/leaks.ts";
 import { replaceKeySlot } from "../../src/envelope/format.ts";
 
@@ -232,6 +232,29 @@ describe("data key sharing", () => {
     await Promise.all(Array.from({ length: 10 }, (_, i) => sealer.seal(i, `v${i}`)));
     expect(counting.generateCalls).toBe(4);
     expect(sealer.dataKeysGenerated).toBe(4);
+    sealer.dispose();
+  });
+
+  it("a provider failure while sealing names the value's path, and the next value retries", async () => {
+    let fail = true;
+    const flaky: KeyProvider = {
+      id: provider.id,
+      generateDataKey: (k, c) => {
+        if (fail) {
+          fail = false;
+          return Promise.reject(new SealfigError("KEY_NOT_FOUND", "no such key"));
+        }
+        return provider.generateDataKey(k, c);
+      },
+      decryptDataKey: (k, w, c) => provider.decryptDataKey(k, w, c),
+    };
+    const sealer = new Sealer({ provider: flaky, keyId });
+    const err = await failure(sealer.seal("x", "db.password"));
+    expect(err.code).toBe("KEY_NOT_FOUND");
+    expect(err.path).toBe("db.password");
+    expect(err.message).toContain("db.password");
+    const blob = await sealer.seal("y", "db.user");
+    expect(await decryptValue(blob, { providers: [provider], path: "db.user" })).toBe("y");
     sealer.dispose();
   });
 });
