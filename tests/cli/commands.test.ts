@@ -353,6 +353,26 @@ describe("sealfig run", () => {
 });
 
 describe("sealfig rotate / rewrap", () => {
+  it("rewrap of a malformed blob: exit 3 naming file:line:col and the path; the file is untouched", async () => {
+    const { dir, env, file } = await setup();
+    const text = readFileSync(file, "utf8");
+    const blob = /password: (sealfig:v1:\S+)/.exec(text)![1]!;
+    writeFileSync(file, text.replace(blob, blob.slice(0, 40)));
+    // Vouch for the damaged file, so that rewrap itself meets the damaged blob.
+    const stamp = await runSealfig(["stamp", "--force", "config/prod.yaml"], { cwd: dir, env });
+    expect(stamp.code, stamp.stderr).toBe(0);
+    const damaged = readFileSync(file, "utf8");
+    const newId = (await runSealfig(["keygen"], { cwd: dir, env })).stdout.trim();
+    const r = await runSealfig(["rewrap", "--to", `local:${newId}`, "config/prod.yaml"], {
+      cwd: dir,
+      env,
+    });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/config\/prod\.yaml:4:\d+ at "db\.password"/);
+    expect(r.stderr).toContain("BLOB_MALFORMED");
+    expect(readFileSync(file, "utf8")).toBe(damaged);
+  });
+
   it("rotate and rewrap 20 files: every file still loads; rewrap keeps ciphertexts", async () => {
     const { dir, env } = await setup();
     const files: string[] = [];

@@ -99,7 +99,13 @@ export const rewrapCommand: Command = {
       const edits: TextEdit[] = [];
       for (const e of doc.entries()) {
         if (e.kind !== "sealed") continue;
-        const blob = parseBlob(e.value as string);
+        const where = { file, line: e.line, col: e.col, path: e.pathText };
+        let blob: ReturnType<typeof parseBlob>;
+        try {
+          blob = parseBlob(e.value as string);
+        } catch (err) {
+          throw err instanceof SealfigError ? err.withLocation(where) : err;
+        }
         if (blob.providerId !== to.providerId) {
           throw new SealfigError(
             "OPTION_INVALID",
@@ -120,9 +126,7 @@ export const rewrapCommand: Command = {
           rewrapped.set(id, p);
         }
         const slot = await p.catch((err: unknown) => {
-          throw err instanceof SealfigError
-            ? err.withLocation({ file, line: e.line, col: e.col, path: e.pathText })
-            : err;
+          throw err instanceof SealfigError ? err.withLocation(where) : err;
         });
         edits.push({
           from: e.start,
