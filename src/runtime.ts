@@ -63,9 +63,39 @@ export interface WriteFileAtomicOptions {
 let tmpCounter = 0;
 
 /**
+ * Remove temporary files that an earlier, killed write to `name` left in `dir`: those named
+ * `.<name>.sealfig-<pid>-….tmp` whose process no longer runs. Best effort: errors are ignored.
+ */
+async function removeStaleTemps(dir: string, name: string): Promise<void> {
+  const prefix = `.${name}.sealfig-`;
+  let entries: string[];
+  try {
+    entries = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix) || !entry.endsWith(".tmp")) continue;
+    const pid = Number(/^(\d+)-/.exec(entry.slice(prefix.length))?.[1]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || processAlive(pid)) continue;
+    await fs.rm(nodePath.join(dir, entry), { force: true }).catch(() => {});
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === "EPERM"; // alive, owned by someone else
+  }
+}
+
+/**
  * Write a file atomically: write a temporary file in the same directory, fsync it, then rename it
- * over the target. A crash at any moment leaves either the old or the new complete file. The mode
- * of an existing file is kept unless `options.mode` is given.
+ * over the target. A crash at any moment leaves either the old or the new complete file (and, after
+ * `kill -9`, possibly the temporary file, which the next write to the same path removes once its
+ * writer is gone). The mode of an existing file is kept unless `options.mode` is given.
  */
 export async function writeFileAtomic(
   path: string,
@@ -73,6 +103,7 @@ export async function writeFileAtomic(
   options: WriteFileAtomicOptions = {},
 ): Promise<void> {
   const dir = nodePath.dirname(path);
+  await removeStaleTemps(dir, nodePath.basename(path));
   const existing = await statFile(path);
   const mode = options.mode ?? existing?.mode ?? 0o644;
   const tmp = nodePath.join(
