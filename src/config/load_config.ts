@@ -19,7 +19,7 @@ import {
   type TrustedKeys,
 } from "../keys/allowlist.ts";
 import { INTEGRITY_KEY, type IntegrityRecord } from "../integrity/record.ts";
-import { readIntegrityRecord, verifyIntegrity } from "../integrity/verify.ts";
+import { readIntegrityRecord, verifyRecord } from "../integrity/verify.ts";
 import type { SealfigDocument } from "../document/document.ts";
 import { DEFAULT_CONCURRENCY, mapConcurrent } from "../document/_concurrency.ts";
 import { DEFAULT_MAX_ALIAS_COUNT, readDocument } from "../document/document.ts";
@@ -298,8 +298,8 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
   // trip, not two. Opened values are held aside and reach the tree only after every record has
   // verified; when one fails, they are dropped and the integrity error is what the caller sees.
   const minGeneration = minGenerationFor(options);
-  const verifying = mapConcurrent(integrityJobs, concurrency, async (j) => {
-    const record = await verifyIntegrity(j.doc, {
+  const verifying = mapConcurrent(integrityJobs, concurrency, async (j, i) => {
+    const record = await verifyRecord(j.doc, records[i], {
       providers,
       context: j.context,
       trust,

@@ -13,7 +13,7 @@ import { DekCache } from "../cache/dek_cache.ts";
 import { timingSafeEqual } from "../crypto/bytes.ts";
 import { DataKey } from "../crypto/data_key.ts";
 import { isSealfigError, SealfigError } from "../errors.ts";
-import { describeKeyName, type KeyAllowlist } from "../keys/allowlist.ts";
+import type { KeyAllowlist } from "../keys/allowlist.ts";
 import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { applyEdits } from "../document/seal.ts";
 import type { DocumentValue, SealfigDocument } from "../document/document.ts";
@@ -176,11 +176,28 @@ function invalid(doc: SealfigDocument, cause?: unknown): SealfigError {
  * (await verifyIntegrity(document, { providers: [provider], trust }))?.generation; // 1
  * ```
  */
-export async function verifyIntegrity(
+export function verifyIntegrity(
   doc: SealfigDocument,
   options: VerifyIntegrityOptions & { required?: boolean },
 ): Promise<IntegrityRecord | undefined> {
-  const record = readIntegrityRecord(doc);
+  let record: IntegrityRecord | undefined;
+  try {
+    record = readIntegrityRecord(doc);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return verifyRecord(doc, record, options);
+}
+
+/**
+ * {@link verifyIntegrity} for a record already read with {@link readIntegrityRecord} (the loader
+ * reads each file's record once, for its key check, and verifies it with this).
+ */
+export async function verifyRecord(
+  doc: SealfigDocument,
+  record: IntegrityRecord | undefined,
+  options: VerifyIntegrityOptions & { required?: boolean },
+): Promise<IntegrityRecord | undefined> {
   if (!record) {
     if (options.required === false) return undefined;
     throw new SealfigError("INTEGRITY_MISSING", "The file has no integrity record", {
@@ -382,9 +399,4 @@ function withRecord(doc: SealfigDocument, text: string): SealfigDocument {
   }
   const sep = doc.text === "" || doc.text.endsWith("\n") ? "" : "\n";
   return doc.withText(`${doc.text}${sep}${INTEGRITY_KEY}: ${text}\n`);
-}
-
-/** How a record's key is shown in messages. */
-export function describeRecordKey(record: IntegrityRecord): string {
-  return describeKeyName(record);
 }

@@ -15,8 +15,8 @@ import { UsageError } from "../args.ts";
 import { type Command, flagBool } from "../command.ts";
 import { ExitCode } from "../exit_codes.ts";
 import { markedSecret, readTarget, resolveTarget, RULE_FLAGS, type Target } from "../target.ts";
-import { checkIntegrity, describeRecordKey, type IntegrityCheck } from "../../integrity/verify.ts";
-import type { KeyName } from "../../keys/allowlist.ts";
+import { checkIntegrity, type IntegrityCheck } from "../../integrity/verify.ts";
+import { describeKeyName, type KeyName } from "../../keys/allowlist.ts";
 
 /** One problem `check` reports. */
 interface Problem {
@@ -102,9 +102,7 @@ async function integrityOf(
 /** One line describing a record state. */
 function describeIntegrity(c: IntegrityCheck | undefined): string {
   if (!c) return "off (by the rules)";
-  const gen = c.record
-    ? `generation ${c.record.generation}, key ${describeRecordKey(c.record)}`
-    : "";
+  const gen = c.record ? `generation ${c.record.generation}, key ${describeKeyName(c.record)}` : "";
   switch (c.state) {
     case "valid":
       return `valid (${gen})`;
