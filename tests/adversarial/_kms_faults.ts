@@ -21,6 +21,7 @@ import { setSecret } from "../../src/document/edit.ts";
 import { KmsKeyProvider, type KmsKeyProviderOptions } from "../../src/keys/aws_kms.ts";
 import { type KmsServer, startKmsServer } from "../../src/keys/kms_server/server.ts";
 import { runSealfig } from "../_helpers/cli.ts";
+import { noCredentials } from "../keys/_kms_fixture.ts";
 import type { TempDir } from "../_helpers/tmp_dir.ts";
 import {
   attempt,
@@ -246,17 +247,7 @@ export function kmsFaultsSuite(): void {
       // a provider with credentials loads through the same cache afterwards.
       await attempt("kms faults", async () => {
         const cache = new DekCache();
-        const noCreds = kms({
-          clientFactory: (sdkModule, config) =>
-            new sdkModule.KMSClient({
-              ...config,
-              credentials: () => {
-                const e = new Error("Could not load credentials from any providers");
-                e.name = "CredentialsProviderError";
-                return Promise.reject(e);
-              },
-            }),
-        });
+        const noCreds = kms({ clientFactory: noCredentials });
         const err = await rejectionOf(load(noCreds, cache), "missing credentials");
         const e = expectTyped("missing credentials", err, {
           codes: ["KMS_CREDENTIALS_MISSING"],

@@ -3,7 +3,11 @@
  * to it with the real `@aws-sdk/client-kms`, explicit dummy credentials and an explicit endpoint
  * (so nothing probes IMDS or reads the developer's AWS config).
  */
-import { KmsKeyProvider, type KmsKeyProviderOptions } from "../../src/keys/aws_kms.ts";
+import {
+  type KmsClientFactory,
+  KmsKeyProvider,
+  type KmsKeyProviderOptions,
+} from "../../src/keys/aws_kms.ts";
 import {
   type KmsServer,
   type KmsServerOptions,
@@ -30,6 +34,20 @@ export function providerFor(
     ...options,
   });
 }
+
+/**
+ * A client factory whose credential provider finds nothing, failing the way the SDK's default
+ * chain does when no credentials are configured.
+ */
+export const noCredentials: KmsClientFactory = (sdkModule, config) =>
+  new sdkModule.KMSClient({
+    ...config,
+    credentials: () => {
+      const e = new Error("Could not load credentials from any providers");
+      e.name = "CredentialsProviderError";
+      return Promise.reject(e);
+    },
+  });
 
 /** Catch the rejection of a promise (fails the test if it resolves). */
 export async function rejection(p: Promise<unknown>): Promise<Error & Record<string, unknown>> {

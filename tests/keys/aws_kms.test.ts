@@ -14,6 +14,7 @@ import { inspectValue } from "../../src/runtime.ts";
 import {
   ACCESS_KEY,
   equalBytes,
+  noCredentials,
   providerFor,
   rejection,
   SECRET_KEY,
@@ -171,15 +172,7 @@ describe("KmsKeyProvider over the real SDK and the local KMS server", () => {
     const noCreds = new KmsKeyProvider({
       endpoint: server.endpoint,
       region: server.region,
-      clientFactory: (sdkModule, config) =>
-        new sdkModule.KMSClient({
-          ...config,
-          credentials: () => {
-            const e = new Error("Could not load credentials from any providers");
-            e.name = "CredentialsProviderError";
-            return Promise.reject(e);
-          },
-        }),
+      clientFactory: noCredentials,
     });
     const err = await rejection(noCreds.generateDataKey(key.arn, CTX));
     expect(err.code).toBe("KMS_CREDENTIALS_MISSING");
