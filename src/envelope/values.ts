@@ -141,17 +141,29 @@ export class Sealer {
       });
     }
     this.#used++;
-    const current = this.#current;
+    const where = { path: formatPath(segments) };
+    let dataKey: { key: DataKey; ref: DataKeyRef };
     try {
-      const { key, ref } = await current;
-      return await sealWithDataKey(key, ref, value, valueType, segments, this.#context);
+      dataKey = await this.#current;
     } catch (err) {
-      // Provider failures (generating the data key) name the value too.
-      if (isSealfigError(err)) throw err.withLocation({ path: formatPath(segments) });
+      // A provider failure (generating the data key) names the value too.
+      if (isSealfigError(err)) throw err.withLocation(where);
       throw new SealfigError("PROVIDER_FAILED", "Cannot seal value: the key provider failed", {
-        path: formatPath(segments),
+        ...where,
         cause: err,
       });
+    }
+    try {
+      return await sealWithDataKey(
+        dataKey.key,
+        dataKey.ref,
+        value,
+        valueType,
+        segments,
+        this.#context,
+      );
+    } catch (err) {
+      throw isSealfigError(err) ? err.withLocation(where) : err;
     }
   }
 
@@ -200,7 +212,7 @@ export interface DecryptValueOptions {
  * await decryptValue(blob, { providers: [provider], path: "port", cache: new DekCache() }); // 42
  * ```
  */
-export function decryptValue(
+export async function decryptValue(
   blob: string,
   options: DecryptValueOptions,
 ): Promise<SecretValue> {
@@ -208,9 +220,9 @@ export function decryptValue(
   try {
     parsed = parseBlob(blob);
   } catch (err) {
-    return Promise.reject(located(err, options));
+    throw located(err, options);
   }
-  return decryptParsed(parsed, options);
+  return await decryptParsed(parsed, options);
 }
 
 /**
