@@ -139,6 +139,20 @@ export function markedSecret(rule: FileRule): (v: DocumentValue) => boolean {
 
 /** Options for sealing the target's values per its rule. Throws when the rule names no key. */
 export function sealOptions(target: Target, previous?: SealfigDocument): SealDocumentOptions {
+  return {
+    ...sealingKey(target),
+    context: target.rule.context,
+    maxValuesPerDek: target.rule.maxValuesPerDek,
+    dekPolicy: target.rule.maxValuesPerDek === 1 ? "per-value" : "per-file",
+    providers: target.providers,
+    select: markedSecret(target.rule),
+    cache: target.cache,
+    ...(previous ? { previous } : {}),
+  };
+}
+
+/** The provider and key the file's rule seals with. Throws `OPTION_INVALID` when it has none. */
+export function sealingKey(target: Target): { provider: KeyProvider; keyId: string } {
   const key = target.rule.key;
   if (!key) {
     throw new SealfigError("OPTION_INVALID", "No key to seal with", {
@@ -146,16 +160,7 @@ export function sealOptions(target: Target, previous?: SealfigDocument): SealDoc
       hint: "Add a rule for this file to .sealfig.yaml (sealfig init) or pass --key",
     });
   }
-  return {
-    provider: providerById(target.providers, key.providerId),
-    keyId: key.keyId,
-    context: target.rule.context,
-    maxValuesPerDek: target.rule.maxValuesPerDek,
-    dekPolicy: target.rule.maxValuesPerDek === 1 ? "per-value" : "per-file",
-    providers: target.providers,
-    select: markedSecret(target.rule),
-    ...(previous ? { previous } : {}),
-  };
+  return { provider: providerById(target.providers, key.providerId), keyId: key.keyId };
 }
 
 /** Write a document: in place (atomically, keeping the mode) or to stdout. */

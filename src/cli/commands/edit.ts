@@ -135,10 +135,7 @@ async function edit(target: Target, ctx: CliContext): Promise<number> {
         }
         continue;
       }
-      const result = await sealDocument(doc, {
-        ...sealOptions(target, sealed),
-        cache: target.cache,
-      });
+      const result = await sealDocument(doc, sealOptions(target, sealed));
       const stamped = await stampForWrite(target, sealed, result.document, prior);
       if (stamped === sealed) {
         ctx.stderr(`${file}: file has not changed\n`);

@@ -73,10 +73,7 @@ export const encryptCommand: Command = {
     const prior = flagBool(args, "force")
       ? priorUnverified(base)
       : await verifyForWrite(target, base, ctx);
-    const result = await sealDocument(doc, {
-      ...sealOptions(target, previous),
-      cache: target.cache,
-    });
+    const result = await sealDocument(doc, sealOptions(target, previous));
     const out = await stampForWrite(target, base, result.document, prior);
     await writeTarget(target, out, inPlace, ctx);
     ctx.stderr(

@@ -10,7 +10,7 @@ import type { StandardSchemaV1 } from "../../config/validate.ts";
 import { SealfigError } from "../../errors.ts";
 import { defaultProviders } from "../../keys/registry.ts";
 import { loadRuleFor } from "../../rules.ts";
-import { importFile, resolvePath, runChild, signalNumber } from "../../runtime.ts";
+import { importFile, runChild, signalNumber } from "../../runtime.ts";
 import { UsageError } from "../args.ts";
 import { type Command, flagBool, flagList, flagString } from "../command.ts";
 import { flattenToEnv } from "../env_flatten.ts";
@@ -58,15 +58,14 @@ export const runCommand: Command = {
     if (files.length === 0) throw new UsageError("run needs at least one -f FILE");
     const [cmd, ...cmdArgs] = args.rest ?? [];
     if (!cmd) throw new UsageError("run needs -- CMD [ARGS...]");
-    const contexts = new Map<string, Record<string, string>>();
     const entries: ConfigFile[] = [];
     // Trusted keys: those of the rules files (any rule's key, trusted_keys, or trust: any).
     let trusted: string[] | "any" | undefined;
     for (const f of files) {
       const rule = await loadRuleFor(f, flagString(args, "rules"));
-      contexts.set(resolvePath(f), { ...rule.context });
       entries.push({
         path: f,
+        context: { ...rule.context },
         integrity: rule.integrity === "required"
           ? "require"
           : rule.integrity === "optional"
@@ -82,7 +81,6 @@ export const runCommand: Command = {
       files: entries,
       ...(trusted ? { trustedKeys: trusted } : {}),
       providers: defaultProviders(),
-      context: (file: string) => contexts.get(resolvePath(file)) ?? {},
       ...(schema ? { schema } : {}),
       ...(envPrefix ? { env: { prefix: envPrefix, vars: ctx.env } } : {}),
     });

@@ -8,7 +8,6 @@
 import { parseDocument } from "../../document/document.ts";
 import { setSecret, setValue, unsetValue } from "../../document/edit.ts";
 import type { SecretValue } from "../../envelope/value_codec.ts";
-import { providerById } from "../../keys/registry.ts";
 import { SealfigError } from "../../errors.ts";
 import { UsageError } from "../args.ts";
 import { type Command, flagBool, flagString } from "../command.ts";
@@ -18,6 +17,7 @@ import {
   readTarget,
   resolveTarget,
   RULE_FLAGS,
+  sealingKey,
   stampForWrite,
   targetExists,
   verifyForWrite,
@@ -56,16 +56,8 @@ export const setCommand: Command = {
     if (flagBool(args, "plain")) {
       out = setValue(doc, path, value);
     } else {
-      const key = target.rule.key;
-      if (!key) {
-        throw new SealfigError("OPTION_INVALID", "No key to seal with", {
-          file,
-          hint: "Add a rule for this file to .sealfig.yaml (sealfig init) or pass --key",
-        });
-      }
       out = await setSecret(doc, path, value, {
-        provider: providerById(target.providers, key.providerId),
-        keyId: key.keyId,
+        ...sealingKey(target),
         context: target.rule.context,
       });
     }
