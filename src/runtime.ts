@@ -16,6 +16,7 @@ import process from "node:process";
 import { createRequire } from "node:module";
 import * as nodeUtil from "node:util";
 import { fileURLToPath } from "node:url";
+import { concat } from "./crypto/bytes.ts";
 
 /** Information about a file, as far as sealfig needs it. */
 export interface FileInfo {
@@ -619,15 +620,7 @@ export async function runChildCapture(
     child.stderr!.on("data", (d: Uint8Array) => err.push(d));
     child.on("error", reject);
     child.on("close", (code, signal) => {
-      const text = (parts: Uint8Array[]) => {
-        const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-        let o = 0;
-        for (const p of parts) {
-          all.set(p, o);
-          o += p.length;
-        }
-        return new TextDecoder().decode(all);
-      };
+      const text = (parts: Uint8Array[]) => new TextDecoder().decode(concat(...parts));
       resolve({ code, signal, stdout: text(out), stderr: text(err) });
     });
   });
