@@ -217,30 +217,27 @@ export async function verifyForRead(
  * under an untrusted key is named (`KEY_UNTRUSTED` with its path) rather than found later.
  */
 export async function checkBlobKeys(target: Target, doc: SealfigDocument): Promise<void> {
-  const seen = new Map<string, boolean>();
-  for (const v of doc.values()) {
-    if (v.kind !== "sealed") continue;
-    let key;
-    try {
-      key = parseBlob(v.value as string);
-    } catch {
-      continue; // malformed: reported where it is opened
-    }
-    const id = `${key.providerId}\u0000${key.keyId}`;
-    let ok = seen.get(id);
-    if (ok === undefined) seen.set(id, ok = await target.trust.isTrusted(key, target.providers));
-    if (ok) continue;
-    await target.trust.check(key, target.providers).catch((err: unknown) => {
-      throw err instanceof SealfigError
-        ? err.withLocation({
+  function* keys() {
+    for (const v of doc.values()) {
+      if (v.kind !== "sealed") continue;
+      let key;
+      try {
+        key = parseBlob(v.value as string);
+      } catch {
+        continue; // malformed: reported where it is opened
+      }
+      yield {
+        key,
+        where: () => ({
           ...(doc.file !== undefined ? { file: doc.file } : {}),
           line: v.line,
           col: v.col,
           path: v.pathText,
-        })
-        : err;
-    });
+        }),
+      };
+    }
   }
+  await target.trust.checkAll(keys(), target.providers);
 }
 
 /** What a write command learned about the file's existing record. */

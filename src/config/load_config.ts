@@ -5,7 +5,7 @@
  * @module
  */
 import { DekCache, type DekCacheStats } from "../cache/dek_cache.ts";
-import { isSealfigError, SealfigError } from "../errors.ts";
+import { isSealfigError, SealfigError, type SealfigErrorOptions } from "../errors.ts";
 import { parseBlob, type ParsedBlob } from "../envelope/format.ts";
 import { decryptParsed, decryptValue } from "../envelope/values.ts";
 import type { SecretValue } from "../envelope/value_codec.ts";
@@ -418,7 +418,7 @@ function checkMode(mode: unknown): void {
 }
 
 /** Check the keys of every record and blob, in order, so the first untrusted one is named. */
-async function checkTrust(
+function checkTrust(
   trust: KeyAllowlist,
   providers: readonly KeyProvider[],
   files: readonly IntegrityJob[],
@@ -426,39 +426,27 @@ async function checkTrust(
   jobs: readonly { pending: PendingBlob; file?: string }[],
   parsed: readonly (ParsedBlob | undefined)[],
 ): Promise<void> {
-  if (trust.trustsAny) return;
-  const seen = new Map<string, Promise<boolean>>();
-  const trusted = (k: KeyName) => {
-    const id = `${k.providerId}\u0000${k.keyId}`;
-    let p = seen.get(id);
-    if (!p) seen.set(id, p = trust.isTrusted(k, providers));
-    return p;
-  };
-  const fail = async (k: KeyName, location: Record<string, unknown>) => {
-    try {
-      await trust.check(k, providers);
-    } catch (err) {
-      throw isSealfigError(err) ? err.withLocation(location) : err;
+  function* keys(): Generator<{ key: KeyName; where: () => SealfigErrorOptions }> {
+    for (const [i, j] of files.entries()) {
+      const r = records[i];
+      if (r) yield { key: r, where: () => ({ file: j.file, path: INTEGRITY_KEY }) };
     }
-  };
-  for (const [i, j] of files.entries()) {
-    const r = records[i];
-    if (r && !(await trusted(r))) await fail(r, { file: j.file, path: INTEGRITY_KEY });
+    for (const [i, { pending }] of jobs.entries()) {
+      const key = parsed[i];
+      if (!key) continue; // malformed: reported with its location when opened
+      const o = pending.leaf.origin;
+      yield {
+        key,
+        where: () => ({
+          ...(o.file !== undefined ? { file: o.file } : {}),
+          ...(o.line !== undefined ? { line: o.line } : {}),
+          ...(o.col !== undefined ? { col: o.col } : {}),
+          ...(o.source === "file" ? { path: formatPath(pending.path) } : {}),
+        }),
+      };
+    }
   }
-  for (const [i, { pending }] of jobs.entries()) {
-    const k: KeyName | undefined = parsed[i];
-    if (!k || await trusted(k)) continue; // malformed: reported with its location when opened
-    const o = pending.leaf.origin;
-    await fail(k, {
-      ...(o.file !== undefined ? { file: o.file } : {}),
-      ...(o.line !== undefined ? { line: o.line } : {}),
-      ...(o.col !== undefined ? { col: o.col } : {}),
-      ...(o.source === "file" ? { path: formatPath(pending.path) } : {
-        hint: `The value of environment variable ${o.variable ?? "?"} is sealed with an ` +
-          "untrusted key",
-      }),
-    });
-  }
+  return trust.checkAll(keys(), providers);
 }
 
 /** The minimum generation for a file, from the option or `SEALFIG_MIN_GENERATION`. */

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { SealfigError } from "../errors.ts";
+import { SealfigError, type SealfigErrorOptions } from "../errors.ts";
 import type { KeyProvider } from "./key_provider.ts";
 
 /** Which keys to trust: key references (`local:<id>`, KMS key/alias ARN, `alias/<name>`), or `"any"`. */
@@ -177,8 +177,29 @@ export class KeyAllowlist {
    * Throw `KEY_UNTRUSTED` (naming the key) unless `key` is trusted. Callers add the file and path.
    */
   async check(key: KeyName, providers: readonly KeyProvider[]): Promise<void> {
-    if (await this.isTrusted(key, providers)) return;
-    throw new SealfigError(
+    if (!(await this.isTrusted(key, providers))) throw this.#untrusted(key);
+  }
+
+  /**
+   * Check many keys in order (each distinct key is looked up once) and throw `KEY_UNTRUSTED` for
+   * the first untrusted one, with the location `where` gives for it.
+   */
+  async checkAll(
+    items: Iterable<{ key: KeyName; where: () => SealfigErrorOptions }>,
+    providers: readonly KeyProvider[],
+  ): Promise<void> {
+    if (this.#any) return;
+    const seen = new Map<string, boolean>();
+    for (const { key, where } of items) {
+      const id = exactKey(key);
+      let ok = seen.get(id);
+      if (ok === undefined) seen.set(id, ok = await this.isTrusted(key, providers));
+      if (!ok) throw this.#untrusted(key).withLocation(where());
+    }
+  }
+
+  #untrusted(key: KeyName): SealfigError {
+    return new SealfigError(
       "KEY_UNTRUSTED",
       `Sealed with key ${describeKeyName(key)}, which is not trusted`,
       {
