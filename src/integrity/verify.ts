@@ -127,12 +127,8 @@ async function openIntegrityKey(
       { ...loc, keyId: record.keyId },
     );
   }
-  const context = integrityContext(options.context ?? {});
   try {
-    return await cache.get(
-      { providerId: provider.id, keyId: record.keyId, wrapped: record.wrappedDek, context },
-      () => provider.decryptDataKey(record.keyId, record.wrappedDek, context),
-    );
+    return await unwrapIntegrityKey(cache, provider, record, options.context ?? {});
   } catch (err) {
     if (isSealfigError(err) && TAMPERED.has(err.code)) throw invalid(doc, err);
     if (isSealfigError(err)) throw err.withLocation(loc);
@@ -141,6 +137,20 @@ async function openIntegrityKey(
       cause: err,
     });
   }
+}
+
+/** A record's integrity data key, through the cache, unwrapped with the integrity context. */
+function unwrapIntegrityKey(
+  cache: DekCache,
+  provider: KeyProvider,
+  record: Pick<IntegrityRecord, "keyId" | "wrappedDek">,
+  fileContext: EncryptionContext,
+): Promise<DataKey> {
+  const context = integrityContext(fileContext);
+  return cache.get(
+    { providerId: provider.id, keyId: record.keyId, wrapped: record.wrappedDek, context },
+    () => provider.decryptDataKey(record.keyId, record.wrappedDek, context),
+  );
 }
 
 function invalid(doc: SealfigDocument, cause?: unknown): SealfigError {
@@ -326,17 +336,8 @@ export async function stampDocument(
         p.id === reuse.providerId
       );
       if (provider) {
-        const ctx = integrityContext(context);
         try {
-          key = await cache.get(
-            {
-              providerId: provider.id,
-              keyId: reuse.keyId,
-              wrapped: reuse.wrappedDek,
-              context: ctx,
-            },
-            () => provider.decryptDataKey(reuse.keyId, reuse.wrappedDek, ctx),
-          );
+          key = await unwrapIntegrityKey(cache, provider, reuse, context);
           slot = reuse;
         } catch {
           key = undefined;
