@@ -49,7 +49,21 @@ function canonicalKms(keyId: string): string {
   return keyId;
 }
 
-function parseRef(ref: string): KeyName {
+/**
+ * Parse one trusted-key reference. Error messages never quote the text: a key (local key
+ * material, `sealfig-local-key-v1:…`) pasted where its id belongs must not be echoed.
+ */
+function parseRef(ref: string, index: number): KeyName {
+  if (ref.includes("sealfig-local-key-")) {
+    throw new SealfigError(
+      "OPTION_INVALID",
+      `Trusted key #${index + 1} is a local key itself, not its id`,
+      {
+        hint: "Name a local key by its id (local:lk_…, as sealfig keygen prints it); keep the " +
+          "key out of configuration and environment listings",
+      },
+    );
+  }
   const m = /^([a-z0-9-]{1,32}):(.+)$/.exec(ref);
   if (m && !ref.startsWith("arn:") && !ref.startsWith("alias/")) {
     return { providerId: m[1]!, keyId: m[2]! };
@@ -57,7 +71,7 @@ function parseRef(ref: string): KeyName {
   if (/^arn:aws[a-z-]*:kms:/.test(ref) || /^alias\//.test(ref)) {
     return { providerId: "aws-kms", keyId: ref };
   }
-  throw new SealfigError("OPTION_INVALID", `Unrecognised trusted key ${JSON.stringify(ref)}`, {
+  throw new SealfigError("OPTION_INVALID", `Trusted key #${index + 1} is not a key reference`, {
     hint: "Use local:<key id>, a KMS key ARN, an alias ARN, alias/<name> or aws-kms:<key id>",
   });
 }
@@ -96,8 +110,8 @@ export class KeyAllowlist {
     this.#any = any;
     this.#localHeld = options.localHeld === true;
     this.#refs = refs;
-    for (const ref of refs) {
-      const k = parseRef(ref);
+    for (const [i, ref] of refs.entries()) {
+      const k = parseRef(ref, i);
       if (k.providerId === "aws-kms" && !KEY_ARN.test(k.keyId)) {
         const list = this.#unresolved.get(k.providerId) ?? [];
         list.push(k.keyId);
@@ -233,7 +247,7 @@ export function parseTrustedKeys(text: string | undefined): TrustedKeys | undefi
   if (!t) return undefined;
   if (t === "any") return "any";
   const refs = t.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  for (const r of refs) parseRef(r);
+  refs.forEach(parseRef);
   return refs;
 }
 

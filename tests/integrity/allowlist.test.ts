@@ -12,7 +12,9 @@ import {
   KeyAllowlist,
   KmsKeyProvider,
   loadConfig,
+  LocalKeyProvider,
   parseDocument,
+  parseTrustedKeys,
   readIntegrityRecord,
   sealDocument,
   stampDocument,
@@ -21,6 +23,7 @@ import type { KmsKeyInfo, KmsServer, LoadConfigOptions } from "../../mod.ts";
 import { startKmsServer } from "../../src/keys/kms_server/server.ts";
 import { isSealfigError, type SealfigError } from "../../src/errors.ts";
 import { runSealfig } from "../_helpers/cli.ts";
+import { renderings } from "../_helpers/leaks.ts";
 import { makeTempDir, type TempDir } from "../_helpers/tmp_dir.ts";
 
 const CONTEXT = { app: "shop", env: "prod" };
@@ -153,6 +156,31 @@ describe("key allowlist", () => {
     }
     expect(kms.stats.count("Decrypt")).toBe(2); // the rest came from the cache
     provider.destroy();
+  });
+
+  it("a local key pasted as a trusted key is refused without echoing it, and so is any bad ref", async () => {
+    const { key } = await LocalKeyProvider.generateKey();
+    const material = key.split(":").pop()!;
+    for (const refs of [[key], ["local:lk_0123456789abcdef", `local:${key}`]]) {
+      let err: unknown;
+      try {
+        KeyAllowlist.of(refs);
+      } catch (e) {
+        err = e;
+      }
+      expect(isSealfigError(err, "OPTION_INVALID")).toBe(true);
+      expect(renderings(err)).not.toContain(material);
+    }
+    const bad = "not a reference secret-ish-text";
+    expect(() => parseTrustedKeys(bad)).toThrow(/Trusted key #1 is not a key reference/);
+    let second: unknown;
+    try {
+      parseTrustedKeys(`local:lk_0123456789abcdef, ${bad}`);
+    } catch (e) {
+      second = e;
+    }
+    expect(isSealfigError(second, "OPTION_INVALID")).toBe(true);
+    expect(renderings(second)).not.toContain(bad);
   });
 
   it("KeyAllowlist counts multi-Region replicas as one key, and nothing else", async () => {
