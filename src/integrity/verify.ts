@@ -248,7 +248,7 @@ export async function checkIntegrity(
   try {
     record = readIntegrityRecord(doc);
     if (!record) return { state: "missing", record: undefined, error: undefined };
-    await verifyIntegrity(doc, options);
+    await verifyRecord(doc, record, options);
     return { state: "valid", record, error: undefined };
   } catch (err) {
     if (!isSealfigError(err)) throw err;

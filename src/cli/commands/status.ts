@@ -73,14 +73,9 @@ function inspectDoc(target: Target, doc: SealfigDocument): FileReport {
 /** Sealed values under keys the rules do not trust (checked without any unwrap). */
 async function untrusted(target: Target, r: FileReport): Promise<Problem[]> {
   const out: Problem[] = [];
-  const memo = new Map<string, boolean>();
   for (const b of r.blobKeys) {
-    let ok = memo.get(b.ref);
-    if (ok === undefined) {
-      ok = await target.trust.isTrusted(b.key, target.providers);
-      memo.set(b.ref, ok);
-    }
-    if (!ok) out.push({ where: b.where, what: `sealed with key ${b.ref}, which is not trusted` });
+    if (await target.trust.isTrusted(b.key, target.providers)) continue;
+    out.push({ where: b.where, what: `sealed with key ${b.ref}, which is not trusted` });
   }
   return out;
 }
