@@ -116,14 +116,15 @@ export function macInput(
   generation: number,
   context: EncryptionContext,
 ): Uint8Array {
-  const leaves: ByteWriter[] = [];
+  // The leaves are written into one body as they are met; their count goes in front of it.
+  const body = new ByteWriter();
+  let leafCount = 0;
   const paths = new Map<Node, ValuePath>();
   const file = doc.file;
   const leaf = (path: ValuePath, kind: number, type: number, payload: Uint8Array) => {
-    const w = new ByteWriter();
-    segments(w, path);
-    w.u8(kind).u8(type).lp32(payload);
-    leaves.push(w);
+    segments(body, path);
+    body.u8(kind).u8(type).lp32(payload);
+    leafCount++;
   };
   const visit = (node: Node | null | undefined, path: PathSegment[], depth: number): void => {
     if (depth > 300) {
@@ -197,8 +198,7 @@ export function macInput(
   const pairs = canonicalContext(context);
   w.u32(pairs.length);
   for (const [k, v] of pairs) w.lp32(k).lp32(v);
-  w.u32(leaves.length);
-  for (const l of leaves) w.bytes(l.finish());
+  w.u32(leafCount).bytes(body.finish());
   return w.finish();
 }
 
