@@ -19,6 +19,10 @@ export const ErrorCode = {
   BLOB_AUTH_FAILED: "BLOB_AUTH_FAILED",
   /** The value cannot be sealed (unsupported type, too large). */
   VALUE_INVALID: "VALUE_INVALID",
+  /** A value cannot be written as YAML text that reads back as the same value; nothing was written. */
+  VALUE_NOT_REPRESENTABLE: "VALUE_NOT_REPRESENTABLE",
+  /** A write would store in plaintext a value that was sealed (e.g. its `!secret` tag was removed). */
+  VALUE_UNSEALED: "VALUE_UNSEALED",
   /** A path string does not follow the path syntax. */
   PATH_INVALID: "PATH_INVALID",
   /** No key provider is configured for the provider id a blob names. */

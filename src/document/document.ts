@@ -290,7 +290,12 @@ export class SealfigDocument {
       // right after what precedes it on its own line instead.
       while (start > 0 && " \t\n".includes(this.text[start - 1]!)) start--;
     }
-    const end = start + trimmed.length;
+    let end = start + trimmed.length;
+    if (node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED") {
+      // Blanks at the end of a block's last line are part of its value: a splice replaces them
+      // too, or they would join whatever is written there next.
+      while (end < range[1] && (this.text[end] === " " || this.text[end] === "\t")) end++;
+    }
     let kind: ValueKind;
     let type: ValueTypeName | undefined;
     let value: SecretValue;

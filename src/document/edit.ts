@@ -14,7 +14,8 @@ import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { formatPath, toSegments, type ValuePath } from "../path.ts";
 import { type SealfigDocument, SECRET_TAG } from "./document.ts";
 import { doubleQuote, isPlainSafe, renderScalar, type TypedValue, typedValueOf } from "./scalar.ts";
-import { applyEdits, type TextEdit } from "./seal.ts";
+import { renderValueEdit } from "./seal.ts";
+import { applyEdits, type ExpectedValue, spliceValues, type TextEdit } from "./splice.ts";
 
 /** Options for {@link setValue}. */
 export interface SetValueOptions {
@@ -126,21 +127,30 @@ export function unsetValue(doc: SealfigDocument, path: string | ValuePath): Seal
       );
     }
   }
+  // Every other value must survive; a removed sequence item shifts the items after it.
+  const released = isSeq(parent) ? [parentPath] : [segments];
+  const verified = (text: string) =>
+    checked(
+      doc,
+      spliceValues(doc, [], { rewritten: () => doc.withText(text), released }),
+      segments,
+      false,
+    );
   if (isMap(parent) && !parent.flow) {
     const pair = (parent as YAMLMap<unknown, unknown>).items.find((p) =>
       isScalar(p.key) && keyText(p.key.value) === String(last)
     );
     const span = pair && pairSpan(doc, pair);
-    if (span) return checked(doc, doc.withText(applyEdits(doc.text, [span])), segments, false);
+    if (span) return verified(applyEdits(doc.text, [span]));
   }
   if (isSeq(parent) && !parent.flow && typeof last === "number") {
     const item = (parent as YAMLSeq<unknown>).items[last] as Node | undefined;
     const span = item && itemSpan(doc, item);
-    if (span) return checked(doc, doc.withText(applyEdits(doc.text, [span])), segments, false);
+    if (span) return verified(applyEdits(doc.text, [span]));
   }
   const clone = doc.yaml.clone();
   clone.deleteIn(segments);
-  return doc.withText(clone.toString({ lineWidth: 0 }));
+  return verified(clone.toString({ lineWidth: 0 }));
 }
 
 function setTyped(
@@ -151,26 +161,51 @@ function setTyped(
 ): SealfigDocument {
   checkSettable(doc, segments);
   const tag = secretTag ? `${SECRET_TAG} ` : "";
+  const kind = secretTag
+    ? "secret"
+    : tv.type === "string" && isBlob(String(tv.value))
+    ? "sealed"
+    : "plain";
+  const expect: ExpectedValue = { kind, type: tv.type, value: tv.value };
   const existing = doc.entryAt(segments);
   if (existing) {
     const from = existing.kind === "secret" ? existing.propsStart : existing.start;
     const anchors = existing.kind === "secret" && existing.anchors.length
       ? `${existing.anchors.join(" ")} `
       : "";
-    const text = renderScalar(tv, { keyColumn: existing.keyColumn, flow: existing.flow });
     const lead = existing.start === existing.end && existing.kind === "plain" ? " " : "";
-    const tail = text.startsWith("|") && existing.end === doc.text.length ? "\n" : "";
-    const edit = { from, to: existing.end, text: lead + anchors + tag + text + tail };
-    return checked(doc, doc.withText(applyEdits(doc.text, [edit])), segments, true);
+    const edit = renderValueEdit(doc, existing, tv, lead + anchors + tag, "plain", from);
+    return spliceValues(doc, [{ ...edit, expect }]);
   }
-  const edit = insertionEdit(doc, segments, tv, tag);
-  if (edit) return checked(doc, doc.withText(applyEdits(doc.text, [edit])), segments, true);
-  // Flow collections and other shapes: let yaml rewrite the document.
+  const edit = insertionEdit(doc, segments, tv, tag, false);
+  if (edit) {
+    const quoted = tv.type === "string" ? insertionEdit(doc, segments, tv, tag, true) : undefined;
+    return spliceValues(doc, [{
+      ...edit,
+      path: segments,
+      expect,
+      ...(quoted ? { fallback: quoted } : {}),
+    }], { released: nullPrefixes(doc, segments) });
+  }
+  // Flow collections and other shapes: let yaml rewrite the document (checked all the same).
   const clone = doc.yaml.clone();
   const node = clone.createNode(tv.value);
   if (secretTag) node.tag = SECRET_TAG;
   clone.setIn(segments, node);
-  return doc.withText(clone.toString({ lineWidth: 0 }));
+  return spliceValues(doc, [{ from: 0, to: 0, text: "", path: segments, expect }], {
+    rewritten: () => doc.withText(clone.toString({ lineWidth: 0 })),
+    released: nullPrefixes(doc, segments),
+  });
+}
+
+/** Prefixes of `segments` that hold a null (`db:`), which setting a path below replaces. */
+function nullPrefixes(doc: SealfigDocument, segments: ValuePath): ValuePath[] {
+  const out: ValuePath[] = [];
+  for (let i = 1; i < segments.length; i++) {
+    const e = doc.entryAt(segments.slice(0, i));
+    if (e && e.value === null) out.push(segments.slice(0, i));
+  }
+  return out;
 }
 
 /** Throw `PATH_CONFLICT` when `segments` runs through a scalar or names a collection. */
@@ -233,6 +268,7 @@ function insertionEdit(
   segments: ValuePath,
   tv: TypedValue,
   tag: string,
+  quote: boolean,
 ): TextEdit | undefined {
   // Deepest existing prefix.
   let depth = 0;
@@ -258,14 +294,14 @@ function insertionEdit(
   if (nullEntry && nullEntry.value === null && nullEntry.kind === "plain") {
     // `db:` with no value: put the new block under it.
     if (nullEntry.flow) return undefined;
-    const lines = blockLines(rest.slice(1), nullEntry.keyColumn + 2, tv, tag);
+    const lines = blockLines(rest.slice(1), nullEntry.keyColumn + 2, tv, tag, quote);
     if (lines === undefined) return undefined;
     return { from: nullEntry.start, to: nullEntry.end, text: `\n${lines.replace(/\n$/, "")}` };
   }
   if (node === null || node === undefined) {
     if (prefix.length > 0) return undefined;
     // Empty document: append at column 0.
-    const lines = blockLines(rest, 0, tv, tag);
+    const lines = blockLines(rest, 0, tv, tag, quote);
     if (lines === undefined) return undefined;
     const sep = doc.text === "" || doc.text.endsWith("\n") ? "" : "\n";
     return { from: doc.text.length, to: doc.text.length, text: sep + lines };
@@ -282,7 +318,7 @@ function insertionEdit(
       if (doc.text[i - 1] !== "-") return undefined;
       column = doc.position(i - 1).col - 1;
     }
-    const lines = blockLines(rest, column, tv, tag);
+    const lines = blockLines(rest, column, tv, tag, quote);
     if (lines === undefined) return undefined;
     let at = node.range[1];
     let sep = "";
@@ -304,6 +340,7 @@ function blockLines(
   indent: number,
   tv: TypedValue,
   tag: string,
+  quote: boolean,
 ): string | undefined {
   const pad = " ".repeat(indent);
   const seg = segments[0];
@@ -311,10 +348,13 @@ function blockLines(
   const head = typeof seg === "number" ? "-" : `${renderKey(seg)}:`;
   if (typeof seg === "number" && seg !== 0 && segments.length > 1) return undefined;
   if (segments.length === 1) {
-    return `${pad}${head} ${tag}${renderScalar(tv, { keyColumn: indent, flow: false })}\n`;
+    const text = quote && tv.type === "string"
+      ? doubleQuote(String(tv.value))
+      : renderScalar(tv, { keyColumn: indent, flow: false });
+    return `${pad}${head} ${tag}${text}\n`;
   }
   if (typeof segments[1] === "number" && segments[1] !== 0) return undefined;
-  const inner = blockLines(segments.slice(1), indent + 2, tv, tag);
+  const inner = blockLines(segments.slice(1), indent + 2, tv, tag, quote);
   return inner === undefined ? undefined : `${pad}${head}\n${inner}`;
 }
 

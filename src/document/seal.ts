@@ -19,7 +19,8 @@ import {
   type SealfigDocument,
   SECRET_TAG,
 } from "./document.ts";
-import { renderScalar, sameTypedValue, type TypedValue } from "./scalar.ts";
+import { doubleQuote, renderScalar, sameTypedValue, type TypedValue } from "./scalar.ts";
+import { spliceValues, type ValueEdit } from "./splice.ts";
 
 /**
  * How data keys are shared when sealing:
@@ -94,25 +95,7 @@ export interface DecryptDocumentResult {
   decrypted: number;
 }
 
-/** A text edit: replace `[from, to)` with `text`. */
-export interface TextEdit {
-  from: number;
-  to: number;
-  text: string;
-}
-
-/** Apply non-overlapping edits to a text. */
-export function applyEdits(text: string, edits: readonly TextEdit[]): string {
-  const sorted = [...edits].sort((a, b) => a.from - b.from);
-  let out = "";
-  let pos = 0;
-  for (const e of sorted) {
-    if (e.from < pos) throw new Error("overlapping edits");
-    out += text.slice(pos, e.from) + e.text;
-    pos = e.to;
-  }
-  return out + text.slice(pos);
-}
+export { applyEdits, type TextEdit } from "./splice.ts";
 
 /** Error codes that mean "this previous blob cannot be reused; seal the value anew". */
 const NOT_REUSABLE = new Set<string>([
@@ -172,13 +155,19 @@ export async function sealDocument(
       }
     });
     const newBlob = new Map(fresh.map((e, i) => [e, blobs[i]!]));
-    const edits = targets.map((e): TextEdit => {
+    const edits = targets.map((e): ValueEdit => {
       const blob = reused.get(e) ?? newBlob.get(e)!;
       const anchors = e.anchors.length ? `${e.anchors.join(" ")} ` : "";
-      return { from: e.propsStart, to: e.end, text: anchors + blob };
+      return {
+        from: e.propsStart,
+        to: e.end,
+        text: anchors + blob,
+        path: e.path,
+        expect: { kind: "sealed", type: e.type, value: blob },
+      };
     });
     return {
-      document: edits.length ? doc.withText(applyEdits(doc.text, edits)) : doc,
+      document: edits.length ? spliceValues(doc, edits) : doc,
       sealed: fresh.length,
       kept: reused.size,
       dataKeysGenerated: sealer.dataKeysGenerated,
@@ -305,15 +294,12 @@ export async function decryptDocument(
 ): Promise<DecryptDocumentResult> {
   const sealed = doc.entries().filter((e) => e.kind === "sealed");
   const opened = await openEntries(doc, sealed, options);
-  const edits = sealed.map((e): TextEdit => {
+  const edits = sealed.map((e): ValueEdit => {
     const tv: TypedValue = { value: opened.get(e)!, type: parseBlob(e.value as string).valueType };
-    const text = renderScalar(tv, { keyColumn: e.keyColumn, flow: e.flow });
-    // A block scalar needs a line break after it; at the very end of the file there is none.
-    const tail = text.startsWith("|") && e.end === doc.text.length ? "\n" : "";
-    return { from: e.start, to: e.end, text: `${SECRET_TAG} ${text}${tail}` };
+    return renderValueEdit(doc, e, tv, `${SECRET_TAG} `, "secret");
   });
   return {
-    document: edits.length ? doc.withText(applyEdits(doc.text, edits)) : doc,
+    document: edits.length ? spliceValues(doc, edits) : doc,
     decrypted: sealed.length,
   };
 }
@@ -345,6 +331,46 @@ export async function getValue(
   if (entry.kind !== "sealed") return entry.value;
   const opened = await openEntries(doc, [entry], options);
   return opened.get(entry)!;
+}
+
+/**
+ * @internal The edit that writes `tv` over the value of `e` (from `e.start`, after its tag and
+ * anchors), prefixed by `prefix`: plain, a literal block or double-quoted as
+ * {@link renderScalar} picks, with the double-quoted form as the fallback. A literal block is only
+ * used when nothing but blanks follows the value on its line (they are swallowed: after a block's
+ * last line they would become part of it).
+ */
+export function renderValueEdit(
+  doc: SealfigDocument,
+  e: DocumentEntry,
+  tv: TypedValue,
+  prefix: string,
+  kind: "secret" | "plain",
+  from: number = e.start,
+): ValueEdit {
+  const expect = { kind, type: tv.type, value: tv.value };
+  const quoted = tv.type === "string" ? `${prefix}${doubleQuote(String(tv.value))}` : undefined;
+  let text = renderScalar(tv, { keyColumn: e.keyColumn, flow: e.flow });
+  let to = e.end;
+  if (text.startsWith("|")) {
+    const nl = doc.text.indexOf("\n", e.end);
+    const lineEnd = nl < 0 ? doc.text.length : nl;
+    if (/^[ \t]*$/.test(doc.text.slice(e.end, lineEnd))) {
+      to = lineEnd;
+      // A block scalar needs a line break after it; at the very end of the file there is none.
+      if (nl < 0) text += "\n";
+    } else if (quoted !== undefined) {
+      text = doubleQuote(String(tv.value));
+    }
+  }
+  return {
+    from,
+    to,
+    text: prefix + text,
+    path: e.path,
+    expect,
+    ...(quoted !== undefined ? { fallback: { from, to: e.end, text: quoted } } : {}),
+  };
 }
 
 function publicOf(e: DocumentEntry): DocumentValue {
