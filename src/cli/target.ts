@@ -173,7 +173,8 @@ export async function writeTarget(
   if (inPlace && target.file !== "-") {
     await writeFileAtomic(target.file, doc.toBytes());
   } else {
-    ctx.stdout(new TextDecoder().decode(doc.toBytes()));
+    // The text as it is, BOM included (a TextDecoder would drop it).
+    ctx.stdout(doc.toString());
   }
 }
 

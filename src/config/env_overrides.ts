@@ -123,7 +123,7 @@ function makeLeaf(v: EnvVariable, existing: TreeNode | undefined, path: PathSegm
     const tv = resolveScalar(v.value, true);
     const numeric = (t: string | undefined) => t === "integer" || t === "float";
     if ((numeric(was) && numeric(tv.type)) || (was === "boolean" && tv.type === "boolean")) {
-      value = typeof tv.value === "bigint" ? Number(tv.value) : tv.value;
+      value = tv.value; // integers: a number when safe, else a bigint (as in files)
       type = tv.type;
     }
   }

@@ -123,6 +123,8 @@ export class SealfigDocument {
   readonly #entries: DocumentEntry[];
   readonly #byPath: Map<string, DocumentEntry>;
   readonly #byNode: Map<Node, DocumentEntry>;
+  /** Anchored map keys: an alias to one is refused (it would be a value with no path). */
+  readonly #keyNodes = new Set<Node>();
 
   /** @internal Use {@link parseDocument}. */
   constructor(source: DecodedSource, file: string | undefined) {
@@ -202,7 +204,18 @@ export class SealfigDocument {
     if (depth > MAX_DEPTH) {
       throw this.#error("YAML_SYNTAX", `Nesting deeper than ${MAX_DEPTH} levels`, node);
     }
-    if (isAlias(node)) return;
+    if (isAlias(node)) {
+      if (this.#keyNodes.has(node.resolve(this.yaml) as Node)) {
+        throw this.#error(
+          "YAML_SYNTAX",
+          "An alias refers to a map key; only values can be aliased",
+          node,
+          path,
+          "Put the anchor on a value instead",
+        );
+      }
+      return;
+    }
     if (isMap(node) || isSeq(node)) {
       if (node.tag === SECRET_TAG) {
         throw this.#error(
@@ -257,6 +270,7 @@ export class SealfigDocument {
   #keySegment(pair: Pair<unknown, unknown>, path: PathSegment[]): string {
     const key = pair.key;
     if (isScalar(key)) {
+      if (key.anchor) this.#keyNodes.add(key);
       if (key.tag === SECRET_TAG) {
         throw this.#error(
           "YAML_SECRET_TAG",
@@ -334,9 +348,10 @@ export class SealfigDocument {
       if (node.tag === undefined && node.type === "PLAIN" && typeof node.source === "string") {
         const tv = resolveScalar(node.source, true);
         type = tv.type;
-        value = isSecretValue(node.value) ? node.value : tv.value;
+        // Integers are exact (a number when safe, else a bigint), as when sealed.
+        value = tv.type === "integer" || !isSecretValue(node.value) ? tv.value : node.value;
       } else if (isSecretValue(node.value)) {
-        value = node.value;
+        value = exactInteger(node.value, node.source);
         type = typeof node.value === "string"
           ? "string"
           : typeof node.value === "boolean"
@@ -397,6 +412,15 @@ export class SealfigDocument {
       ...(hint !== undefined ? { hint } : {}),
     });
   }
+}
+
+/** An integer beyond 2^53 that yaml read as a rounded number, read again exactly from its text. */
+function exactInteger(value: SecretValue, source: unknown): SecretValue {
+  if (typeof value !== "number" || !Number.isInteger(value) || Number.isSafeInteger(value)) {
+    return value;
+  }
+  const tv = typeof source === "string" ? resolveScalar(source.trim(), true) : undefined;
+  return tv?.type === "integer" ? tv.value : value;
 }
 
 function isSecretValue(v: unknown): v is SecretValue {

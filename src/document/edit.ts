@@ -201,7 +201,7 @@ function setTyped(
 /** Prefixes of `segments` that hold a null (`db:`), which setting a path below replaces. */
 function nullPrefixes(doc: SealfigDocument, segments: ValuePath): ValuePath[] {
   const out: ValuePath[] = [];
-  for (let i = 1; i < segments.length; i++) {
+  for (let i = 0; i < segments.length; i++) {
     const e = doc.entryAt(segments.slice(0, i));
     if (e && e.value === null) out.push(segments.slice(0, i));
   }
@@ -215,6 +215,13 @@ function checkSettable(doc: SealfigDocument, segments: ValuePath): void {
     throw new SealfigError("PATH_CONFLICT", "Cannot set the document root", where);
   }
   let node: unknown = doc.yaml.contents;
+  if (isSeq(node) || (isScalar(node) && node.value !== null)) {
+    // The loader's rule (config/tree.ts), so that both refuse such a file alike.
+    throw new SealfigError("CONFIG_INVALID", "The top level of a config file must be a map", {
+      ...(doc.file !== undefined ? { file: doc.file } : {}),
+      hint: "Write key: value pairs at the top level",
+    });
+  }
   for (let i = 0; i < segments.length; i++) {
     if (node === null || node === undefined || (isScalar(node) && node.value === null)) return;
     const seg = segments[i]!;
@@ -298,13 +305,21 @@ function insertionEdit(
     if (lines === undefined) return undefined;
     return { from: nullEntry.start, to: nullEntry.end, text: `\n${lines.replace(/\n$/, "")}` };
   }
-  if (node === null || node === undefined) {
+  if (node === null || node === undefined || (isScalar(node) && node.value === null)) {
     if (prefix.length > 0) return undefined;
-    // Empty document: append at column 0.
+    // Empty document: replace an explicit null (`~`), or add at column 0 before a
+    // document-end marker (`...`), else at the end.
     const lines = blockLines(rest, 0, tv, tag, quote);
     if (lines === undefined) return undefined;
-    const sep = doc.text === "" || doc.text.endsWith("\n") ? "" : "\n";
-    return { from: doc.text.length, to: doc.text.length, text: sep + lines };
+    if (isScalar(node) && node.range && node.range[1] > node.range[0]) {
+      const [from, to] = node.range;
+      const nul = doc.text.slice(from, to).replace(/\s+$/, "");
+      return { from, to: from + nul.length, text: lines.replace(/\n$/, "") };
+    }
+    const marker = /^\.\.\.(?=[ \t]|$)/m.exec(doc.text);
+    const at = marker ? marker.index : doc.text.length;
+    const sep = at === 0 || doc.text[at - 1] === "\n" ? "" : "\n";
+    return { from: at, to: at, text: sep + lines };
   }
   if ((isMap(node) || isSeq(node)) && !node.flow && node.items.length > 0 && node.range) {
     const first = node.items[0] as Pair | Node;

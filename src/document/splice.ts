@@ -113,9 +113,7 @@ export function spliceValues(
     }
     spliceStats.fellBack += retry.length;
     current = current.map((e): ValueEdit =>
-      failed.includes(e) && e.fallback
-        ? { ...e.fallback, path: e.path, expect: e.expect }
-        : e
+      failed.includes(e) && e.fallback ? { ...e.fallback, path: e.path, expect: e.expect } : e
     );
   }
 }

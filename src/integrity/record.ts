@@ -168,10 +168,13 @@ export function parseIntegrityRecord(text: string, file?: string): IntegrityReco
 }
 
 const RECORD_LINE = /^sealfig_integrity:[^\n]*(?:\n|$)/gm;
+/** The record as the last entry of a flow-style (`{…}`) top level. */
+const RECORD_FLOW = /(?:, )?sealfig_integrity: sealfig-mac:v[0-9]+:[A-Za-z0-9_-]*(?=\})/g;
 
 /**
  * Remove every top-level `sealfig_integrity:` line from YAML text (for 3-way merges and plaintext
- * views). Line endings of the other lines are left as they are.
+ * views), and the record entry a flow-style top level (`{a: 1, sealfig_integrity: …}`) carries.
+ * Line endings of the other lines are left as they are.
  *
  * @example
  * ```ts
@@ -180,5 +183,5 @@ const RECORD_LINE = /^sealfig_integrity:[^\n]*(?:\n|$)/gm;
  * ```
  */
 export function stripIntegrityLines(text: string): string {
-  return text.replace(RECORD_LINE, "");
+  return text.replace(RECORD_LINE, "").replace(RECORD_FLOW, "");
 }

@@ -17,7 +17,7 @@ import type { KeyAllowlist } from "../keys/allowlist.ts";
 import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { applyEdits } from "../document/seal.ts";
 import type { DocumentValue, SealfigDocument } from "../document/document.ts";
-import { isMap } from "yaml";
+import { isMap, isScalar } from "yaml";
 import { computeMac, integrityContext, macInput } from "./mac.ts";
 import {
   encodeIntegrityRecord,
@@ -387,17 +387,32 @@ function withRecord(doc: SealfigDocument, text: string): SealfigDocument {
   if (existing && isMap(root)) {
     return doc.withText(applyEdits(doc.text, [{ from: existing.start, to: existing.end, text }]));
   }
-  const emptyRoot = root === null || root === undefined;
-  if (!emptyRoot && !(isMap(root) && !root.flow)) {
-    throw new SealfigError(
-      "OPTION_INVALID",
-      "Cannot stamp a file whose top level is not a block map",
-      {
-        ...(doc.file !== undefined ? { file: doc.file } : {}),
-        hint: "Config files are maps: write `key: value` lines at the top level",
-      },
-    );
+  const emptyRoot = root === null || root === undefined ||
+    (isScalar(root) && root.value === null && !root.tag);
+  const line = `${INTEGRITY_KEY}: ${text}`;
+  if (isMap(root) && root.flow && root.range) {
+    // `{a: 1}` (JSON-style): the record is the map's last entry, before its closing brace.
+    const close = doc.text.lastIndexOf("}", root.range[1]);
+    if (close >= root.range[0]) {
+      const sep = root.items.length ? ", " : "";
+      return doc.withText(applyEdits(doc.text, [{ from: close, to: close, text: sep + line }]));
+    }
   }
-  const sep = doc.text === "" || doc.text.endsWith("\n") ? "" : "\n";
-  return doc.withText(`${doc.text}${sep}${INTEGRITY_KEY}: ${text}\n`);
+  if (!emptyRoot && !(isMap(root) && !root.flow)) {
+    throw new SealfigError("CONFIG_INVALID", "The top level of a config file must be a map", {
+      ...(doc.file !== undefined ? { file: doc.file } : {}),
+      hint: "Write key: value pairs at the top level",
+    });
+  }
+  if (isScalar(root) && root.range && root.range[1] > root.range[0]) {
+    // An explicit null document (`~`, `null`): the record takes its place.
+    const from = root.range[0];
+    const nul = doc.text.slice(from, root.range[1]).replace(/\s+$/, "");
+    return doc.withText(applyEdits(doc.text, [{ from, to: from + nul.length, text: line }]));
+  }
+  // Before a document-end marker (`...`), which nothing may follow but comments.
+  const marker = /^\.\.\.(?=[ \t]|$)/m.exec(doc.text);
+  const at = marker ? marker.index : doc.text.length;
+  const sep = at === 0 || doc.text[at - 1] === "\n" ? "" : "\n";
+  return doc.withText(applyEdits(doc.text, [{ from: at, to: at, text: `${sep}${line}\n` }]));
 }

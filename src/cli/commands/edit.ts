@@ -115,7 +115,7 @@ async function edit(target: Target, ctx: CliContext): Promise<number> {
         return ExitCode.ABORTED;
       }
       const editedBytes = await readFileBytes(tmp);
-      const edited = new TextDecoder().decode(editedBytes);
+      const edited = new TextDecoder("utf-8", { ignoreBOM: true }).decode(editedBytes);
       if (edited === plainText) {
         ctx.stderr(`${file}: file has not changed\n`);
         return ExitCode.OK;

@@ -44,7 +44,8 @@ export const setCommand: Command = {
       throw new UsageError("set takes FILE, PATH and optionally VALUE (or - for stdin)");
     }
     const text = raw === undefined || raw === "-"
-      ? new TextDecoder().decode(await ctx.readStdin()).replace(/\r?\n$/, "")
+      ? new TextDecoder("utf-8", { ignoreBOM: true }).decode(await ctx.readStdin())
+        .replace(/\r?\n$/, "")
       : raw;
     const value = typed(text, flagString(args, "type") ?? "string");
     refuseReserved(path);
