@@ -96,13 +96,17 @@ function processAlive(pid: number): boolean {
  * Write a file atomically: write a temporary file in the same directory, fsync it, then rename it
  * over the target. A crash at any moment leaves either the old or the new complete file (and, after
  * `kill -9`, possibly the temporary file, which the next write to the same path removes once its
- * writer is gone). The mode of an existing file is kept unless `options.mode` is given.
+ * writer is gone). The mode of an existing file is kept unless `options.mode` is given. A symbolic
+ * link is written through: its target is replaced, atomically, and the link is left as it is.
  */
 export async function writeFileAtomic(
-  path: string,
+  target: string,
   data: Uint8Array | string,
   options: WriteFileAtomicOptions = {},
 ): Promise<void> {
+  // A symbolic link is written through: the file it points to is replaced (atomically, by a
+  // temporary file in that file's directory) and the link stays a link.
+  const path = await followLinks(target);
   const dir = nodePath.dirname(path);
   await removeStaleTemps(dir, nodePath.basename(path));
   const existing = await statFile(path);
@@ -145,6 +149,26 @@ export async function writeFileAtomic(
       // Some file systems refuse fsync on directories; the rename itself is still atomic.
     }
   }
+}
+
+/**
+ * The file a path names once symbolic links are followed (a dangling link: the path it points
+ * to, which a write creates). More than 40 links in a row is a loop (`ELOOP`).
+ */
+async function followLinks(path: string): Promise<string> {
+  let p = path;
+  for (let hops = 0; hops <= 40; hops++) {
+    let st;
+    try {
+      st = await fs.lstat(p);
+    } catch (err) {
+      if (hostErrorCode(err) === "ENOENT") return p;
+      throw err;
+    }
+    if (!st.isSymbolicLink()) return p;
+    p = nodePath.resolve(nodePath.dirname(p), await fs.readlink(p));
+  }
+  throw Object.assign(new Error(`Too many symbolic links: ${path}`), { code: "ELOOP" });
 }
 
 /** Create a directory (and parents) with the given mode. */

@@ -8,12 +8,17 @@
  * - strings pass through unchanged (multi-line PEMs, spaces and quotes intact: no shell is
  *   involved), numbers and booleans as their text, null as the empty string; empty maps and
  *   sequences produce no variable;
- * - two paths that flatten to the same name are an error rather than one silently winning.
+ * - two paths that flatten to the same name are an error rather than one silently winning, and so
+ *   is a name that is not a POSIX name (`[A-Za-z_][A-Za-z0-9_]*`: an empty key, a leading digit
+ *   without a prefix) or has an empty segment (which the loader could not map back).
  *
  * @module
  */
 import { SealfigError } from "../errors.ts";
 import { formatPath, type PathSegment } from "../path.ts";
+
+/** A POSIX environment variable name. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The environment variable name for a key. */
 export function envSegment(key: string | number): string {
@@ -24,7 +29,10 @@ export function envSegment(key: string | number): string {
     .replace(/[^A-Z0-9_]/g, "_");
 }
 
-/** Flatten `config` into `{ NAME: value }`. Throws `ENV_INVALID` on name collisions. */
+/**
+ * Flatten `config` into `{ NAME: value }`. Throws `ENV_INVALID` (naming the path) on name
+ * collisions and on names that are not valid environment variable names.
+ */
 export function flattenToEnv(config: unknown, prefix = ""): Record<string, string> {
   const out: Record<string, string> = {};
   const origin = new Map<string, string>();
@@ -36,8 +44,20 @@ export function flattenToEnv(config: unknown, prefix = ""): Record<string, strin
       for (const [k, x] of entries) walk(x, [...path, k]);
       return;
     }
-    const name = prefix + path.map(envSegment).join("__");
+    const segments = path.map(envSegment);
+    const name = prefix + segments.join("__");
     const where = formatPath(path);
+    if (segments.some((s) => s === "") || !ENV_NAME.test(name)) {
+      throw new SealfigError(
+        "ENV_INVALID",
+        `"${where}" does not make a valid environment variable name (${JSON.stringify(name)})`,
+        {
+          path: where,
+          hint: "Rename the key (names are [A-Za-z_][A-Za-z0-9_]*, no empty segment), or pass " +
+            "--prefix so that a leading digit is not first",
+        },
+      );
+    }
     const before = origin.get(name);
     if (before !== undefined) {
       throw new SealfigError("ENV_INVALID", `"${before}" and "${where}" both map to ${name}`, {

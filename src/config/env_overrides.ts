@@ -43,6 +43,7 @@ export function applyEnv(
 ): { tree: MapNode; pending: PendingBlob[] } {
   const root = cloneMap(tree);
   const pending: PendingBlob[] = [];
+  const setBy = new Map<string, string>(); // path text -> the variable that set it
   for (const v of variables) {
     const rest = v.name.slice(prefix.length);
     const parts = rest.split("__");
@@ -79,6 +80,11 @@ export function applyEnv(
       }
       path.push(seg);
       if (last) {
+        const other = setBy.get(formatPath(path));
+        if (other !== undefined && other !== v.name) {
+          throw invalid(v, `and ${other} both set ${formatPath(path)}`, "Keep only one of them");
+        }
+        setBy.set(formatPath(path), v.name);
         const leaf = makeLeaf(v, existing, path);
         if (isBlob(v.value)) pending.push({ blob: v.value, path: [...path], leaf });
         setChild(parent, seg, leaf);

@@ -1,15 +1,19 @@
 /**
  * Setting and removing single values without an editor (`sealfig set/unset`). Edits touch only
  * the lines of the value they change or add; `setSecret` seals the new value under a fresh data
- * key and never opens another value, so it needs only permission to generate data keys.
+ * key and never opens another value, so it needs only permission to generate data keys, unless
+ * asked to reuse one of the file's data keys (the `per-file` policy), which needs Decrypt.
  *
  * @module
  */
 import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap, type YAMLSeq } from "yaml";
-import { SealfigError } from "../errors.ts";
-import { encryptValue } from "../envelope/values.ts";
-import { isBlob } from "../envelope/format.ts";
-import type { SecretValue } from "../envelope/value_codec.ts";
+import { isSealfigError, SealfigError } from "../errors.ts";
+import { DekCache } from "../cache/dek_cache.ts";
+import { toBase64Url } from "../crypto/bytes.ts";
+import { DEFAULT_MAX_VALUES_PER_DEK, encryptValue, openDataKey } from "../envelope/values.ts";
+import { sealWithDataKey } from "../envelope/seal.ts";
+import { isBlob, parseBlob, type ParsedBlob } from "../envelope/format.ts";
+import { inferValueType, type SecretValue } from "../envelope/value_codec.ts";
 import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { formatPath, toSegments, type ValuePath } from "../path.ts";
 import { type SealfigDocument, SECRET_TAG } from "./document.ts";
@@ -34,6 +38,18 @@ export interface SetSecretOptions {
   keyId: string;
   /** The file's encryption context. Default `{}`. */
   context?: EncryptionContext;
+  /**
+   * The `per-file` policy: seal under a data key the document already uses (same provider and
+   * key id, fewer than `maxValuesPerDek` values on it), opened through these providers, instead of
+   * generating one. When none fits or it cannot be opened (a caller without Decrypt permission),
+   * a new data key is generated. Default: always a new data key.
+   */
+  reuseDataKey?: {
+    providers: readonly KeyProvider[];
+    cache?: DekCache;
+    /** Values per data key. Default 256. */
+    maxValuesPerDek?: number;
+  };
 }
 
 /**
@@ -82,13 +98,71 @@ export async function setSecret(
   const segments = [...toSegments(path)];
   // Check the path before spending a provider call.
   checkSettable(doc, segments);
-  const blob = await encryptValue(value, {
-    provider: options.provider,
-    keyId: options.keyId,
-    path: segments,
-    ...(options.context ? { context: options.context } : {}),
-  });
+  const blob = await sealWithFileDataKey(doc, segments, value, options) ??
+    await encryptValue(value, {
+      provider: options.provider,
+      keyId: options.keyId,
+      path: segments,
+      ...(options.context ? { context: options.context } : {}),
+    });
   return setTyped(doc, segments, { value: blob, type: "string" }, false);
+}
+
+/** Count of `setSecret` calls that reused a data key of the file (for tests). */
+export const dataKeyReuse: { reused: number } = { reused: 0 };
+
+/** Seal under the document's least-full data key of the same key, or undefined (see options). */
+async function sealWithFileDataKey(
+  doc: SealfigDocument,
+  segments: ValuePath,
+  value: SecretValue,
+  options: SetSecretOptions,
+): Promise<string | undefined> {
+  const reuse = options.reuseDataKey;
+  if (!reuse) return undefined;
+  const max = reuse.maxValuesPerDek ?? DEFAULT_MAX_VALUES_PER_DEK;
+  const replaced = doc.entryAt(segments);
+  const uses = new Map<string, { parsed: ParsedBlob; n: number }>();
+  for (const e of doc.entries()) {
+    if (e.kind !== "sealed" || e === replaced) continue;
+    let parsed: ParsedBlob;
+    try {
+      parsed = parseBlob(e.value as string);
+    } catch {
+      continue;
+    }
+    if (parsed.providerId !== options.provider.id || parsed.keyId !== options.keyId) continue;
+    const id = toBase64Url(parsed.wrappedDek);
+    const u = uses.get(id) ?? { parsed, n: 0 };
+    u.n++;
+    uses.set(id, u);
+  }
+  const fits = [...uses.values()].filter((u) => u.n < max).sort((a, b) => b.n - a.n)[0];
+  if (!fits) return undefined;
+  const context = options.context ?? {};
+  const cache = reuse.cache ?? new DekCache();
+  try {
+    const key = await openDataKey(fits.parsed, reuse.providers, context, cache);
+    const blob = await sealWithDataKey(
+      key,
+      {
+        providerId: fits.parsed.providerId,
+        keyId: fits.parsed.keyId,
+        wrapped: fits.parsed.wrappedDek,
+      },
+      value,
+      inferValueType(value),
+      segments,
+      context,
+    );
+    dataKeyReuse.reused++;
+    return blob;
+  } catch (err) {
+    if (isSealfigError(err)) return undefined; // e.g. no Decrypt permission: a new data key
+    throw err;
+  } finally {
+    if (!reuse.cache) cache.clear();
+  }
 }
 
 /**

@@ -74,7 +74,7 @@ describe("one reader: the loader and the writing commands accept and refuse the 
       // What `stamp` does.
       const stamped = await outcome(() => stamp(parseDocument(text)));
       // What `set --plain` does (a new top-level key), then its record.
-      const set = await outcome(async () => stamp(setValue(parseDocument(text), "added", "v")));
+      const set = await outcome(() => stamp(setValue(parseDocument(text), "added", "v")));
       // What `set` does (a sealed value), and what `encrypt` does with a new !secret value.
       const sealedSet = await outcome(async () =>
         stamp(

@@ -36,9 +36,10 @@ import {
   writeNewFile,
 } from "../../runtime.ts";
 import { UsageError } from "../args.ts";
-import type { CliContext, Command } from "../command.ts";
+import { type CliContext, type Command, flagBool } from "../command.ts";
 import { ExitCode } from "../exit_codes.ts";
 import {
+  markedSecret,
   resolveTarget,
   RULE_FLAGS,
   sealOptions,
@@ -46,7 +47,8 @@ import {
   type Target,
   verifyForWrite,
 } from "../target.ts";
-import { stripIntegrityLines } from "../../integrity/record.ts";
+import { INTEGRITY_KEY, stripIntegrityLines } from "../../integrity/record.ts";
+import { sameEntry } from "../../document/splice.ts";
 
 /** The edit command. */
 export const editCommand: Command = {
@@ -58,12 +60,18 @@ export const editCommand: Command = {
     '"code --wait" works). Mark new secrets with !secret; sealed values appear as !secret <value>.',
     "The plaintext lives only in a private temp dir (RAM-backed where possible) and is removed on exit.",
   ].join("\n"),
-  flags: { ...RULE_FLAGS },
+  flags: {
+    unseal: {
+      type: "boolean",
+      description: "Allow sealed values whose !secret tag was removed to be stored in plaintext",
+    },
+    ...RULE_FLAGS,
+  },
   async run(args, ctx) {
     const [file, ...extra] = args.positionals;
     if (!file || file === "-" || extra.length) throw new UsageError("edit takes exactly one FILE");
     const target = await resolveTarget(file, args);
-    return await edit(target, ctx);
+    return await edit(target, ctx, flagBool(args, "unseal"));
   },
 };
 
@@ -77,7 +85,7 @@ async function fileDigest(file: string): Promise<string | undefined> {
   return (await statFile(file)) ? await sha256(await readFileBytes(file)) : undefined;
 }
 
-async function edit(target: Target, ctx: CliContext): Promise<number> {
+async function edit(target: Target, ctx: CliContext, allowUnseal: boolean): Promise<number> {
   const file = target.file;
   const existing = await statFile(file);
   const originalBytes = existing ? await readFileBytes(file) : new Uint8Array(0);
@@ -124,6 +132,7 @@ async function edit(target: Target, ctx: CliContext): Promise<number> {
       try {
         doc = parseDocument(editedBytes, { file });
         await validate(target, edited);
+        if (!allowUnseal) refuseUnsealing(target, sealed, doc);
       } catch (err) {
         if (!(err instanceof SealfigError)) throw err;
         ctx.stderr(`sealfig edit: ${err.message} [${err.code}]\n`);
@@ -155,13 +164,63 @@ async function edit(target: Target, ctx: CliContext): Promise<number> {
         );
       }
       await writeFileAtomic(file, out, existing?.mode !== undefined ? { mode: existing.mode } : {});
-      ctx.stderr(`${file}: sealed ${result.sealed} changed value(s), kept ${result.kept}\n`);
+      const plain = plainChanges(sealed, result.document);
+      ctx.stderr(
+        `${file}: sealed ${result.sealed} changed value(s), kept ${result.kept}; ` +
+          `${plain} plain value(s) added, changed or removed\n`,
+      );
       return ExitCode.OK;
     }
   } finally {
     off();
     await removePath(dir);
   }
+}
+
+/**
+ * A value that was sealed must not come back as plaintext because its `!secret` tag was removed:
+ * refused (`VALUE_UNSEALED`, naming the path) unless `--unseal` or the rules seal it anyway.
+ */
+function refuseUnsealing(
+  target: Target,
+  before: SealfigDocument | undefined,
+  after: SealfigDocument,
+): void {
+  if (!before) return;
+  const marked = markedSecret(target.rule);
+  for (const e of after.values()) {
+    if (e.kind !== "plain" || marked(e)) continue;
+    if (before.get(e.path)?.kind !== "sealed") continue;
+    throw new SealfigError(
+      "VALUE_UNSEALED",
+      "This value was sealed; without its !secret tag it would be stored in plaintext",
+      {
+        ...(after.file !== undefined ? { file: after.file } : {}),
+        line: e.line,
+        col: e.col,
+        path: e.pathText,
+        hint: "Put the !secret tag back, or run sealfig edit --unseal to store it in plaintext",
+      },
+    );
+  }
+}
+
+/** Plain values added, changed or removed between two versions (the record left out). */
+function plainChanges(before: SealfigDocument | undefined, after: SealfigDocument): number {
+  const plain = (d: SealfigDocument | undefined) =>
+    new Map(
+      (d?.values() ?? []).filter((v) => v.kind === "plain" && v.pathText !== INTEGRITY_KEY)
+        .map((v) => [v.pathText, v]),
+    );
+  const was = plain(before);
+  const now = plain(after);
+  let n = 0;
+  for (const [p, v] of now) {
+    const old = was.get(p);
+    if (!old || !sameEntry(v, old)) n++;
+  }
+  for (const p of was.keys()) if (!now.has(p)) n++;
+  return n;
 }
 
 async function runEditor(file: string, ctx: CliContext): Promise<number> {

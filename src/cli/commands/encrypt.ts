@@ -62,8 +62,15 @@ export const encryptCommand: Command = {
       v.kind === "secret" || (v.kind === "plain" && isMarked(v))
     );
     if (pending.length === 0) {
-      if (!inPlace) await writeTarget(target, doc, false, ctx);
-      ctx.stderr(`${file}: nothing to seal\n`);
+      // Nothing to seal, but the output still carries a record (when the rules give a key).
+      const prior = flagBool(args, "force")
+        ? priorUnverified(doc)
+        : await verifyForWrite(target, doc, ctx);
+      const stamp = target.rule.integrity !== "off" && prior.record === undefined &&
+        target.rule.key !== undefined;
+      const out = stamp ? await stampForWrite(target, undefined, doc, prior) : doc;
+      if (!inPlace || out !== doc) await writeTarget(target, out, inPlace, ctx);
+      ctx.stderr(`${file}: nothing to seal${stamp ? "; integrity record written" : ""}\n`);
       return 0;
     }
     const prevFile = flagString(args, "previous");

@@ -1,7 +1,9 @@
 /**
  * `sealfig set FILE PATH [VALUE|-]` and `sealfig unset FILE PATH`: change one value without an
- * editor. `set` seals the new value under a fresh data key and never decrypts anything else, so
- * it works with permission to generate data keys only (a write-only add).
+ * editor. `set` never decrypts another value. Under the `per-file` data key policy it seals the
+ * new value under a data key the file already uses (fewer than the per-DEK bound of values on it),
+ * which needs Decrypt permission on that key; a caller without it (write-only) gets a fresh data
+ * key instead, as under `per-value`.
  *
  * @module
  */
@@ -60,6 +62,16 @@ export const setCommand: Command = {
       out = await setSecret(doc, path, value, {
         ...sealingKey(target),
         context: target.rule.context,
+        // per-file policy: add to a data key the file already uses (needs Decrypt on it).
+        ...(target.rule.maxValuesPerDek > 1
+          ? {
+            reuseDataKey: {
+              providers: target.providers,
+              cache: target.cache,
+              maxValuesPerDek: target.rule.maxValuesPerDek,
+            },
+          }
+          : {}),
       });
     }
     const final = await stampForWrite(target, exists ? doc : undefined, out, prior);

@@ -17,6 +17,7 @@ import { ExitCode } from "../exit_codes.ts";
 import { markedSecret, readTarget, resolveTarget, RULE_FLAGS, type Target } from "../target.ts";
 import { checkIntegrity, type IntegrityCheck } from "../../integrity/verify.ts";
 import { describeKeyName, type KeyName } from "../../keys/allowlist.ts";
+import { INTEGRITY_KEY } from "../../integrity/record.ts";
 
 /** One problem `check` reports. */
 interface Problem {
@@ -42,7 +43,7 @@ function inspectDoc(target: Target, doc: SealfigDocument): FileReport {
     problems: [],
     blobKeys: [],
   };
-  for (const v of doc.values()) {
+  for (const v of configValues(doc)) {
     const where = `${target.file}:${v.line}:${v.col} ${v.pathText}`;
     if (v.kind === "sealed") {
       report.sealed++;
@@ -68,6 +69,11 @@ function inspectDoc(target: Target, doc: SealfigDocument): FileReport {
     }
   }
   return report;
+}
+
+/** The document's values without its integrity record (metadata, not a value). */
+function configValues(doc: SealfigDocument) {
+  return doc.values().filter((v) => !(v.path.length === 1 && v.path[0] === INTEGRITY_KEY));
 }
 
 /** Sealed values under keys the rules do not trust (checked without any unwrap). */
@@ -133,7 +139,9 @@ export const statusCommand: Command = {
       ctx.stdout(
         [
           `${file}:`,
-          `  values: ${doc.values().length}, sealed: ${r.sealed}, distinct data keys: ${r.dataKeys.size}`,
+          `  values: ${
+            configValues(doc).length
+          }, sealed: ${r.sealed}, distinct data keys: ${r.dataKeys.size}`,
           `  keys: ${[...r.keys].map(([k, n]) => `${k} (${n})`).join(", ") || "(none)"}`,
           `  context: ${ctxText}; rule key: ${
             target.rule.key ? formatKeyRef(target.rule.key) : "(none)"
