@@ -1,0 +1,333 @@
+/**
+ * Issue 13 through the real CLI (a process per command): every value and every byte a command was
+ * not asked to change survives it. One regression test per reported case: whitespace before a
+ * line break through decrypt → encrypt --previous and edit; BOM on stdout; the document-end
+ * marker; symlinks; file mode, CRLF and no final newline; names in `run`; `get` like the loader;
+ * integers beyond 2^53; `encrypt -i` with nothing to seal; `status` counts; `edit` unsealing and
+ * its summary; `set` reusing the file's data key; and every writing command leaving a file that
+ * `check` and the loader accept.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { runSealfig } from "../_helpers/cli.ts";
+import { loadConfig, LocalKeyProvider, parseBlob, parseDocument } from "../../mod.ts";
+import { isSealfigError } from "../../src/errors.ts";
+
+const editor = `node ${
+  JSON.stringify(fileURLToPath(new URL("../fixtures/editors/replace.mjs", import.meta.url)))
+}`;
+const isWindows = (globalThis as { process?: { platform?: string } }).process?.platform ===
+  "win32";
+
+const root = mkdtempSync(join(tmpdir(), "sealfig-fid-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+
+interface Repo {
+  dir: string;
+  env: Record<string, string | undefined>;
+  sealfig: (...args: string[]) => ReturnType<typeof runSealfig>;
+  sealfigIn: (input: string | Uint8Array, ...args: string[]) => ReturnType<typeof runSealfig>;
+  write: (name: string, text: string | Uint8Array) => string;
+  read: (name: string) => string;
+  load: (name: string) => Promise<Record<string, unknown>>;
+}
+
+/** A fresh directory with a local key and a rules file (context env=test, per-file data keys). */
+async function repo(extraInit: string[] = []): Promise<Repo> {
+  const dir = join(root, `r${n++}`);
+  mkdirSync(join(dir, ".scratch"), { recursive: true });
+  const env = {
+    SEALFIG_KEY_FILE: join(dir, ".keys"),
+    SEALFIG_KEY: undefined,
+    SEALFIG_TMPDIR: join(dir, ".scratch"),
+    SEALFIG_EDITOR: editor,
+  };
+  const init = await runSealfig(["init", "--context", "env=test", ...extraInit], { cwd: dir, env });
+  expect(init.code, init.stderr).toBe(0);
+  const provider = new LocalKeyProvider({ keyFile: env.SEALFIG_KEY_FILE });
+  return {
+    dir,
+    env,
+    sealfig: (...args) => runSealfig(args, { cwd: dir, env }),
+    sealfigIn: (input, ...args) => runSealfig(args, { cwd: dir, env, input }),
+    write: (name, text) => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    },
+    read: (name) => readFileSync(join(dir, name), "utf8"),
+    load: (name) =>
+      loadConfig({ files: [join(dir, name)], providers: [provider], context: { env: "test" } }),
+  };
+}
+
+describe("values survive decrypt → encrypt --previous and edit (whitespace before line breaks)", () => {
+  it("a value ending in a space before its line break is unchanged, its blob byte-identical", async () => {
+    const r = await repo();
+    const value = "line one \nline two\t\nlast \n";
+    r.write("a.yaml", `ws: !secret ${JSON.stringify(value)}\nother: !secret x\nplain: 1\n`);
+    expect((await r.sealfig("encrypt", "-i", "a.yaml")).code).toBe(0);
+    const sealed = r.read("a.yaml");
+    const blob = parseDocument(sealed).get("ws")!.value;
+    for (let cycle = 0; cycle < 2; cycle++) {
+      const view = await r.sealfig("decrypt", "a.yaml");
+      expect(view.code, view.stderr).toBe(0);
+      expect(parseDocument(view.stdout).get("ws")!.value).toBe(value);
+      r.write("view.yaml", view.stdout);
+      const enc = await r.sealfig("encrypt", "view.yaml", "--previous", "a.yaml");
+      expect(enc.code, enc.stderr).toBe(0);
+      expect(enc.stderr).toContain("sealed 0 value(s)");
+      expect(enc.stdout).toBe(sealed);
+    }
+    // edit of another key: the untouched value keeps its blob; only one value is resealed.
+    const ed = await runSealfig(["edit", "a.yaml"], {
+      cwd: r.dir,
+      env: { ...r.env, EDIT_FROM: "plain: 1", EDIT_TO: "plain: 2" },
+    });
+    expect(ed.code, ed.stderr).toBe(0);
+    expect(ed.stderr).toContain("sealed 0 changed value(s), kept 2; 1 plain value(s)");
+    expect(parseDocument(r.read("a.yaml")).get("ws")!.value).toBe(blob);
+    expect((await r.load("a.yaml")).ws).toBe(value);
+  });
+});
+
+describe("writes keep BOM, document markers, line endings, final newline, mode, symlinks", () => {
+  it("keeps a UTF-8 BOM on stdout (encrypt FILE, set --stdout) as -i does", async () => {
+    const r = await repo();
+    r.write("bom.yaml", "\ufeffa: !secret x\n");
+    const out = await r.sealfig("encrypt", "bom.yaml");
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout.startsWith("\ufeffa: sealfig:v1:")).toBe(true);
+    r.write("bom2.yaml", out.stdout);
+    const set = await r.sealfig("set", "bom2.yaml", "b", "v", "--plain", "--stdout");
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout.startsWith("\ufeffa: sealfig:v1:")).toBe(true);
+  });
+
+  it("writes a file that ends with a document-end marker (stamp, encrypt -i, set)", async () => {
+    const r = await repo();
+    r.write("s.yaml", "a: 1\n...\n");
+    r.write("e.yaml", "a: !secret x\n...\n");
+    r.write("t.yaml", "a: 1\n... # the end\n");
+    const stamp = await r.sealfig("stamp", "s.yaml");
+    expect(stamp.code, stamp.stderr).toBe(0);
+    const enc = await r.sealfig("encrypt", "-i", "e.yaml");
+    expect(enc.code, enc.stderr).toBe(0);
+    const set = await r.sealfig("set", "t.yaml", "b", "secret-b");
+    expect(set.code, set.stderr).toBe(0);
+    for (const f of ["s.yaml", "e.yaml", "t.yaml"]) {
+      expect(r.read(f)).toMatch(/\n\.\.\.( # the end)?\n$/);
+    }
+    expect(await r.load("s.yaml")).toEqual({ a: 1 });
+    expect(await r.load("e.yaml")).toEqual({ a: "x" });
+    expect(await r.load("t.yaml")).toEqual({ a: 1, b: "secret-b" });
+  });
+
+  it.skipIf(isWindows)(
+    "writes through a symbolic link: the target is sealed, the link stays a link",
+    async () => {
+      const r = await repo();
+      mkdirSync(join(r.dir, "real"));
+      r.write("real/app.yaml", "pw: !secret plaintext-canary-5e1\n");
+      symlinkSync("real/app.yaml", join(r.dir, "link.yaml"));
+      const enc = await r.sealfig("encrypt", "-i", "link.yaml");
+      expect(enc.code, enc.stderr).toBe(0);
+      expect(lstatSync(join(r.dir, "link.yaml")).isSymbolicLink()).toBe(true);
+      expect(r.read("real/app.yaml")).not.toContain("plaintext-canary-5e1");
+      expect(await r.load("real/app.yaml")).toEqual({ pw: "plaintext-canary-5e1" });
+    },
+  );
+
+  it.skipIf(isWindows)(
+    "keeps file mode, CRLF line endings and a missing final newline",
+    async () => {
+      const r = await repo();
+      const file = r.write("m.yaml", "a: 1\r\nb: two");
+      chmodSync(file, 0o600);
+      expect((await r.sealfig("stamp", "m.yaml")).code).toBe(0);
+      const set = await r.sealfig("set", "m.yaml", "b", "three", "--plain");
+      expect(set.code, set.stderr).toBe(0);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const text = r.read("m.yaml");
+      expect(text.startsWith("a: 1\r\nb: three")).toBe(true);
+      expect(text.replaceAll("\r\n", "")).not.toContain("\n");
+      expect(await r.load("m.yaml")).toEqual({ a: 1, b: "three" });
+    },
+  );
+});
+
+describe("names in run; get and run read like the loader; integers stay exact", () => {
+  it("run refuses keys that make no valid environment variable name, naming the path", async () => {
+    const r = await repo();
+    r.write("d.yaml", '"1abc": x\nok: y\n');
+    r.write("e.yaml", '"": x\n');
+    expect((await r.sealfig("stamp", "d.yaml", "e.yaml")).code).toBe(0);
+    for (const [f, path] of [["d.yaml", "1abc"], ["e.yaml", '[""]']] as const) {
+      const run = await r.sealfig("run", "-f", f, "--", "node", "-e", "0");
+      expect(run.code, run.stderr).toBe(3);
+      expect(run.stderr).toContain("[ENV_INVALID]");
+      expect(run.stderr).toContain(path);
+    }
+    // With a prefix, a leading digit is not first: the name is valid.
+    const ok = await r.sealfig(
+      "run",
+      "-f",
+      "d.yaml",
+      "--prefix",
+      "APP_",
+      "--",
+      "node",
+      "-e",
+      "process.stdout.write(process.env.APP_1ABC)",
+    );
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toBe("x");
+  });
+
+  it("get follows aliases and merge keys, prints maps as YAML or JSON, integers exact", async () => {
+    const r = await repo();
+    r.write(
+      "g.yaml",
+      [
+        "base: &b",
+        "  host: db.internal",
+        "  pw: !secret s3cret",
+        "db:",
+        "  <<: *b",
+        "  port: 5432",
+        "copy: *b",
+        "big: 123456789012345678901234567890",
+        "",
+      ].join("\n"),
+    );
+    expect((await r.sealfig("encrypt", "-i", "g.yaml")).code).toBe(0);
+    const merged = await r.sealfig("get", "g.yaml", "db.host");
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(merged.stdout).toBe("db.internal\n");
+    expect((await r.sealfig("get", "g.yaml", "copy.pw")).stdout).toBe("s3cret\n");
+    const map = await r.sealfig("get", "g.yaml", "db");
+    expect(map.code, map.stderr).toBe(0);
+    expect(parseDocument(map.stdout).values().map((v) => [v.pathText, v.value])).toEqual([
+      ["host", "db.internal"],
+      ["pw", "s3cret"],
+      ["port", 5432],
+    ]);
+    const json = await r.sealfig("get", "g.yaml", "db", "--json");
+    expect(JSON.parse(json.stdout)).toEqual({ host: "db.internal", pw: "s3cret", port: 5432 });
+    expect((await r.sealfig("get", "g.yaml", "big")).stdout)
+      .toBe("123456789012345678901234567890\n");
+    const run = await r.sealfig(
+      "run",
+      "-f",
+      "g.yaml",
+      "--",
+      "node",
+      "-e",
+      "process.stdout.write(process.env.BIG)",
+    );
+    expect(run.stdout).toBe("123456789012345678901234567890");
+    expect((await r.load("g.yaml")).big).toBe(123456789012345678901234567890n);
+  });
+});
+
+describe("counts and summaries; edit never unseals silently; set reuses the data key", () => {
+  it("status does not count the integrity record as a value", async () => {
+    const r = await repo();
+    r.write("c.yaml", "a: !secret x\nb: 2\n");
+    expect((await r.sealfig("encrypt", "-i", "c.yaml")).code).toBe(0);
+    expect((await r.sealfig("status", "c.yaml")).stdout).toContain("values: 2, sealed: 1");
+  });
+
+  it("edit refuses a sealed value whose !secret tag was removed, unless --unseal", async () => {
+    const r = await repo();
+    r.write("u.yaml", "pw: !secret hunter2\n");
+    expect((await r.sealfig("encrypt", "-i", "u.yaml")).code).toBe(0);
+    const before = r.read("u.yaml");
+    const edit = { EDIT_FROM: "pw: !secret hunter2", EDIT_TO: "pw: hunter2" };
+    const refused = await runSealfig(["edit", "u.yaml"], {
+      cwd: r.dir,
+      env: { ...r.env, ...edit },
+      input: "n\n",
+    });
+    expect(refused.code).toBe(9);
+    expect(refused.stderr).toContain("[VALUE_UNSEALED]");
+    expect(r.read("u.yaml")).toBe(before);
+    const allowed = await runSealfig(["edit", "--unseal", "u.yaml"], {
+      cwd: r.dir,
+      env: { ...r.env, ...edit },
+    });
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(allowed.stderr).toContain("1 plain value(s) added, changed or removed");
+    expect(await r.load("u.yaml")).toEqual({ pw: "hunter2" });
+  });
+
+  it("three sets under the per-file policy share the file's one data key", async () => {
+    const r = await repo();
+    r.write("k.yaml", "a: !secret one\n");
+    expect((await r.sealfig("encrypt", "-i", "k.yaml")).code).toBe(0);
+    for (const [k, v] of [["b", "two"], ["c", "three"], ["a", "uno"]]) {
+      const set = await r.sealfig("set", "k.yaml", k!, v!);
+      expect(set.code, set.stderr).toBe(0);
+    }
+    const doc = parseDocument(r.read("k.yaml"));
+    const wrapped = new Set(
+      doc.values().filter((v) => v.kind === "sealed").map((v) =>
+        parseBlob(v.value as string).wrappedDek.join(",")
+      ),
+    );
+    expect(wrapped.size).toBe(1);
+    expect(await r.load("k.yaml")).toEqual({ a: "uno", b: "two", c: "three" });
+  });
+});
+
+describe("every command that writes a file leaves one that check and the loader accept", () => {
+  it("encrypt -i, set, set --plain, unset, edit, stamp, rotate, rewrap", async () => {
+    const r = await repo();
+    const base = "# a file\nkeep: 1\nsecret: !secret s\n";
+    const commands: [string, string, string[], Record<string, string>?][] = [
+      ["nothing-to-seal.yaml", "plain: 1\n", ["encrypt", "-i"]],
+      ["encrypt.yaml", base, ["encrypt", "-i"]],
+      ["set.yaml", "", ["set", "@", "x", "v"]],
+      ["set-plain.yaml", "", ["set", "@", "x", "v", "--plain"]],
+      ["unset.yaml", "a: 1\nb: 2\n", ["unset", "@", "a"]],
+      ["edit.yaml", "", ["edit", "@"], { EDIT_FROM: "", EDIT_TO: "n: !secret v\n" }],
+      ["stamp.yaml", "a: 1\n", ["stamp"]],
+      ["rotate.yaml", base, ["rotate"]],
+      ["rewrap.yaml", base, ["rewrap", "@", "--to", "@key"]],
+    ];
+    const key = parseDocument(readFileSync(join(r.dir, ".sealfig.yaml"), "utf8")).values()
+      .find((v) => v.pathText.endsWith("key"))!.value as string;
+    const prepared = new Set(["rotate.yaml", "rewrap.yaml"]);
+    for (const [file, text, args, env] of commands) {
+      if (text !== "" || args[0] !== "set") r.write(file, text);
+      if (prepared.has(file)) expect((await r.sealfig("encrypt", "-i", file)).code).toBe(0);
+      const argv = args.map((a) => (a === "@" ? file : a === "@key" ? key : a));
+      if (!argv.includes(file)) argv.push(file);
+      const out = await runSealfig(argv, { cwd: r.dir, env: { ...r.env, ...env } });
+      expect(out.code, `${argv.join(" ")}: ${out.stderr}`).toBe(0);
+    }
+    const files = commands.map((c) => c[0]);
+    const check = await r.sealfig("check", ...files);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    for (const f of files) {
+      try {
+        await r.load(f);
+      } catch (err) {
+        expect.fail(`${f}: ${isSealfigError(err) ? err.message : String(err)}`);
+      }
+    }
+  });
+});
