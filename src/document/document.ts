@@ -306,9 +306,11 @@ export class SealfigDocument {
     }
     let end = start + trimmed.length;
     if (node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED") {
-      // Blanks at the end of a block's last line are part of its value: a splice replaces them
-      // too, or they would join whatever is written there next.
-      while (end < range[1] && (this.text[end] === " " || this.text[end] === "\t")) end++;
+      // A block ends with its last line, blanks and blank-only lines included (they may be
+      // content): a splice replaces them too, or they would join whatever is written there next.
+      let blockEnd = range[1];
+      while (blockEnd > end && this.text[blockEnd - 1] === "\n") blockEnd--;
+      end = Math.max(end, blockEnd);
     }
     let kind: ValueKind;
     let type: ValueTypeName | undefined;

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { cleanupDirs, printSummary, recordScan, scanForLeaks } from "./_collector.ts";
 import { tamperingSuite } from "./_tampering.ts";
 import { propertiesSuite } from "./_properties.ts";
+import { fidelitySuite } from "./_fidelity.ts";
 import { badInputSuite } from "./_bad_input.ts";
 import { kmsFaultsSuite } from "./_kms_faults.ts";
 import { crashSuite } from "./_crash.ts";
@@ -18,6 +19,7 @@ import { concurrencySuite } from "./_concurrency.ts";
 describe("adversarial suite", () => {
   tamperingSuite();
   propertiesSuite();
+  fidelitySuite();
   badInputSuite();
   kmsFaultsSuite();
   crashSuite();
