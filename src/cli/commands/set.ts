@@ -33,7 +33,9 @@ export const setCommand: Command = {
   usage: "set FILE PATH [VALUE|-] [--type string|integer|float|boolean|null] [--plain] [--stdout]",
   details:
     "Without VALUE, or with -, the value is read from stdin (so it stays out of shell history;\n" +
-    "one trailing newline is removed). The file is rewritten atomically; a new file is created.",
+    "one trailing newline is removed). The file is rewritten atomically; a new file is created.\n" +
+    "Under the per-file data key policy the value joins a data key the file already uses (needs\n" +
+    "Decrypt permission on it); without that permission a new data key is made.",
   flags: {
     type: { type: "string", value: "TYPE", description: "Value type (default: string)" },
     plain: { type: "boolean", description: "Store the value unencrypted" },
