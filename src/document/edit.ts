@@ -395,6 +395,19 @@ function insertionEdit(
     const sep = at === 0 || doc.text[at - 1] === "\n" ? "" : "\n";
     return { from: at, to: at, text: sep + lines };
   }
+  if ((isMap(node) || isSeq(node)) && node.flow && node.range && rest.length === 1) {
+    // `{a: 1}` / `[1]`: one more entry before the closing bracket.
+    const seg = rest[0]!;
+    if (isSeq(node) !== (typeof seg === "number")) return undefined;
+    const close = doc.text.lastIndexOf(isMap(node) ? "}" : "]", node.range[1]);
+    if (close < node.range[0]) return undefined;
+    const value = quote && tv.type === "string"
+      ? doubleQuote(String(tv.value))
+      : renderScalar(tv, { keyColumn: 0, flow: true });
+    const sep = node.items.length ? ", " : "";
+    const head = typeof seg === "number" ? "" : `${renderKey(seg)}: `;
+    return { from: close, to: close, text: `${sep}${head}${tag}${value}` };
+  }
   if ((isMap(node) || isSeq(node)) && !node.flow && node.items.length > 0 && node.range) {
     const first = node.items[0] as Pair | Node;
     const firstNode = (isMap(node) ? (first as Pair).key : first) as Node | null;
@@ -410,15 +423,19 @@ function insertionEdit(
     const lines = blockLines(rest, column, tv, tag, quote);
     if (lines === undefined) return undefined;
     let at = node.range[1];
-    let sep = "";
     if (doc.text[at - 1] !== "\n") {
       const nl = doc.text.indexOf("\n", at);
+      // At the end of a file without a final newline, the new lines have none either.
       if (nl < 0) {
-        at = doc.text.length;
-        sep = "\n";
-      } else at = nl + 1;
+        return {
+          from: doc.text.length,
+          to: doc.text.length,
+          text: `\n${lines}`.replace(/\n$/, ""),
+        };
+      }
+      at = nl + 1;
     }
-    return { from: at, to: at, text: sep + lines };
+    return { from: at, to: at, text: lines };
   }
   return undefined;
 }

@@ -168,8 +168,10 @@ export function parseIntegrityRecord(text: string, file?: string): IntegrityReco
 }
 
 const RECORD_LINE = /^sealfig_integrity:[^\n]*(?:\n|$)/gm;
-/** The record as the last entry of a flow-style (`{…}`) top level. */
-const RECORD_FLOW = /(?:, )?sealfig_integrity: sealfig-mac:v[0-9]+:[A-Za-z0-9_-]*(?=\})/g;
+/** The record as an entry of a flow-style (`{…}`) top level: after another entry, or first. */
+const RECORD_FLOW_AFTER = /, ?sealfig_integrity: sealfig-mac:v[0-9]+:[A-Za-z0-9_-]*(?=\s*[,}])/g;
+const RECORD_FLOW_FIRST =
+  /(\{\s*)sealfig_integrity: sealfig-mac:v[0-9]+:[A-Za-z0-9_-]*(?:\s*,\s*|(?=\s*\}))/g;
 
 /**
  * Remove every top-level `sealfig_integrity:` line from YAML text (for 3-way merges and plaintext
@@ -183,5 +185,6 @@ const RECORD_FLOW = /(?:, )?sealfig_integrity: sealfig-mac:v[0-9]+:[A-Za-z0-9_-]
  * ```
  */
 export function stripIntegrityLines(text: string): string {
-  return text.replace(RECORD_LINE, "").replace(RECORD_FLOW, "");
+  return text.replace(RECORD_LINE, "").replace(RECORD_FLOW_AFTER, "")
+    .replace(RECORD_FLOW_FIRST, "$1");
 }

@@ -413,6 +413,7 @@ function withRecord(doc: SealfigDocument, text: string): SealfigDocument {
   // Before a document-end marker (`...`), which nothing may follow but comments.
   const marker = /^\.\.\.(?=[ \t]|$)/m.exec(doc.text);
   const at = marker ? marker.index : doc.text.length;
-  const sep = at === 0 || doc.text[at - 1] === "\n" ? "" : "\n";
-  return doc.withText(applyEdits(doc.text, [{ from: at, to: at, text: `${sep}${line}\n` }]));
+  // At the end of a file without a final newline, the record line has none either.
+  const insert = at > 0 && doc.text[at - 1] !== "\n" ? `\n${line}` : `${line}\n`;
+  return doc.withText(applyEdits(doc.text, [{ from: at, to: at, text: insert }]));
 }

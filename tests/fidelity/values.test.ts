@@ -203,3 +203,29 @@ describe("names between config paths and environment variables", () => {
     expect(document.text).toMatch(/^a: 1\nb: 2\nsealfig_integrity: \S+\n\.\.\.\n$/);
   });
 });
+
+describe("set keeps the file's style: flow collections, no final newline, the record's place", () => {
+  it("adds to flow maps and sequences in place, and keeps a missing final newline", async () => {
+    const key = await testKey();
+    const stamp = async (doc: ReturnType<typeof parseDocument>, generation: number) =>
+      (await stampDocument(doc, { provider: key.provider, keyId: key.keyId, generation }))
+        .document;
+    const cases: [string, [string, unknown][], RegExp][] = [
+      ["a: 1", [["c", "x y"]], /^a: 1\nsealfig_integrity: R\nc: x y$/],
+      ["a: 1\r\nb: two", [["c", 3]], /^a: 1\r\nb: two\r\nsealfig_integrity: R\r\nc: 3$/],
+      ["{a: 1}", [["c", "x y"]], /^\{a: 1, sealfig_integrity: R, c: x y\}$/],
+      ["{}", [["c", true]], /^\{sealfig_integrity: R, c: true\}$/],
+      [
+        "a: [1, 2]\nb: {x: 1}\n",
+        [["a[2]", 3], ["b.y", "q, r"]],
+        /^a: \[1, 2, 3\]\nb: \{x: 1, y: "q, r"\}\nsealfig_integrity: R\n$/,
+      ],
+    ];
+    for (const [text, sets, want] of cases) {
+      let doc = await stamp(parseDocument(text), 1);
+      for (const [path, value] of sets) doc = setValue(doc, path, value as string);
+      doc = await stamp(doc, 2);
+      expect(doc.toString().replace(/sealfig-mac:v1:[A-Za-z0-9_-]+/g, "R")).toMatch(want);
+    }
+  });
+});
