@@ -255,6 +255,16 @@ describe("counts and summaries; edit never unseals silently; set reuses the data
     expect((await r.sealfig("status", "c.yaml")).stdout).toContain("values: 2, sealed: 1");
   });
 
+  it("check refuses what the loader refuses (a top level that is not a map)", async () => {
+    const r = await repo();
+    r.write("seq.yaml", "- 1\n- 2\n");
+    const check = await r.sealfig("check", "seq.yaml");
+    expect(check.code).toBe(6);
+    expect(check.stderr).toContain("[CONFIG_INVALID]");
+    const err = await r.load("seq.yaml").then(() => undefined, (e: unknown) => e);
+    expect(isSealfigError(err) && err.code).toBe("CONFIG_INVALID");
+  });
+
   it("edit refuses a sealed value whose !secret tag was removed, unless --unseal", async () => {
     const r = await repo();
     r.write("u.yaml", "pw: !secret hunter2\n");

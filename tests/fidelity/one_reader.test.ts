@@ -46,6 +46,12 @@ const CORPUS: Record<string, string> = {
   "tab indentation": "a:\n\tb: 1\n",
   "block scalar last": "a: |\n  line one\n  line two\n",
   "big integer": "n: 123456789012345678901234567890\n",
+  "CRLF line endings": "a: 1\r\nb: two\r\n",
+  "BOM": "\ufeffa: 1\n",
+  "multi-line flow top level with a comment": "{\n  a: 1, # one\n  b: [x, y]\n} # end\n",
+  "flow top level without a final newline": "{a: 1}",
+  "start marker with a comment": "--- # config\na: 1\n",
+  "anchored map merged twice": "x: &x {p: 1}\ny:\n  <<: *x\nz:\n  <<: [*x]\n  q: 2\n",
 };
 
 type Outcome = { ok: true; value: unknown } | { ok: false; code: string };

@@ -104,10 +104,11 @@ function render(value: unknown, json: boolean): string {
   return yamlStringify(value, { lineWidth: 0 });
 }
 
-/** JSON with integers exact (a bigint as its digits) and NaN/±Infinity as strings. */
+/** JSON with integers exact (a bigint as its digits), -0 kept, and NaN/±Infinity as strings. */
 function toJson(value: unknown): string {
   if (typeof value === "bigint") return value.toString();
   if (typeof value === "number" && !Number.isFinite(value)) return JSON.stringify(String(value));
+  if (Object.is(value, -0)) return "-0.0";
   if (Array.isArray(value)) return `[${value.map(toJson).join(",")}]`;
   if (value !== null && typeof value === "object") {
     return `{${

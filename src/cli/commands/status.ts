@@ -6,7 +6,8 @@
  *
  * @module
  */
-import type { SealfigDocument } from "../../document/document.ts";
+import { DEFAULT_MAX_ALIAS_COUNT, type SealfigDocument } from "../../document/document.ts";
+import { documentToTree } from "../../config/tree.ts";
 import { openDocument } from "../../document/seal.ts";
 import { parseBlob } from "../../envelope/format.ts";
 import { isSealfigError } from "../../errors.ts";
@@ -181,6 +182,16 @@ export const checkCommand: Command = {
         const doc = await readTarget(target, ctx);
         const r = inspectDoc(target, doc);
         found = [...r.problems, ...(await untrusted(target, r))];
+        // The loader's rules for the file's shape (top level, aliases), so check passes only what
+        // the loader reads. (Unsealed tags are reported above, with their place.)
+        if (r.problems.length === 0) {
+          try {
+            documentToTree(doc, { maxAliasCount: DEFAULT_MAX_ALIAS_COUNT });
+          } catch (err) {
+            if (!isSealfigError(err)) throw err;
+            found.push({ where: file, what: `${err.message} [${err.code}]` });
+          }
+        }
         const integrity = await integrityOf(target, doc);
         const state = integrity?.state;
         if (
