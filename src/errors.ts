@@ -79,6 +79,12 @@ export const ErrorCode = {
   FILE_READ_FAILED: "FILE_READ_FAILED",
   /** The YAML does not parse (syntax, tab indentation, several documents in one file …). */
   YAML_SYNTAX: "YAML_SYNTAX",
+  /**
+   * The YAML uses a construct sealfig does not read because its meaning could differ from what
+   * the integrity record covers: a `%YAML`/`%TAG` directive, a YAML 1.1 or custom tag, a quoted or
+   * tagged `<<` key (docs/format.md §9.3).
+   */
+  YAML_UNSUPPORTED: "YAML_UNSUPPORTED",
   /** A YAML map has the same key twice. */
   YAML_DUPLICATE_KEY: "YAML_DUPLICATE_KEY",
   /** Alias expansion exceeded the limit (a "billion laughs" document). */
