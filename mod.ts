@@ -94,6 +94,8 @@ export type {
   LoadedConfig,
   LoadReport,
 } from "./src/config/load_config.ts";
+export { ENV_SOURCE, ENV_SOURCE_KEY, envSealing } from "./src/config/env_overrides.ts";
+export type { PlaintextOverSealed } from "./src/config/env_overrides.ts";
 export { ConfigValidationError } from "./src/config/validate.ts";
 export type {
   ConfigIssue,

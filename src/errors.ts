@@ -99,6 +99,11 @@ export const ErrorCode = {
   PATH_CONFLICT: "PATH_CONFLICT",
   /** An environment variable cannot be mapped onto the config (ambiguous or conflicting name). */
   ENV_INVALID: "ENV_INVALID",
+  /**
+   * A plaintext environment variable (or `.env` entry) would replace a value that is sealed in a
+   * lower layer; allow it with `env.plaintextOverSealed: "allow"`.
+   */
+  ENV_SEALED_OVERRIDE: "ENV_SEALED_OVERRIDE",
   /** The loaded config does not satisfy the schema (see `ConfigValidationError.issues`). */
   CONFIG_INVALID: "CONFIG_INVALID",
   // --- Key allowlist and whole-file integrity (src/keys/allowlist.ts, src/integrity) ---
