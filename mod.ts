@@ -129,6 +129,7 @@ export type { FileRule, IntegrityPolicy, KeyRef, RuleEntry, Rules } from "./src/
 export {
   describeKeyName,
   guardProviders,
+  isValidKeyReference,
   KeyAllowlist,
   parseTrustedKeys,
 } from "./src/keys/allowlist.ts";
