@@ -194,6 +194,42 @@ describe("sealfig edit", () => {
     expect(readFileSync(file)).toEqual(before);
   });
 
+  it("killed with SIGKILL, leaves its scratch dir; the next edit removes it before making its own", async () => {
+    if (process.platform === "win32") return; // POSIX signals only
+    const { dir, env, file } = await setup();
+    const before = readFileSync(file);
+    const marker = join(dir, ".editor-started");
+    let plaintextFile = "";
+    const r = await runSealfig(["edit", "config/prod.yaml"], {
+      cwd: dir,
+      env: { ...env, EDIT_WAIT: marker },
+      onSpawn: (child) => {
+        const poll = setInterval(() => {
+          if (existsSync(marker) && existsSync(`${marker}.pid`)) {
+            clearInterval(poll);
+            plaintextFile = readFileSync(marker, "utf8");
+            const editorPid = Number(readFileSync(`${marker}.pid`, "utf8"));
+            // sealfig dies first (no handler runs), then its orphaned editor.
+            child.once("exit", () => process.kill(editorPid, "SIGTERM"));
+            child.kill("SIGKILL");
+          }
+        }, 20);
+      },
+    });
+    expect(r.signal).toBe("SIGKILL");
+    expect(readFileSync(file)).toEqual(before);
+    // What SIGKILL leaves: the private dir, named for the dead process, plaintext inside.
+    const left = readdirSync(join(dir, ".scratch"));
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(/^sealfig-edit-[0-9]+-/);
+    expect(readFileSync(plaintextFile, "utf8")).toContain(CANARY);
+    // The next command that makes such a dir sweeps it first, and removes its own on exit.
+    const again = await runSealfig(["edit", "config/prod.yaml"], { cwd: dir, env });
+    expect(again.code).toBe(0);
+    expect(existsSync(plaintextFile)).toBe(false);
+    expect(scratchEmpty(dir)).toBe(true);
+  });
+
   it("creates a new file", async () => {
     const { dir, env } = await setup();
     const r = await runSealfig(["edit", "config/new.yaml"], {
