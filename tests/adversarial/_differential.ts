@@ -255,7 +255,7 @@ const mutationArb: fc.Arbitrary<{ name: string; f: Mutation }> = fc.oneof(
   }),
   fc.constantFrom(...tags).map((tag) => ({
     name: `tag value ${tag.trim()}`,
-    f: onLine(VALUE, (l, m) => `${m[1]}${tag}${m[2]}`),
+    f: onLine(VALUE, (_l, m) => `${m[1]}${tag}${m[2]}`),
   })),
   fc.constantFrom(...tags).map((tag) => ({
     name: `tag collection ${tag.trim()}`,
