@@ -353,7 +353,54 @@ async function keyIdOf(env: Record<string, string | undefined>): Promise<string>
   return ids[0]!;
 }
 
+describe("sealfig seal-env", () => {
+  it("prints NAME=blob sealed for that variable: it opens as that variable only, never in a file", async () => {
+    const { dir, env } = await setup();
+    // The rules cover ^config/ only: the key comes from --key (else the rules' key for .env).
+    const key = `local:${await keyIdOf(env)}`;
+    const r = await runSealfig(["seal-env", "APP_DB__PASSWORD", "-", "--key", key], {
+      cwd: dir,
+      env,
+      input: `${CANARY}-env\n`,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain(CANARY);
+    const m = /^APP_DB__PASSWORD=(sealfig:v1:\S+)\n$/.exec(r.stdout);
+    expect(m).not.toBeNull();
+    const blob = m![1]!;
+    const providers = [new LocalKeyProvider({ keyFile: env.SEALFIG_KEY_FILE! })];
+    const open = (path: string, context: Record<string, string>) =>
+      decryptValue(blob, { providers, path, context });
+    await expect(open("APP_DB__PASSWORD", { "sealfig:source": "env" })).resolves.toBe(
+      `${CANARY}-env`,
+    );
+    // Not at the config path, not as another variable, not without the env binding.
+    for (
+      const [path, ctx] of [
+        ["db.password", { "sealfig:source": "env" }],
+        ["APP_API__TOKEN", { "sealfig:source": "env" }],
+        ["APP_DB__PASSWORD", {}],
+        ["db.password", {}],
+      ] as const
+    ) {
+      await expect(open(path, ctx), `${path}`).rejects.toMatchObject({
+        code: expect.stringMatching(/BLOB_AUTH_FAILED|DEK_UNWRAP_FAILED/),
+      });
+    }
+    const bad = await runSealfig(["seal-env", "not a name", "x"], { cwd: dir, env });
+    expect(bad.code).toBe(2);
+  });
+});
+
 describe("sealfig run", () => {
+  it("says in its help that key material never reaches the child", async () => {
+    const r = await runSealfig(["run", "--help"], {});
+    expect(r.code).toBe(0);
+    for (const name of ["SEALFIG_KEY,", "SEALFIG_KEY_FILE", "SEALFIG_AGE_KEY"]) {
+      expect(r.stdout + r.stderr).toContain(name);
+    }
+  });
+
   it("passes a multi-line PEM and a value with spaces and quotes to the child intact", async () => {
     const { dir, env } = await setup();
     const pem =
