@@ -205,9 +205,11 @@ describe("sealfig edit", () => {
       env: { ...env, EDIT_WAIT: marker },
       onSpawn: (child) => {
         const poll = setInterval(() => {
-          if (existsSync(marker) && existsSync(`${marker}.pid`)) {
+          // The editor writes its pid, then the marker (not atomically: wait for its content).
+          const written = existsSync(marker) ? readFileSync(marker, "utf8") : "";
+          if (written !== "") {
             clearInterval(poll);
-            plaintextFile = readFileSync(marker, "utf8");
+            plaintextFile = written;
             const editorPid = Number(readFileSync(`${marker}.pid`, "utf8"));
             // sealfig dies first (no handler runs), then its orphaned editor.
             child.once("exit", () => process.kill(editorPid, "SIGTERM"));
