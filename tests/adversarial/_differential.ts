@@ -35,6 +35,8 @@ import { cliRepo, CONTEXT, key1, key2, local, sealText } from "./_fixture.ts";
 
 const RUNS = DEEP ? 4_000 : 250;
 const REPLAY_FILES = DEEP ? 60 : 8;
+/** Deep mode's runs outlast the default test timeout. */
+const LONG: [] | [number] = DEEP ? [20 * 60_000] : [];
 
 // --- a random sealed file ---------------------------------------------------------------------
 
@@ -393,58 +395,62 @@ export function differentialSuite(): void {
       return document.toString();
     }
 
-    it(`differential: a mutated file that loads to another config never loads (${RUNS} runs)`, async () => {
-      const done = tried("differential", RUNS);
-      const cache = new DekCache();
-      const codes: string[] = [];
-      let accepted = 0, sameAccepted = 0;
-      const changedAccepted: string[] = [];
-      const load = (text: string) => {
-        const file = dir.write("diff.yaml", text);
-        return loadConfig({
-          files: [file],
-          providers: [local],
-          cache,
-          context: CONTEXT,
-          trustedKeys: trusted,
-        });
-      };
-      await fc.assert(
-        fc.asyncProperty(
-          documentArb,
-          fc.array(fc.tuple(mutationArb, fc.nat()), { minLength: 1, maxLength: 3 }),
-          async (d, ops) => {
-            const original = await sealAndStamp(renderDocument(d));
-            const before = await load(original);
-            const mutated = ops.reduce((t, [m, at]) => m.f(t, at), original);
-            let after: unknown;
-            try {
-              after = await load(mutated);
-            } catch (err) {
-              codes.push(expectTyped("differential", err).code);
-              return;
-            }
-            accepted++;
-            if (sameConfig(before, after)) {
-              sameAccepted++;
-              return;
-            }
-            changedAccepted.push(
-              `${ops.map(([m]) => m.name).join(" + ")}:\n${original}\n---->\n${mutated}`,
-            );
-          },
-        ),
-        { numRuns: RUNS },
-      );
-      note(
-        "differential",
-        `differential: tried ${RUNS}, changed-config accepted ${changedAccepted.length} ` +
-          `(${sameAccepted} accepted with the same config; refused: ${codeTally(codes)})`,
-      );
-      expect(changedAccepted.slice(0, 3)).toEqual([]);
-      expect(accepted + codes.length).toBe(RUNS);
-      done();
-    });
+    it(
+      `differential: a mutated file that loads to another config never loads (${RUNS} runs)`,
+      async () => {
+        const done = tried("differential", RUNS);
+        const cache = new DekCache();
+        const codes: string[] = [];
+        let accepted = 0, sameAccepted = 0;
+        const changedAccepted: string[] = [];
+        const load = (text: string) => {
+          const file = dir.write("diff.yaml", text);
+          return loadConfig({
+            files: [file],
+            providers: [local],
+            cache,
+            context: CONTEXT,
+            trustedKeys: trusted,
+          });
+        };
+        await fc.assert(
+          fc.asyncProperty(
+            documentArb,
+            fc.array(fc.tuple(mutationArb, fc.nat()), { minLength: 1, maxLength: 3 }),
+            async (d, ops) => {
+              const original = await sealAndStamp(renderDocument(d));
+              const before = await load(original);
+              const mutated = ops.reduce((t, [m, at]) => m.f(t, at), original);
+              let after: unknown;
+              try {
+                after = await load(mutated);
+              } catch (err) {
+                codes.push(expectTyped("differential", err).code);
+                return;
+              }
+              accepted++;
+              if (sameConfig(before, after)) {
+                sameAccepted++;
+                return;
+              }
+              changedAccepted.push(
+                `${ops.map(([m]) => m.name).join(" + ")}:\n${original}\n---->\n${mutated}`,
+              );
+            },
+          ),
+          { numRuns: RUNS },
+        );
+        note(
+          "differential",
+          `differential: tried ${RUNS}, changed-config accepted ${changedAccepted.length} ` +
+            `(${sameAccepted} accepted with the same config; refused: ${codeTally(codes)})`,
+        );
+        expect(changedAccepted.slice(0, 3)).toEqual([]);
+        expect(accepted + codes.length).toBe(RUNS);
+        done();
+      },
+      ...LONG,
+    );
 
     it("each kind of gap found is refused with a typed error at file:line:col", async () => {
       const cases: [string, string, string][] = [
@@ -481,92 +487,96 @@ export function differentialSuite(): void {
       done();
     });
 
-    it(`env replay: no blob of a file opens from the environment or .env (${REPLAY_FILES} files)`, async () => {
-      const cache = new DekCache();
-      let triedCount = 0;
-      const accepted: string[] = [];
-      const codes: string[] = [];
-      for (let f = 0; f < REPLAY_FILES; f++) {
-        const secret = canary("replay");
-        const old = await sealAndStamp(
-          `db:\n  password: !secret ${secret}\n  port: !secret ${
-            5000 + f
-          }\napi_token: !secret t${f}\n`,
-        );
-        const file = dir.write("replay.yaml", old);
-        const blobs: [string, string][] = [
-          ["APP_DB__PASSWORD", /password: (\S+)/.exec(old)![1]!],
-          ["APP_DB__PORT", /port: (\S+)/.exec(old)![1]!],
-          ["APP_API_TOKEN", /api_token: (\S+)/.exec(old)![1]!],
-        ];
-        for (const [name, blob] of blobs) {
-          for (const via of ["env", "dotenv"] as const) {
-            for (const envContext of [CONTEXT, {}]) {
-              triedCount++;
-              if (via === "dotenv") dir.write(".env", `${name}=${blob}\n`);
-              try {
-                await loadConfig({
-                  files: [file],
-                  baseDir: dir.dir,
-                  providers: [local],
-                  cache,
-                  context: CONTEXT,
-                  trustedKeys: trusted,
-                  env: {
-                    prefix: "APP_",
-                    vars: via === "env" ? { [name]: blob } : {},
-                    context: envContext,
-                  },
-                  ...(via === "dotenv" ? { dotenv: true } : {}),
-                });
-                accepted.push(`${name} via ${via}`);
-              } catch (err) {
-                codes.push(expectTyped(`replay ${name}`, err).code);
+    it(
+      `env replay: no blob of a file opens from the environment or .env (${REPLAY_FILES} files)`,
+      async () => {
+        const cache = new DekCache();
+        let triedCount = 0;
+        const accepted: string[] = [];
+        const codes: string[] = [];
+        for (let f = 0; f < REPLAY_FILES; f++) {
+          const secret = canary("replay");
+          const old = await sealAndStamp(
+            `db:\n  password: !secret ${secret}\n  port: !secret ${
+              5000 + f
+            }\napi_token: !secret t${f}\n`,
+          );
+          const file = dir.write("replay.yaml", old);
+          const blobs: [string, string][] = [
+            ["APP_DB__PASSWORD", /password: (\S+)/.exec(old)![1]!],
+            ["APP_DB__PORT", /port: (\S+)/.exec(old)![1]!],
+            ["APP_API_TOKEN", /api_token: (\S+)/.exec(old)![1]!],
+          ];
+          for (const [name, blob] of blobs) {
+            for (const via of ["env", "dotenv"] as const) {
+              for (const envContext of [CONTEXT, {}]) {
+                triedCount++;
+                if (via === "dotenv") dir.write(".env", `${name}=${blob}\n`);
+                try {
+                  await loadConfig({
+                    files: [file],
+                    baseDir: dir.dir,
+                    providers: [local],
+                    cache,
+                    context: CONTEXT,
+                    trustedKeys: trusted,
+                    env: {
+                      prefix: "APP_",
+                      vars: via === "env" ? { [name]: blob } : {},
+                      context: envContext,
+                    },
+                    ...(via === "dotenv" ? { dotenv: true } : {}),
+                  });
+                  accepted.push(`${name} via ${via}`);
+                } catch (err) {
+                  codes.push(expectTyped(`replay ${name}`, err).code);
+                }
               }
             }
           }
         }
-      }
-      // A plaintext override of a sealed value is refused by default.
-      const file = dir.write("replay.yaml", await sealAndStamp("db:\n  password: !secret pw\n"));
-      triedCount++;
-      try {
-        await loadConfig({
+        // A plaintext override of a sealed value is refused by default.
+        const file = dir.write("replay.yaml", await sealAndStamp("db:\n  password: !secret pw\n"));
+        triedCount++;
+        try {
+          await loadConfig({
+            files: [file],
+            providers: [local],
+            cache,
+            context: CONTEXT,
+            trustedKeys: trusted,
+            env: { prefix: "APP_", vars: { APP_DB__PASSWORD: "plaintext" } },
+          });
+          accepted.push("plaintext over a sealed value");
+        } catch (err) {
+          codes.push(
+            expectTyped("plaintext over sealed", err, { codes: ["ENV_SEALED_OVERRIDE"] }).code,
+          );
+        }
+        // What is sealed for the variable does open (the property is not vacuous).
+        const ok = await encryptValue("fresh", {
+          provider: local,
+          keyId: key1.id,
+          ...envSealing("APP_DB__PASSWORD"),
+        });
+        const loaded = await loadConfig({
           files: [file],
           providers: [local],
           cache,
           context: CONTEXT,
           trustedKeys: trusted,
-          env: { prefix: "APP_", vars: { APP_DB__PASSWORD: "plaintext" } },
+          env: { prefix: "APP_", vars: { APP_DB__PASSWORD: ok } },
         });
-        accepted.push("plaintext over a sealed value");
-      } catch (err) {
-        codes.push(
-          expectTyped("plaintext over sealed", err, { codes: ["ENV_SEALED_OVERRIDE"] }).code,
+        expect(loaded).toEqual({ db: { password: "fresh" } });
+        tried("differential", triedCount)();
+        note(
+          "differential",
+          `env replay: tried ${triedCount}, accepted ${accepted.length} (${codeTally(codes)})`,
         );
-      }
-      // What is sealed for the variable does open (the property is not vacuous).
-      const ok = await encryptValue("fresh", {
-        provider: local,
-        keyId: key1.id,
-        ...envSealing("APP_DB__PASSWORD"),
-      });
-      const loaded = await loadConfig({
-        files: [file],
-        providers: [local],
-        cache,
-        context: CONTEXT,
-        trustedKeys: trusted,
-        env: { prefix: "APP_", vars: { APP_DB__PASSWORD: ok } },
-      });
-      expect(loaded).toEqual({ db: { password: "fresh" } });
-      tried("differential", triedCount)();
-      note(
-        "differential",
-        `env replay: tried ${triedCount}, accepted ${accepted.length} (${codeTally(codes)})`,
-      );
-      expect(accepted).toEqual([]);
-    });
+        expect(accepted).toEqual([]);
+      },
+      ...LONG,
+    );
 
     it("run child environment: no key material reaches the child", async () => {
       const repo = tempDir("run-env");
