@@ -94,6 +94,8 @@ export type {
   LoadedConfig,
   LoadReport,
 } from "./src/config/load_config.ts";
+export { ENV_SOURCE, ENV_SOURCE_KEY, envSealing } from "./src/config/env_overrides.ts";
+export type { PlaintextOverSealed } from "./src/config/env_overrides.ts";
 export { ConfigValidationError } from "./src/config/validate.ts";
 export type {
   ConfigIssue,
@@ -127,6 +129,7 @@ export type { FileRule, IntegrityPolicy, KeyRef, RuleEntry, Rules } from "./src/
 export {
   describeKeyName,
   guardProviders,
+  isValidKeyReference,
   KeyAllowlist,
   parseTrustedKeys,
 } from "./src/keys/allowlist.ts";

@@ -83,6 +83,12 @@ export const ErrorCode = {
   FILE_READ_FAILED: "FILE_READ_FAILED",
   /** The YAML does not parse (syntax, tab indentation, several documents in one file …). */
   YAML_SYNTAX: "YAML_SYNTAX",
+  /**
+   * The YAML uses a construct sealfig does not read because its meaning could differ from what
+   * the integrity record covers: a `%YAML`/`%TAG` directive, a YAML 1.1 or custom tag, a quoted or
+   * tagged `<<` key (docs/format.md §9.3).
+   */
+  YAML_UNSUPPORTED: "YAML_UNSUPPORTED",
   /** A YAML map has the same key twice. */
   YAML_DUPLICATE_KEY: "YAML_DUPLICATE_KEY",
   /** Alias expansion exceeded the limit (a "billion laughs" document). */
@@ -97,6 +103,11 @@ export const ErrorCode = {
   PATH_CONFLICT: "PATH_CONFLICT",
   /** An environment variable cannot be mapped onto the config (ambiguous or conflicting name). */
   ENV_INVALID: "ENV_INVALID",
+  /**
+   * A plaintext environment variable (or `.env` entry) would replace a value that is sealed in a
+   * lower layer; allow it with `env.plaintextOverSealed: "allow"`.
+   */
+  ENV_SEALED_OVERRIDE: "ENV_SEALED_OVERRIDE",
   /** The loaded config does not satisfy the schema (see `ConfigValidationError.issues`). */
   CONFIG_INVALID: "CONFIG_INVALID",
   // --- Key allowlist and whole-file integrity (src/keys/allowlist.ts, src/integrity) ---

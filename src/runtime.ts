@@ -447,11 +447,12 @@ export function removePathSync(path: string): void {
  * where one exists (`/dev/shm` on Linux, else `$XDG_RUNTIME_DIR`), else the system temp dir.
  */
 export async function makePrivateTempDir(prefix: string): Promise<string> {
-  const candidates = [getEnv("SEALFIG_TMPDIR"), "/dev/shm", getEnv("XDG_RUNTIME_DIR"), os.tmpdir()];
-  for (const base of candidates) {
-    if (!base) continue;
+  // What a killed (SIGKILL) earlier run left behind goes first.
+  await sweepStaleTempDirs(prefix);
+  for (const base of privateTempBases()) {
     try {
-      const dir = await fs.mkdtemp(nodePath.join(base, prefix));
+      // `<prefix><pid>-XXXXXX`: the pid tells a later sweep whether the owner still runs.
+      const dir = await fs.mkdtemp(nodePath.join(base, `${prefix}${process.pid}-`));
       if (!isWindows) await fs.chmod(dir, 0o700);
       return dir;
     } catch {
@@ -459,6 +460,47 @@ export async function makePrivateTempDir(prefix: string): Promise<string> {
     }
   }
   throw new Error("No writable temporary directory");
+}
+
+/** Where private temp dirs are made, in order of preference. */
+function privateTempBases(): string[] {
+  const bases = [getEnv("SEALFIG_TMPDIR"), "/dev/shm", getEnv("XDG_RUNTIME_DIR"), os.tmpdir()];
+  return [...new Set(bases.filter((b): b is string => !!b))];
+}
+
+/**
+ * Remove the private temp dirs `<prefix><pid>-…` (made by {@link makePrivateTempDir}) whose
+ * process no longer runs: what `sealfig edit` killed with SIGKILL leaves behind, plaintext
+ * included. Only directories (not symlinks) owned by this user are touched; a dir whose pid is
+ * alive (or was reused by a live process) is left alone. Best effort; resolves to how many it
+ * removed. Every command that makes such a dir calls it first.
+ */
+export async function sweepStaleTempDirs(prefix: string): Promise<number> {
+  let removed = 0;
+  const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
+  for (const base of privateTempBases()) {
+    let entries: string[];
+    try {
+      entries = await fs.readdir(base);
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      if (!entry.startsWith(prefix)) continue;
+      const pid = Number(/^([0-9]{1,10})-/.exec(entry.slice(prefix.length))?.[1]);
+      if (!Number.isSafeInteger(pid) || pid <= 0 || processAlive(pid)) continue;
+      const dir = nodePath.join(base, entry);
+      try {
+        const info = await fs.lstat(dir);
+        if (!info.isDirectory() || (uid !== undefined && info.uid !== uid)) continue;
+        await fs.rm(dir, { recursive: true, force: true });
+        removed++;
+      } catch {
+        // gone already, or not ours to remove
+      }
+    }
+  }
+  return removed;
 }
 
 /** Write a new file exclusively with `mode` (fails if it exists). */

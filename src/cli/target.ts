@@ -28,6 +28,7 @@ import {
   stampDocument,
   verifyIntegrity,
 } from "../integrity/verify.ts";
+import { rejectReservedContext } from "../config/env_overrides.ts";
 import { type FlagSpec, type ParsedArgs, UsageError } from "./args.ts";
 import { type CliContext, flagList, flagString } from "./command.ts";
 
@@ -90,6 +91,8 @@ export async function resolveTarget(file: string, args: ParsedArgs): Promise<Tar
     ...(key ? { key: parseKeyRef(key) } : {}),
     ...(contextFlags.length ? { context } : {}),
   };
+  // `sealfig:source` is for values sealed for the environment (seal-env), never for a file.
+  rejectReservedContext(resolved.context, file === "-" ? undefined : file);
   const trust = trustFor(resolved);
   const providers = defaultProviders();
   return {

@@ -9,7 +9,10 @@
  *   matches are an error; with no match it becomes a new key in lower case;
  * - a segment of digits indexes an existing sequence (the length appends);
  * - values are strings; where they replace a number or boolean, a value that reads as one under
- *   YAML 1.2 core rules becomes one; a blob (`sealfig:v1:…`) is decrypted at the target path.
+ *   YAML 1.2 core rules becomes one; a blob (`sealfig:v1:…`) must have been sealed for that
+ *   variable ({@link envSealing}: path `[NAME]`, context + `sealfig:source = env`);
+ * - a plaintext value that replaces a sealed one is refused (`ENV_SEALED_OVERRIDE`) unless
+ *   allowed, and then reported.
  *
  * @module
  */
@@ -32,6 +35,56 @@ export interface EnvVariable {
 const normalize = (s: string) => s.toLowerCase().replace(/[_-]/g, "");
 
 /**
+ * The encryption context entry that binds a blob to the environment layers: a value for an
+ * environment variable or `.env` is sealed with its context plus `sealfig:source = env`, and at
+ * the path `[NAME]` (the variable's full name as one segment). A blob from a YAML file (no such
+ * entry, a config path) never opens there, and an environment blob never opens in a file.
+ */
+export const ENV_SOURCE_KEY = "sealfig:source";
+/** Its value. */
+export const ENV_SOURCE = "env";
+
+/**
+ * The context and path a value for environment variable `name` is sealed with (and opened at):
+ * `{ ...context, "sealfig:source": "env" }` and `[name]`. Throws `OPTION_INVALID` when `context`
+ * already uses the reserved key.
+ *
+ * @example
+ * ```ts
+ * import { envSealing } from "@sealfig/sealfig";
+ * envSealing("APP_DB__PASSWORD", { app: "shop" });
+ * // { context: { app: "shop", "sealfig:source": "env" }, path: ["APP_DB__PASSWORD"] }
+ * ```
+ */
+export function envSealing(
+  name: string,
+  context: Readonly<Record<string, string>> = {},
+): { context: Readonly<Record<string, string>>; path: readonly [string] } {
+  rejectReservedContext(context);
+  return { context: { ...context, [ENV_SOURCE_KEY]: ENV_SOURCE }, path: [name] };
+}
+
+/** Throw `OPTION_INVALID` when a context uses the reserved `sealfig:source` key. */
+export function rejectReservedContext(
+  context: Readonly<Record<string, string>>,
+  file?: string,
+): void {
+  if (Object.hasOwn(context, ENV_SOURCE_KEY)) {
+    throw new SealfigError(
+      "OPTION_INVALID",
+      `The encryption context key "${ENV_SOURCE_KEY}" is reserved`,
+      {
+        ...(file !== undefined ? { file } : {}),
+        hint: "Rename that context entry (sealfig adds it to values sealed for the environment)",
+      },
+    );
+  }
+}
+
+/** What to do with a plaintext variable that replaces a value sealed in a lower layer. */
+export type PlaintextOverSealed = "refuse" | "allow";
+
+/**
  * Apply variables (already filtered by prefix, in the order given; later ones win) onto `tree`.
  * Returns the new tree and the blobs to open. Throws `ENV_INVALID` for names that cannot be
  * mapped.
@@ -40,10 +93,12 @@ export function applyEnv(
   tree: MapNode,
   prefix: string,
   variables: readonly EnvVariable[],
-): { tree: MapNode; pending: PendingBlob[] } {
+  plaintextOverSealed: PlaintextOverSealed = "refuse",
+): { tree: MapNode; pending: PendingBlob[]; overridden: string[] } {
   const root = cloneMap(tree);
   const pending: PendingBlob[] = [];
   const setBy = new Map<string, string>(); // path text -> the variable that set it
+  const overridden: string[] = [];
   for (const v of variables) {
     const rest = v.name.slice(prefix.length);
     const parts = rest.split("__");
@@ -86,7 +141,25 @@ export function applyEnv(
         }
         setBy.set(formatPath(path), v.name);
         const leaf = makeLeaf(v, existing, path);
-        if (isBlob(v.value)) pending.push({ blob: v.value, path: [...path], leaf });
+        if (isBlob(v.value)) {
+          pending.push({ blob: v.value, path: [v.name], target: [...path], leaf });
+        } else if (existing?.kind === "leaf" && existing.origin.secret) {
+          if (plaintextOverSealed !== "allow") {
+            throw new SealfigError(
+              "ENV_SEALED_OVERRIDE",
+              `Environment variable ${v.name} replaces the sealed value at ${
+                formatPath(path)
+              } (from ${describe(existing.origin)}) with plaintext`,
+              {
+                ...where(v),
+                path: formatPath(path),
+                hint: "Seal it for the environment (sealfig seal-env " + v.name +
+                  '), remove the variable, or allow it with env.plaintextOverSealed: "allow"',
+              },
+            );
+          }
+          overridden.push(formatPath(path));
+        }
         setChild(parent, seg, leaf);
         break;
       }
@@ -109,7 +182,7 @@ export function applyEnv(
       parent = next as MapNode | { kind: "seq"; items: TreeNode[] };
     }
   }
-  return { tree: root, pending };
+  return { tree: root, pending, overridden };
 }
 
 function makeLeaf(v: EnvVariable, existing: TreeNode | undefined, path: PathSegment[]): LeafNode {
@@ -154,15 +227,18 @@ function describe(o: Origin): string {
   return `${o.file}${o.line !== undefined ? `:${o.line}` : ""}`;
 }
 
-function invalid(v: EnvVariable, why: string, hint?: string): SealfigError {
-  const where = v.origin.source === "dotenv"
+function where(v: EnvVariable): { file?: string; line?: number } {
+  return v.origin.source === "dotenv"
     ? {
       ...(v.origin.file ? { file: v.origin.file } : {}),
       ...(v.origin.line ? { line: v.origin.line } : {}),
     }
     : {};
+}
+
+function invalid(v: EnvVariable, why: string, hint?: string): SealfigError {
   return new SealfigError("ENV_INVALID", `Environment variable ${v.name} ${why}`, {
-    ...where,
+    ...where(v),
     ...(hint ? { hint } : {}),
   });
 }

@@ -26,7 +26,14 @@ import { DEFAULT_MAX_ALIAS_COUNT, readDocument } from "../document/document.ts";
 import { decodeSource, DEFAULT_MAX_FILE_BYTES } from "../document/source.ts";
 import { toBase64Url } from "../crypto/bytes.ts";
 import { formatPath } from "../path.ts";
-import { applyEnv, dotenvLine, type EnvVariable, selectVariables } from "./env_overrides.ts";
+import {
+  applyEnv,
+  dotenvLine,
+  envSealing,
+  type EnvVariable,
+  rejectReservedContext,
+  selectVariables,
+} from "./env_overrides.ts";
 import { freezeConfig } from "./redact.ts";
 import {
   documentToTree,
@@ -65,8 +72,18 @@ export interface EnvOverrideOptions {
   prefix: string;
   /** The variables to read. Default: the process environment. */
   vars?: Readonly<Record<string, string | undefined>>;
-  /** Encryption context of sealed values in variables. Default `{}`. */
+  /**
+   * Encryption context of sealed values in variables (`sealfig:source = env` is added to it: a
+   * variable's blob must be sealed for the environment, e.g. by `sealfig seal-env NAME`). Default
+   * `{}`.
+   */
   context?: EncryptionContext;
+  /**
+   * A plaintext variable (or `.env` entry) that replaces a value sealed in a lower layer:
+   * `"refuse"` (default, `ENV_SEALED_OVERRIDE`) or `"allow"` (it wins, and
+   * {@link LoadReport.sealedOverridden} names the path). See docs/config.md.
+   */
+  plaintextOverSealed?: "refuse" | "allow";
 }
 
 /** Options for {@link loadConfig} and {@link createLoader}. */
@@ -137,6 +154,11 @@ export interface LoadReport {
   providerCalls: number;
   /** Files whose integrity record was verified. */
   integrityVerified: number;
+  /**
+   * Paths sealed in a lower layer that a plaintext environment variable or `.env` entry replaced
+   * (only with `env.plaintextOverSealed: "allow"`; otherwise such a load fails).
+   */
+  sealedOverridden: string[];
 }
 
 /** A loaded config and its report. */
@@ -241,6 +263,7 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
     files.push(file);
     const context = spec.context ??
       (typeof options.context === "function" ? options.context(file) : options.context) ?? {};
+    rejectReservedContext(context, file);
     const built = documentToTree(doc, {
       maxAliasCount: options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT,
     });
@@ -254,6 +277,7 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
   }
 
   // 2. .env, then the environment.
+  const sealedOverridden: string[] = [];
   if (options.env) {
     const prefix = options.env.prefix;
     if (typeof prefix !== "string" || prefix === "") {
@@ -262,6 +286,10 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
       });
     }
     const envContext = options.env.context ?? {};
+    const overSealed = options.env.plaintextOverSealed ?? "refuse";
+    if (overSealed !== "refuse" && overSealed !== "allow") {
+      throw new SealfigError("OPTION_INVALID", "env.plaintextOverSealed must be refuse or allow");
+    }
     const layers: EnvVariable[][] = [];
     if (options.dotenv) layers.push(await readDotenv(options.dotenv, options.baseDir, prefix));
     layers.push(
@@ -271,9 +299,14 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
       })),
     );
     for (const layer of layers) {
-      const applied = applyEnv(tree as MapNode, prefix, layer);
+      const applied = applyEnv(tree as MapNode, prefix, layer, overSealed);
       tree = applied.tree;
-      for (const pending of applied.pending) jobs.push({ pending, context: envContext });
+      sealedOverridden.push(...applied.overridden);
+      // Bound to the environment: sealed for this variable, with sealfig:source = env.
+      for (const pending of applied.pending) {
+        const name = String(pending.path[0]);
+        jobs.push({ pending, context: envSealing(name, envContext).context });
+      }
     }
   }
 
@@ -359,6 +392,7 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
       dataKeys: dataKeys.size,
       providerCalls: cache.stats().providerCalls - callsBefore,
       integrityVerified: integrityJobs.filter((_, i) => records[i] !== undefined).length,
+      sealedOverridden,
     },
   };
 }
@@ -393,7 +427,11 @@ async function openPending(
       {
         ...(o.file !== undefined ? { file: o.file } : {}),
         ...(o.line !== undefined ? { line: o.line } : {}),
-        ...(err.path !== undefined ? { path: err.path } : {}),
+        ...(pending.target !== undefined
+          ? { path: formatPath(pending.target) }
+          : err.path !== undefined
+          ? { path: err.path }
+          : {}),
         ...(err.keyId !== undefined ? { keyId: err.keyId } : {}),
         ...(err.hint !== undefined ? { hint: err.hint } : {}),
         cause: err,
@@ -441,7 +479,11 @@ function checkTrust(
           ...(o.file !== undefined ? { file: o.file } : {}),
           ...(o.line !== undefined ? { line: o.line } : {}),
           ...(o.col !== undefined ? { col: o.col } : {}),
-          ...(o.source === "file" ? { path: formatPath(pending.path) } : {}),
+          ...(o.source === "file"
+            ? { path: formatPath(pending.path) }
+            : pending.target
+            ? { path: formatPath(pending.target) }
+            : {}),
         }),
       };
     }

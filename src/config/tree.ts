@@ -68,6 +68,8 @@ export interface PendingBlob {
   blob: string;
   /** The path it was sealed at (its anchor's path; not necessarily where it ends up). */
   path: readonly PathSegment[];
+  /** Where the value goes in the config, when that is not `path` (environment values). */
+  target?: readonly PathSegment[];
   leaf: LeafNode;
 }
 

@@ -216,6 +216,7 @@ export class SealfigDocument {
       }
       return;
     }
+    this.#checkTag(node, path);
     if (isMap(node) || isSeq(node)) {
       if (node.tag === SECRET_TAG) {
         throw this.#error(
@@ -280,8 +281,20 @@ export class SealfigDocument {
           `Move ${SECRET_TAG} to the value`,
         );
       }
+      this.#checkTag(key, path);
       const v = key.value;
       if (typeof v === "symbol") return "<<";
+      if (v === "<<") {
+        // `"<<"` or `!!str <<` is an ordinary key to the loader but spells like a merge key: the
+        // record could not tell the two apart (docs/format.md §9.3).
+        throw this.#error(
+          "YAML_UNSUPPORTED",
+          "A quoted or tagged << key is not supported: << is reserved for merge keys",
+          key,
+          path.length > 0 ? path : undefined,
+          "Write << unquoted to merge a map, or rename the key",
+        );
+      }
       return v === null ? "" : String(v);
     }
     if (key === null || key === undefined) return "";
@@ -292,6 +305,14 @@ export class SealfigDocument {
       path,
       "Use a plain string key",
     );
+  }
+
+  /** Refuse any tag but `!secret` and the YAML 1.2 core tags (on values and keys). */
+  #checkTag(node: Node, path: PathSegment[]): void {
+    const tag = node.tag;
+    if (tag === undefined || tag === SECRET_TAG || CORE_TAGS.has(tag)) return;
+    const at = node.range ? this.position(node.range[0]) : undefined;
+    throw unsupportedTag(shortTag(tag), this.file, at, path.length ? formatPath(path) : undefined);
   }
 
   #addScalar(node: Scalar, path: PathSegment[], flow: boolean, keyColumn: number): void {
@@ -400,7 +421,7 @@ export class SealfigDocument {
   }
 
   #error(
-    code: "YAML_SYNTAX" | "YAML_SECRET_TAG" | "YAML_DUPLICATE_KEY",
+    code: "YAML_SYNTAX" | "YAML_SECRET_TAG" | "YAML_DUPLICATE_KEY" | "YAML_UNSUPPORTED",
     reason: string,
     node: Node | undefined,
     path?: PathSegment[],
@@ -493,7 +514,29 @@ function parseYamlText(
         hint: "Flatten the document",
       });
     }
-    const composer = new Composer({ uniqueKeys: true, merge: true, strict: true, version: "1.2" });
+    const directive = tokens.find((t) => t.type === "directive");
+    if (directive) {
+      // `%YAML 1.1` changes how plain scalars resolve (`yes` becomes true) and `%TAG` what a tag
+      // means: the integrity record covers neither (docs/format.md §9.3), so neither is read.
+      throw new SealfigError(
+        "YAML_UNSUPPORTED",
+        `YAML directives (${/^%[A-Za-z]*/.exec(directive.source)?.[0] ?? "%"}) are not supported`,
+        {
+          ...(file !== undefined ? { file } : {}),
+          ...lines.linePos(directive.offset),
+          hint: "Remove the directive line (sealfig reads YAML 1.2 with the core schema)",
+        },
+      );
+    }
+    // resolveKnownTags: false — the YAML 1.1 tags (!!omap, !!pairs, !!set, !!binary,
+    // !!timestamp) are not constructed; the walk refuses them by name.
+    const composer = new Composer({
+      uniqueKeys: true,
+      merge: true,
+      strict: true,
+      version: "1.2",
+      resolveKnownTags: false,
+    });
     for (const d of composer.compose(tokens, true, text.length)) {
       if (!doc) doc = d;
       else {
@@ -551,8 +594,11 @@ function parseYamlText(
   // unsealed. (`!secret` itself is unknown to yaml; sealfig handles it.)
   for (const w of doc.warnings) {
     if (w.code !== "TAG_RESOLVE_FAILED") continue;
-    const tag = /^![^\s,[\]{}]*/.exec(text.slice(w.pos[0], w.pos[0] + 64))?.[0];
+    const tag = /^!<[^>\s]*>|^![^\s,[\]{}]*/.exec(text.slice(w.pos[0], w.pos[0] + 256))?.[0];
     if (tag === SECRET_TAG || tag === "!<!secret>") continue;
+    const yaml11 = tag !== undefined &&
+      YAML11_TAGS.has(tag.replace(/^!<tag:yaml\.org,2002:(.*)>$/, "!!$1"));
+    if (yaml11) throw unsupportedTag(tag, file, lines.linePos(w.pos[0]));
     throw new SealfigError(
       "YAML_SYNTAX",
       tag ? `Unknown or invalid tag ${tag}` : "A tag cannot be resolved",
@@ -565,6 +611,46 @@ function parseYamlText(
     );
   }
   return doc;
+}
+
+/** YAML 1.1 tags: their values mean something else in 1.2, or nothing sealfig can cover. */
+const YAML11_TAGS = new Set([
+  "!!omap",
+  "!!pairs",
+  "!!set",
+  "!!binary",
+  "!!timestamp",
+  "!!merge",
+  "!!value",
+  "!!yaml",
+]);
+
+/** The tags a node may carry: `!secret` (values only) and the YAML 1.2 core-schema tags. */
+const CORE_TAGS = new Set(
+  ["str", "int", "float", "bool", "null", "map", "seq"].map((t) => `tag:yaml.org,2002:${t}`),
+);
+
+function unsupportedTag(
+  tag: string,
+  file: string | undefined,
+  at: { line: number; col: number } | undefined,
+  path?: string,
+): SealfigError {
+  return new SealfigError(
+    "YAML_UNSUPPORTED",
+    `The tag ${tag} is not supported: sealfig reads ${SECRET_TAG} and the YAML 1.2 core tags only`,
+    {
+      ...(file !== undefined ? { file } : {}),
+      ...(at ?? {}),
+      ...(path !== undefined ? { path } : {}),
+      hint: "Remove the tag and write the value as a plain map, sequence or scalar",
+    },
+  );
+}
+
+/** A node's tag as written, for messages (`!!omap`, `!foo`). */
+function shortTag(tag: string): string {
+  return tag.startsWith("tag:yaml.org,2002:") ? `!!${tag.slice(18)}` : tag;
 }
 
 /** Offset of the first collection nested deeper than {@link MAX_DEPTH} levels in a CST. */

@@ -36,15 +36,53 @@ export interface KeyAllowlistOptions {
   localHeld?: boolean;
 }
 
-const KEY_ARN = /^arn:(aws[a-z-]*):kms:([a-z0-9-]*):(\d{12}):key\/(.+)$/;
+// Strict KMS reference forms: what KMS itself accepts, nothing looser (docs/format.md §10).
+const PARTITION = "aws(?:-[a-z]+){0,2}";
+const REGION = "[a-z]{2}(?:-[a-z]+){1,2}-[1-9][0-9]?";
+const ACCOUNT = "[0-9]{12}";
+const KEY_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+const KEY_MRK = "mrk-[0-9a-f]{32}";
+const ALIAS_NAME = "alias/[A-Za-z0-9/_-]{1,250}";
+/** A key ARN: partition, Region, account, key id (UUID or `mrk-` + 32 hex digits). */
+const KEY_ARN = new RegExp(
+  `^arn:(${PARTITION}):kms:(${REGION}):(${ACCOUNT}):key/(${KEY_UUID}|${KEY_MRK})$`,
+);
+const ALIAS_ARN = new RegExp(`^arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:${ALIAS_NAME}$`);
+const ALIAS = new RegExp(`^${ALIAS_NAME}$`);
+const BARE_KEY_ID = new RegExp(`^(?:${KEY_UUID}|${KEY_MRK})$`);
+/** A local key id: `lk_` + 16 lower-case hex digits. */
+const LOCAL_KEY_ID = /^lk_[0-9a-f]{16}$/;
+/** Any other provider's key id: printable, no spaces, bounded. */
+const OTHER_KEY_ID = /^[\x21-\x7e]{1,2048}$/;
 
 /**
- * The comparable form of a KMS key ARN: a multi-Region key's region is dropped so every replica
- * compares equal; any other string is returned as it is.
+ * Whether `keyId` is a well-formed key reference for `providerId`: for `aws-kms` a key ARN, alias
+ * ARN, `alias/<name>`, key id or `mrk-` id (strictly: partition, Region, 12-digit account); for
+ * `local` an `lk_` id; for other providers printable text without spaces.
+ *
+ * @example
+ * ```ts
+ * import { isValidKeyReference } from "@sealfig/sealfig";
+ * isValidKeyReference("aws-kms", "arn:aws:kms:*:111122223333:key/mrk-0123456789abcdef0123456789abcdef"); // false
+ * ```
  */
-function canonicalKms(keyId: string): string {
+export function isValidKeyReference(providerId: string, keyId: string): boolean {
+  if (providerId === "aws-kms") {
+    return KEY_ARN.test(keyId) || ALIAS_ARN.test(keyId) || ALIAS.test(keyId) ||
+      BARE_KEY_ID.test(keyId);
+  }
+  if (providerId === "local") return LOCAL_KEY_ID.test(keyId);
+  return /^[a-z0-9-]{1,32}$/.test(providerId) && OTHER_KEY_ID.test(keyId);
+}
+
+/**
+ * The comparable form of a key a blob or record names, or undefined when it is not well formed
+ * (never trusted). KMS blobs name key ARNs; a multi-Region key's Region is dropped so every
+ * replica compares equal.
+ */
+function canonicalKms(keyId: string): string | undefined {
   const m = KEY_ARN.exec(keyId);
-  if (!m) return keyId;
+  if (!m) return BARE_KEY_ID.test(keyId) ? keyId : undefined;
   if (m[4]!.startsWith("mrk-")) return `arn:${m[1]}:kms:*:${m[3]}:key/${m[4]}`;
   return keyId;
 }
@@ -65,14 +103,16 @@ function parseRef(ref: string, index: number): KeyName {
     );
   }
   const m = /^([a-z0-9-]{1,32}):(.+)$/.exec(ref);
+  let k: KeyName | undefined;
   if (m && !ref.startsWith("arn:") && !ref.startsWith("alias/")) {
-    return { providerId: m[1]!, keyId: m[2]! };
+    k = { providerId: m[1]!, keyId: m[2]! };
+  } else if (ref.startsWith("arn:") || ref.startsWith("alias/")) {
+    k = { providerId: "aws-kms", keyId: ref };
   }
-  if (/^arn:aws[a-z-]*:kms:/.test(ref) || /^alias\//.test(ref)) {
-    return { providerId: "aws-kms", keyId: ref };
-  }
+  if (k && isValidKeyReference(k.providerId, k.keyId)) return k;
   throw new SealfigError("OPTION_INVALID", `Trusted key #${index + 1} is not a key reference`, {
-    hint: "Use local:<key id>, a KMS key ARN, an alias ARN, alias/<name> or aws-kms:<key id>",
+    hint: "Use local:lk_<16 hex digits>, a KMS key ARN (arn:aws:kms:<region>:<12-digit " +
+      "account>:key/<key id>), an alias ARN, alias/<name> or aws-kms:<key id>",
   });
 }
 
@@ -117,7 +157,7 @@ export class KeyAllowlist {
         list.push(k.keyId);
         this.#unresolved.set(k.providerId, list);
       } else {
-        this.#exact.add(exactKey(k));
+        this.#exact.add(exactKey(k)!);
       }
     }
   }
@@ -159,12 +199,14 @@ export class KeyAllowlist {
    */
   async isTrusted(key: KeyName, providers: readonly KeyProvider[]): Promise<boolean> {
     if (this.#any) return true;
-    if (this.#exact.has(exactKey(key))) return true;
+    // A malformed key name (say a KMS ARN with a `*` or empty Region) is never trusted.
+    const id = exactKey(key);
+    if (id === undefined) return false;
+    if (this.#exact.has(id)) return true;
     const provider = providers.find((p) => p.id === key.providerId);
     if (this.#localHeld && key.providerId === "local") {
-      const held = provider as unknown as { keyIds?: () => Promise<string[]> } | undefined;
-      if (!held || typeof held.keyIds !== "function") return provider !== undefined;
-      if ((await held.keyIds()).includes(key.keyId)) return true;
+      // Only keys the provider can list: one that cannot list its keys trusts none (fail closed).
+      if (provider?.keyIds && (await provider.keyIds()).includes(key.keyId)) return true;
     }
     const pending = this.#unresolved.get(key.providerId);
     if (!pending || !provider) return false;
@@ -177,14 +219,20 @@ export class KeyAllowlist {
       });
       this.#resolved.set(provider, resolved);
     }
-    return (await resolved).has(exactKey(key));
+    return (await resolved).has(id);
   }
 
   async #resolve(provider: KeyProvider, refs: readonly string[]): Promise<Set<string>> {
     const ids = await Promise.all(
       refs.map((r) => provider.resolveKeyId ? provider.resolveKeyId(r) : Promise.resolve(r)),
     );
-    return new Set(ids.map((keyId) => exactKey({ providerId: provider.id, keyId })));
+    const out = new Set<string>();
+    for (const keyId of ids) {
+      // A resolution is trusted only as a well-formed key ARN.
+      const id = KEY_ARN.test(keyId) ? exactKey({ providerId: provider.id, keyId }) : undefined;
+      if (id !== undefined) out.add(id);
+    }
+    return out;
   }
 
   /**
@@ -205,7 +253,7 @@ export class KeyAllowlist {
     if (this.#any) return;
     const seen = new Map<string, boolean>();
     for (const { key, where } of items) {
-      const id = exactKey(key);
+      const id = exactKey(key) ?? `\u0001${key.providerId}\u0000${key.keyId}`;
       let ok = seen.get(id);
       if (ok === undefined) seen.set(id, ok = await this.isTrusted(key, providers));
       if (!ok) throw this.#untrusted(key).withLocation(where());
@@ -226,9 +274,10 @@ export class KeyAllowlist {
   }
 }
 
-function exactKey(k: KeyName): string {
+function exactKey(k: KeyName): string | undefined {
+  if (!isValidKeyReference(k.providerId, k.keyId)) return undefined;
   const id = k.providerId === "aws-kms" ? canonicalKms(k.keyId) : k.keyId;
-  return `${k.providerId}\u0000${id}`;
+  return id === undefined ? undefined : `${k.providerId}\u0000${id}`;
 }
 
 /**
@@ -286,8 +335,8 @@ export function guardProviders(
     const resolve = p.resolveKeyId?.bind(p);
     if (resolve) guarded.resolveKeyId = (keyId, options) => resolve(keyId, options);
     // Keep the local provider's key list visible (the "local keys you hold" default).
-    const held = (p as unknown as { keyIds?: () => Promise<string[]> }).keyIds;
-    if (typeof held === "function") Object.assign(guarded, { keyIds: () => held.call(p) });
+    const held = p.keyIds?.bind(p);
+    if (held) guarded.keyIds = () => held();
     return guarded;
   });
 }

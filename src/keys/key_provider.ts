@@ -79,4 +79,10 @@ export interface KeyProvider {
    * it, references are compared as written. The KMS provider asks `DescribeKey` once per reference.
    */
   resolveKeyId?(keyId: string, options?: ProviderCallOptions): Promise<string>;
+  /**
+   * The ids of the keys this provider holds (the local provider: its key file and
+   * `SEALFIG_KEY`). Optional. A key allowlist that trusts "the local keys you hold" trusts
+   * exactly these: a provider without `keyIds` makes it trust none (fail closed).
+   */
+  keyIds?(): Promise<string[]>;
 }

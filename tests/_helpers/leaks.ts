@@ -63,6 +63,11 @@ export class CountingProvider implements KeyProvider {
     this.id = inner.id;
   }
 
+  /** The inner provider's key list (so "the local keys you hold" sees them), if it has one. */
+  keyIds(): Promise<string[]> {
+    return this.inner.keyIds ? this.inner.keyIds() : Promise.resolve([]);
+  }
+
   async generateDataKey(
     keyId: string,
     context: EncryptionContext,

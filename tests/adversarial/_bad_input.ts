@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { DekCache } from "../../src/cache/dek_cache.ts";
 import { loadConfig } from "../../src/config/load_config.ts";
+import { envSealing } from "../../src/config/env_overrides.ts";
 import { parseDocument } from "../../src/document/document.ts";
 import { encryptValue } from "../../src/envelope/values.ts";
 import { MAX_BLOB_CHARS } from "../../src/envelope/format.ts";
@@ -287,7 +288,7 @@ export function badInputSuite(): void {
         {
           name: "a %TAG directive to a foreign tag",
           content: "%TAG !e! tag:example.com,2000:\n---\na: !e!thing x\n",
-          outcome: { codes: ["YAML_SYNTAX"], line: 3 },
+          outcome: { codes: ["YAML_UNSUPPORTED"], line: 1 },
         },
         {
           name: "core tags (!!str, !!int) still work",
@@ -351,16 +352,17 @@ export function badInputSuite(): void {
       const sealed = await sealText(`db:\n  host: h\n  password: !secret ${PW}\n`);
       const file = dir.write("env-base.yaml", sealed.toString());
       const pw = blobAt(sealed, "db.password");
+      // Sealed for the environment, but for another variable.
       const hostBlob = await encryptValue(PW, {
         provider: local,
         keyId: key1.id,
-        path: "db.host",
+        ...envSealing("APP_DB__HOST"),
       });
       const variants: [string, string, string[]][] = [
         ["malformed", "sealfig:v1:AAAA", ["BLOB_MALFORMED"]],
         ["truncated", pw.slice(0, 60), ["BLOB_MALFORMED"]],
         ["future version", "sealfig:v7:AAAA", ["BLOB_UNSUPPORTED"]],
-        ["sealed for another path", hostBlob, ["BLOB_AUTH_FAILED"]],
+        ["sealed for another variable", hostBlob, ["BLOB_AUTH_FAILED"]],
         ["the file's blob (another context)", pw, ["DEK_UNWRAP_FAILED", "BLOB_AUTH_FAILED"]],
       ];
       for (const [what, value, codes] of variants) {

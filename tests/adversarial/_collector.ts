@@ -107,6 +107,7 @@ export const CATEGORIES = [
   "kms faults",
   "crash safety",
   "concurrency",
+  "differential",
 ] as const;
 /** A summary category. */
 export type Category = typeof CATEGORIES[number];

@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { DekCache } from "../../src/cache/dek_cache.ts";
 import { loadConfigWithReport } from "../../src/config/load_config.ts";
+import { envSealing } from "../../src/config/env_overrides.ts";
 import { parseDocument } from "../../src/document/document.ts";
 import { sealDocument } from "../../src/document/seal.ts";
 import { encryptValue } from "../../src/envelope/values.ts";
@@ -51,7 +52,7 @@ export function concurrencySuite(): void {
       envBlob = await encryptValue("env-secret", {
         provider: local,
         keyId: key1.id,
-        path: "extra",
+        ...envSealing("APP_EXTRA"),
       });
     });
 

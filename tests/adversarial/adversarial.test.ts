@@ -15,6 +15,7 @@ import { badInputSuite } from "./_bad_input.ts";
 import { kmsFaultsSuite } from "./_kms_faults.ts";
 import { crashSuite } from "./_crash.ts";
 import { concurrencySuite } from "./_concurrency.ts";
+import { differentialSuite } from "./_differential.ts";
 
 describe("adversarial suite", () => {
   tamperingSuite();
@@ -24,6 +25,7 @@ describe("adversarial suite", () => {
   kmsFaultsSuite();
   crashSuite();
   concurrencySuite();
+  differentialSuite();
 
   it("leak scan: no canary in any captured error, CLI output or temp file", () => {
     const scan = scanForLeaks();

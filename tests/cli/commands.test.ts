@@ -194,6 +194,44 @@ describe("sealfig edit", () => {
     expect(readFileSync(file)).toEqual(before);
   });
 
+  it("killed with SIGKILL, leaves its scratch dir; the next edit removes it before making its own", async () => {
+    if (process.platform === "win32") return; // POSIX signals only
+    const { dir, env, file } = await setup();
+    const before = readFileSync(file);
+    const marker = join(dir, ".editor-started");
+    let plaintextFile = "";
+    const r = await runSealfig(["edit", "config/prod.yaml"], {
+      cwd: dir,
+      env: { ...env, EDIT_WAIT: marker },
+      onSpawn: (child) => {
+        const poll = setInterval(() => {
+          // The editor writes its pid, then the marker (not atomically: wait for its content).
+          const written = existsSync(marker) ? readFileSync(marker, "utf8") : "";
+          if (written !== "") {
+            clearInterval(poll);
+            plaintextFile = written;
+            const editorPid = Number(readFileSync(`${marker}.pid`, "utf8"));
+            // sealfig dies first (no handler runs), then its orphaned editor.
+            child.once("exit", () => process.kill(editorPid, "SIGTERM"));
+            child.kill("SIGKILL");
+          }
+        }, 20);
+      },
+    });
+    expect(r.signal).toBe("SIGKILL");
+    expect(readFileSync(file)).toEqual(before);
+    // What SIGKILL leaves: the private dir, named for the dead process, plaintext inside.
+    const left = readdirSync(join(dir, ".scratch"));
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(/^sealfig-edit-[0-9]+-/);
+    expect(readFileSync(plaintextFile, "utf8")).toContain(CANARY);
+    // The next command that makes such a dir sweeps it first, and removes its own on exit.
+    const again = await runSealfig(["edit", "config/prod.yaml"], { cwd: dir, env });
+    expect(again.code).toBe(0);
+    expect(existsSync(plaintextFile)).toBe(false);
+    expect(scratchEmpty(dir)).toBe(true);
+  });
+
   it("creates a new file", async () => {
     const { dir, env } = await setup();
     const r = await runSealfig(["edit", "config/new.yaml"], {
@@ -317,7 +355,54 @@ async function keyIdOf(env: Record<string, string | undefined>): Promise<string>
   return ids[0]!;
 }
 
+describe("sealfig seal-env", () => {
+  it("prints NAME=blob sealed for that variable: it opens as that variable only, never in a file", async () => {
+    const { dir, env } = await setup();
+    // The rules cover ^config/ only: the key comes from --key (else the rules' key for .env).
+    const key = `local:${await keyIdOf(env)}`;
+    const r = await runSealfig(["seal-env", "APP_DB__PASSWORD", "-", "--key", key], {
+      cwd: dir,
+      env,
+      input: `${CANARY}-env\n`,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain(CANARY);
+    const m = /^APP_DB__PASSWORD=(sealfig:v1:\S+)\n$/.exec(r.stdout);
+    expect(m).not.toBeNull();
+    const blob = m![1]!;
+    const providers = [new LocalKeyProvider({ keyFile: env.SEALFIG_KEY_FILE! })];
+    const open = (path: string, context: Record<string, string>) =>
+      decryptValue(blob, { providers, path, context });
+    await expect(open("APP_DB__PASSWORD", { "sealfig:source": "env" })).resolves.toBe(
+      `${CANARY}-env`,
+    );
+    // Not at the config path, not as another variable, not without the env binding.
+    for (
+      const [path, ctx] of [
+        ["db.password", { "sealfig:source": "env" }],
+        ["APP_API__TOKEN", { "sealfig:source": "env" }],
+        ["APP_DB__PASSWORD", {}],
+        ["db.password", {}],
+      ] as const
+    ) {
+      await expect(open(path, ctx), `${path}`).rejects.toMatchObject({
+        code: expect.stringMatching(/BLOB_AUTH_FAILED|DEK_UNWRAP_FAILED/),
+      });
+    }
+    const bad = await runSealfig(["seal-env", "not a name", "x"], { cwd: dir, env });
+    expect(bad.code).toBe(2);
+  });
+});
+
 describe("sealfig run", () => {
+  it("says in its help that key material never reaches the child", async () => {
+    const r = await runSealfig(["run", "--help"], {});
+    expect(r.code).toBe(0);
+    for (const name of ["SEALFIG_KEY,", "SEALFIG_KEY_FILE", "SEALFIG_AGE_KEY"]) {
+      expect(r.stdout + r.stderr).toContain(name);
+    }
+  });
+
   it("passes a multi-line PEM and a value with spaces and quotes to the child intact", async () => {
     const { dir, env } = await setup();
     const pem =

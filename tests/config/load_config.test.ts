@@ -6,6 +6,7 @@ import {
   createLoader,
   DekCache,
   encryptValue,
+  envSealing,
   loadConfig,
   loadConfigWithReport,
   parseDocument,
@@ -20,12 +21,12 @@ import { renderings } from "../_helpers/leaks.ts";
 import { makeTempDir, type TempDir } from "../_helpers/tmp_dir.ts";
 import { CANARY, REALISTIC, testKey } from "../document/_fixture.ts";
 
-async function expectCode(p: Promise<unknown>, code: string): Promise<SealfigError> {
+async function expectCode(p: Promise<unknown>, code: string | string[]): Promise<SealfigError> {
   try {
     await p;
   } catch (err) {
     if (!isSealfigError(err)) throw err;
-    expect(err.code).toBe(code);
+    expect(typeof code === "string" ? [code] : code).toContain(err.code);
     return err;
   }
   throw new Error(`expected ${code}, nothing was thrown`);
@@ -125,20 +126,19 @@ describe("loadConfig() layering", () => {
     expect(err.file).toBe(t.path("nope.yaml"));
   });
 
-  it("decrypts env and .env overrides that are blobs, sealed at the target path", async () => {
+  it("decrypts env and .env overrides that are blobs sealed for their variable", async () => {
     const key = await testKey();
     t.write("base.yaml", "db:\n  password: placeholder\napi:\n  token: x\n");
+    const forEnv = (name: string) => envSealing(name, { source: "env" });
     const envBlob = await encryptValue(CANARY, {
       provider: key.provider,
       keyId: key.keyId,
-      path: "db.password",
-      context: { source: "env" },
+      ...forEnv("APP_DB__PASSWORD"),
     });
     const dotenvBlob = await encryptValue(4242, {
       provider: key.provider,
       keyId: key.keyId,
-      path: "api.port",
-      context: { source: "env" },
+      ...forEnv("APP_API__PORT"),
     });
     t.write(".env.prod", `APP_API__PORT=${dotenvBlob}\n`);
     const config = await loadConfig({
@@ -167,6 +167,105 @@ describe("loadConfig() layering", () => {
     );
     expect(err.message).toContain("APP_API__TOKEN");
     expect(err.path).toBe("api.token");
+    expect(renderings(err)).not.toContain(CANARY);
+  });
+
+  it("a blob from a file never opens from the environment, nor one sealed for the env in a file", async () => {
+    const key = await testKey();
+    // The file's blob for db.password, replayed through APP_DB__PASSWORD with the same context.
+    const file = await writeSealed(
+      "prod.yaml",
+      `db:\n  password: !secret ${CANARY}\n  host: h\n`,
+      key,
+      { env: "prod" },
+    );
+    const fileBlob = parseDocument(fs.readFileSync(file, "utf8")).get("db.password")!.value;
+    const load = (vars: Record<string, string>, context: Record<string, string>) =>
+      loadConfig({
+        files: [{ path: "prod.yaml", context: { env: "prod" } }],
+        baseDir: t.dir,
+        integrity: "off",
+        providers: [key.provider],
+        cache: new DekCache(),
+        env: { prefix: "APP_", vars, context },
+      });
+    const err = await expectCode(
+      load({ APP_DB__PASSWORD: String(fileBlob) }, { env: "prod" }),
+      ["DEK_UNWRAP_FAILED", "BLOB_AUTH_FAILED"], // the data key is bound to the context too
+    );
+    expect(err.path).toBe("db.password");
+    expect(err.message).toContain("APP_DB__PASSWORD");
+    // A blob sealed for the env at the file's path and context does not open in the file either.
+    const envBlob = await encryptValue("other", {
+      provider: key.provider,
+      keyId: key.keyId,
+      ...envSealing("APP_DB__PASSWORD", { env: "prod" }),
+    });
+    expect(await load({ APP_DB__PASSWORD: envBlob }, { env: "prod" })).toMatchObject({
+      db: { password: "other" },
+    });
+    t.write("moved.yaml", `db:\n  password: ${envBlob}\n`);
+    await expectCode(
+      loadConfig({
+        files: [{ path: "moved.yaml", context: { env: "prod" } }],
+        baseDir: t.dir,
+        integrity: "off",
+        providers: [key.provider],
+        cache: new DekCache(),
+      }),
+      ["DEK_UNWRAP_FAILED", "BLOB_AUTH_FAILED"],
+    );
+    // A file context may not claim the reserved key.
+    await expectCode(
+      loadConfig({
+        files: [{ path: "moved.yaml", context: { "sealfig:source": "env" } }],
+        baseDir: t.dir,
+        integrity: "off",
+        providers: [key.provider],
+      }),
+      "OPTION_INVALID",
+    );
+  });
+
+  it("a plaintext variable over a sealed value is refused by default; allowed, it is reported", async () => {
+    const key = await testKey();
+    await writeSealed("prod.yaml", `db:\n  password: !secret ${CANARY}\n  host: h\n`, key);
+    t.write(".env", "APP_DB__PASSWORD=from-dotenv\n");
+    const options = {
+      files: ["prod.yaml"],
+      baseDir: t.dir,
+      integrity: "off" as const,
+      providers: [key.provider],
+      cache: new DekCache(),
+    };
+    const err = await expectCode(
+      loadConfig({ ...options, env: { prefix: "APP_", vars: { APP_DB__PASSWORD: "plain" } } }),
+      "ENV_SEALED_OVERRIDE",
+    );
+    expect(err.path).toBe("db.password");
+    expect(err.message).toContain("APP_DB__PASSWORD");
+    const fromDotenv = await expectCode(
+      loadConfig({ ...options, dotenv: true, env: { prefix: "APP_", vars: {} } }),
+      "ENV_SEALED_OVERRIDE",
+    );
+    expect(fromDotenv.file).toBe(t.path(".env"));
+    expect(fromDotenv.line).toBe(1);
+    // Plain values are overridden as before, and nothing is reported.
+    const plainOnly = await loadConfigWithReport({
+      ...options,
+      env: { prefix: "APP_", vars: { APP_DB__HOST: "h2" } },
+    });
+    expect(plainOnly.report.sealedOverridden).toEqual([]);
+    const allowed = await loadConfigWithReport({
+      ...options,
+      env: {
+        prefix: "APP_",
+        vars: { APP_DB__PASSWORD: "plain" },
+        plaintextOverSealed: "allow",
+      },
+    });
+    expect(allowed.config).toMatchObject({ db: { password: "plain" } });
+    expect(allowed.report.sealedOverridden).toEqual(["db.password"]);
     expect(renderings(err)).not.toContain(CANARY);
   });
 

@@ -191,9 +191,26 @@ export async function runScenario({ sealfig, z, dir, cli, evalCommand }) {
       files: ["config/app.yaml"],
       context: { app: "shop" },
       schema: Schema,
-      env: { prefix: "APP_", vars: { APP_SERVER__PORT: "9090", OTHER: "x" } },
+      env: {
+        prefix: "APP_",
+        vars: { APP_SERVER__PORT: "9090", OTHER: "x" },
+        plaintextOverSealed: "allow",
+      },
     });
     assert(c.server.port === 9090, `port is ${c.server.port}`);
+    // server.port is sealed in the file: by default a plaintext variable may not replace it.
+    let code;
+    try {
+      await sealfig.loadConfig({
+        baseDir: dir,
+        files: ["config/app.yaml"],
+        context: { app: "shop" },
+        env: { prefix: "APP_", vars: { APP_SERVER__PORT: "9090" } },
+      });
+    } catch (err) {
+      code = err.code;
+    }
+    assert(code === "ENV_SEALED_OVERRIDE", `plaintext over a sealed value: ${code}`);
   });
 
   await check("loadConfig rejects a config that fails the schema, without values", async () => {

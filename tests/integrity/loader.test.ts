@@ -122,6 +122,7 @@ describe("loadConfig() with integrity records", () => {
     const gated: KeyProvider = {
       id: key.counting.id,
       generateDataKey: (k, c) => key.counting.generateDataKey(k, c),
+      keyIds: () => key.counting.keyIds(),
       async decryptDataKey(k, w, c) {
         maxInFlight = Math.max(maxInFlight, ++inFlight);
         await new Promise<void>((resolve) => {

@@ -14,6 +14,7 @@ import { kmsServerCommand } from "./kms_server.ts";
 import { mergeCommand } from "./merge.ts";
 import { rewrapCommand, rotateCommand } from "./rotate.ts";
 import { runCommand } from "./run.ts";
+import { sealEnvCommand } from "./seal_env.ts";
 import { setCommand, unsetCommand } from "./set.ts";
 import { stampCommand } from "./stamp.ts";
 import { checkCommand, statusCommand } from "./status.ts";
@@ -27,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   decryptCommand,
   editCommand,
   setCommand,
+  sealEnvCommand,
   getCommand,
   unsetCommand,
   rotateCommand,

@@ -27,6 +27,9 @@ export const runCommand: Command = {
     "MAX_CONNECTIONS), with --prefix prepended. Values are passed as they are (multi-line, spaces,",
     "quotes). The command's exit code is sealfig's; a signal it dies of is re-raised (exit 128+n).",
     "--schema imports MODULE and validates with its EXPORT (default: `schema`, then `default`).",
+    "The child never gets key material: SEALFIG_KEY, SEALFIG_KEY_FILE, SEALFIG_KEY_* and",
+    "SEALFIG_AGE_KEY* are removed from its environment, and so is any variable whose value holds",
+    "a local key (sealfig-local-key-…). Cloud credentials (AWS_*) are passed on; see README.",
   ].join("\n"),
   flags: {
     file: {
@@ -85,7 +88,7 @@ export const runCommand: Command = {
       ...(envPrefix ? { env: { prefix: envPrefix, vars: ctx.env } } : {}),
     });
     const vars = flattenToEnv(config, flagString(args, "prefix") ?? "");
-    const env = { ...(flagBool(args, "no-inherit") ? {} : ctx.env), ...vars };
+    const env = withoutKeyMaterial({ ...(flagBool(args, "no-inherit") ? {} : ctx.env), ...vars });
     let exit;
     try {
       exit = await runChild(cmd, cmdArgs, { env });
@@ -124,4 +127,20 @@ async function loadSchema(spec: string | undefined): Promise<StandardSchemaV1 | 
     );
   }
   return schema as StandardSchemaV1;
+}
+
+/** Names of variables that carry key material (or name a file that does). */
+const KEY_VARIABLE = /^SEALFIG_(KEY|KEY_FILE|KEY_.*|AGE_KEY.*)$/;
+
+/**
+ * The child's environment without key material: with `SEALFIG_KEY` or `SEALFIG_KEY_FILE` the
+ * child could open every value of every commit, not just the config it was given.
+ */
+export function withoutKeyMaterial(env: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (KEY_VARIABLE.test(name.toUpperCase()) || value.includes("sealfig-local-key-")) continue;
+    out[name] = value;
+  }
+  return out;
 }

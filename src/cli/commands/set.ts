@@ -119,7 +119,8 @@ export const unsetCommand: Command = {
   },
 };
 
-function typed(text: string, type: string): SecretValue {
+/** A value of `type` (string, integer, float, boolean, null) from its text (shared with seal-env). */
+export function typed(text: string, type: string): SecretValue {
   switch (type) {
     case "string":
       return text;
