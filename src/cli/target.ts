@@ -17,6 +17,7 @@ import type { KeyProvider } from "../keys/key_provider.ts";
 import { kmsKeyFromEnv } from "../keys/aws_kms.ts";
 import { defaultProviders, providerById } from "../keys/registry.ts";
 import { type FileRule, type KeyRef, loadRuleFor, parseKeyRef } from "../rules.ts";
+import { BUILTIN_SECRET_NAMES } from "../secret_names.ts";
 import { currentDir, getEnv, joinPath, statFile, writeFileAtomic } from "../runtime.ts";
 import { guardProviders, KeyAllowlist, parseTrustedKeys } from "../keys/allowlist.ts";
 import { DekCache } from "../cache/dek_cache.ts";
@@ -127,10 +128,12 @@ export async function targetExists(target: Target): Promise<boolean> {
   return target.file === "-" || (await statFile(target.file)) !== undefined;
 }
 
-/** The plain values the rule marks secret by name (last path segment matches `secret`). */
+/**
+ * The plain values the rule marks secret by name (last path segment matches `secret`; without a
+ * rule, the built-in secret-name matcher).
+ */
 export function markedSecret(rule: FileRule): (v: DocumentValue) => boolean {
-  const re = rule.secret;
-  if (!re) return () => false;
+  const re = rule.secret ?? BUILTIN_SECRET_NAMES;
   return (v) => {
     const last = v.path[v.path.length - 1];
     return typeof last === "string" && re.test(last);
