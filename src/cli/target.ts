@@ -22,7 +22,7 @@ import { currentDir, getEnv, joinPath, statFile, writeFileAtomic } from "../runt
 import { guardProviders, KeyAllowlist, parseTrustedKeys } from "../keys/allowlist.ts";
 import { DekCache } from "../cache/dek_cache.ts";
 import { parseBlob } from "../envelope/format.ts";
-import { type IntegrityRecord, stripIntegrityLines } from "../integrity/record.ts";
+import { INTEGRITY_KEY, type IntegrityRecord, stripIntegrityLines } from "../integrity/record.ts";
 import {
   checkIntegrity,
   readIntegrityRecord,
@@ -136,6 +136,8 @@ export function markedSecret(rule: FileRule): (v: DocumentValue) => boolean {
   const re = rule.secret ?? BUILTIN_SECRET_NAMES;
   return (v) => {
     const last = v.path[v.path.length - 1];
+    // The integrity record is metadata, never a secret, whatever the regex (e.g. `.*`) says.
+    if (v.path.length === 1 && last === INTEGRITY_KEY) return false;
     return typeof last === "string" && re.test(last);
   };
 }

@@ -33,8 +33,9 @@ async function repo(rulesText?: string) {
   const init = await runSealfig(["init", "--files", "^config/"], { cwd: dir, env });
   expect(init.code).toBe(0);
   if (rulesText !== undefined) {
-    const id = /key: (local:lk_[0-9a-f]{16})/.exec(readFileSync(join(dir, ".sealfig.yaml"), "utf8"))!
-      [1]!;
+    const id = /key: (local:lk_[0-9a-f]{16})/.exec(
+      readFileSync(join(dir, ".sealfig.yaml"), "utf8"),
+    )![1]!;
     writeFileSync(join(dir, ".sealfig.yaml"), rulesText.replace("KEY", id));
   }
   writeFileSync(join(dir, "config", "app.yaml"), APP);
@@ -86,7 +87,9 @@ describe("secret names in check and encrypt", () => {
   });
 
   it("an explicit regex keeps its meaning, and secret: false turns names off", async () => {
-    const { dir, env } = await repo("rules:\n  - files: '^config/'\n    key: KEY\n    secret: '^pin$'\n");
+    const { dir, env } = await repo(
+      "rules:\n  - files: '^config/'\n    key: KEY\n    secret: '^pin$'\n",
+    );
     const r = await runSealfig(["check", "config/app.yaml"], { cwd: dir, env });
     expect(flagged(r.stderr)).toEqual(["config/app.yaml:9:10 ci[1].pin"]);
     writeFileSync(
@@ -95,6 +98,18 @@ describe("secret names in check and encrypt", () => {
     );
     const off = await runSealfig(["check", "config/app.yaml"], { cwd: dir, env });
     expect(flagged(off.stderr)).toEqual([]);
+  });
+
+  it("a regex matching every name (secret: '.*') never marks the integrity record", async () => {
+    const { dir, env } = await repo(
+      "rules:\n  - files: '^config/'\n    key: KEY\n    secret: '.*'\n",
+    );
+    expect((await runSealfig(["encrypt", "-i", "config/app.yaml"], { cwd: dir, env })).code)
+      .toBe(0);
+    const again = await runSealfig(["encrypt", "-i", "config/app.yaml"], { cwd: dir, env });
+    expect([again.code, again.stderr]).toEqual([0, expect.stringContaining("nothing to seal")]);
+    const r = await runSealfig(["check", "config/app.yaml"], { cwd: dir, env });
+    expect([r.code, r.stderr]).toEqual([0, ""]);
   });
 });
 
