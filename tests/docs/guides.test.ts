@@ -1,5 +1,5 @@
 /**
- * The guides in docs/ are tested: every fenced ```sh block whose first line is `# test` runs. A
+ * The guides in docs/ and the README are tested: every fenced ```sh block whose first line is `# test` runs. A
  * guide's blocks run in order as ONE `bash -euo pipefail` session (a reader's terminal: shell
  * variables carry over from block to block) in a fresh temporary directory, with `sealfig` on
  * the PATH (this checkout's CLI, on the runtime running the test), a fresh HOME (so the default
@@ -22,7 +22,14 @@ import { ErrorCode } from "../../src/errors.ts";
 import { exitCodeFor } from "../../src/cli/exit_codes.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-const GUIDES = ["rules.md", "keys.md", "deploy.md", "migrate.md", "troubleshooting.md"];
+const GUIDES = [
+  "README.md",
+  "docs/rules.md",
+  "docs/keys.md",
+  "docs/deploy.md",
+  "docs/migrate.md",
+  "docs/troubleshooting.md",
+];
 const root = mkdtempSync(join(tmpdir(), "sealfig-guides-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -114,17 +121,17 @@ describe("the guides' # test snippets run against the CLI", () => {
   const bin = binDir();
   let total = 0;
   for (const guide of GUIDES) {
-    const text = readFileSync(join(repoRoot, "docs", guide), "utf8");
+    const text = readFileSync(join(repoRoot, guide), "utf8");
     const blocks = testBlocks(text);
     total += blocks.length;
     if (blocks.length === 0) continue;
-    it(`docs/${guide}: ${blocks.length} snippet(s)`, async () => {
-      const dir = join(root, guide.replace(".md", ""));
+    it(`${guide}: ${blocks.length} snippet(s)`, async () => {
+      const dir = join(root, guide.replace(/\W/g, "_"));
       const home = join(dir, ".home");
       mkdirSync(home, { recursive: true });
       const env = guideEnv(home, bin);
       const script = blocks
-        .map((b) => `echo '@@ docs/${guide}:${b.line}' >&2\n${expectExits(b.code)}`)
+        .map((b) => `echo '@@ ${guide}:${b.line}' >&2\n${expectExits(b.code)}`)
         .join("\n");
       const r = await runBash(script, dir, env);
       const at = [...r.stderr.matchAll(/^@@ (.*)$/gm)].pop()?.[1] ?? "?";
