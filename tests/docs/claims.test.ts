@@ -3,7 +3,7 @@
  * permissions `set` and `check` need, `keygen --help`, `dotenv` without a prefix.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -166,4 +166,47 @@ describe("README: the KMS permissions set and check need", () => {
     },
     120_000,
   );
+});
+
+describe("error locations name the right file", () => {
+  it("an error about a key file never gets the config value's line and column", async () => {
+    const { SealfigError } = await import("../../src/errors.ts");
+    const keyFile = new SealfigError("KEY_FILE_PERMISSIONS", "Key file too open", {
+      file: "/etc/sealfig/keys",
+    });
+    const located = keyFile.withLocation({
+      file: "config/app.yaml",
+      line: 4,
+      col: 20,
+      path: "db.password",
+    });
+    expect([located.file, located.line, located.col, located.path]).toEqual([
+      "/etc/sealfig/keys",
+      undefined,
+      undefined,
+      "db.password",
+    ]);
+    expect(located.message).not.toContain(":4:20");
+    // a value's own error still gets its place
+    const value = new SealfigError("BLOB_AUTH_FAILED", "did not authenticate").withLocation({
+      file: "config/app.yaml",
+      line: 4,
+      col: 20,
+    });
+    expect(value.message).toMatch(/^config\/app\.yaml:4:20: /);
+  });
+
+  it("the CLI names the key file, not a place in the config, for KEY_FILE_PERMISSIONS", async () => {
+    const dir = join(root, "perm");
+    mkdirSync(dir);
+    const env = { SEALFIG_KEY_FILE: join(dir, "keys"), SEALFIG_KEY: undefined };
+    expect((await runSealfig(["init", "--files", "^c"], { cwd: dir, env })).code).toBe(0);
+    writeFileSync(join(dir, "c.yaml"), "a: 1\npassword: x\n");
+    expect((await runSealfig(["encrypt", "-i", "c.yaml"], { cwd: dir, env })).code).toBe(0);
+    chmodSync(join(dir, "keys"), 0o644);
+    const r = await runSealfig(["get", "c.yaml", "password"], { cwd: dir, env });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain("KEY_FILE_PERMISSIONS");
+    expect(r.stderr).not.toMatch(/keys:\d+:\d+/);
+  });
 });
