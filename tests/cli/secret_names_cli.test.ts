@@ -125,6 +125,7 @@ describe("sealfig init validates everything before writing", () => {
     ["a malformed KMS reference", ["--key", "arn:aws:kms:nowhere"], /not a KMS key/],
     ["an unknown key reference", ["--key", "vault:foo"], /not a key reference/],
     ["key material instead of its id", ["--key", "local:sealfig-local-key-v1:QUJD"], /key itself/],
+    ["a --dir that does not exist", ["--dir", "no/such/dir"], /not a directory/],
   ];
   for (const [what, flags, message] of cases) {
     it(`refuses ${what}: exit 2, nothing written`, async () => {

@@ -50,7 +50,14 @@ export const initCommand: Command = {
     force: { type: "boolean", short: "f", description: "Overwrite an existing rules file" },
   },
   async run(args, ctx) {
-    const file = joinPath(flagString(args, "dir") ?? ".", RULES_FILE);
+    const dir = flagString(args, "dir") ?? ".";
+    const dirInfo = await statFile(dir);
+    if (!dirInfo || dirInfo.isFile) {
+      throw new SealfigError("OPTION_INVALID", `--dir ${dir} is not a directory`, {
+        hint: "Create it first (mkdir -p), or run init from the repository's root",
+      });
+    }
+    const file = joinPath(dir, RULES_FILE);
     if ((await statFile(file)) && !flagBool(args, "force")) {
       throw new SealfigError("OPTION_INVALID", `${file} already exists`, {
         hint: "Use --force to overwrite it",
