@@ -124,6 +124,14 @@ export {
   trustedKeysOf,
 } from "./src/rules.ts";
 export type { FileRule, IntegrityPolicy, KeyRef, RuleEntry, Rules } from "./src/rules.ts";
+export {
+  BUILTIN_SECRET_NAMES,
+  isSecretName,
+  LEGACY_DEFAULT_SECRET,
+  secretMatcher,
+  secretNameWords,
+} from "./src/secret_names.ts";
+export type { SecretNameMatcher } from "./src/secret_names.ts";
 
 // --- key allowlist and whole-file integrity ---
 export {

@@ -202,11 +202,17 @@ export class SealfigError extends Error {
     this.hint = options.hint;
   }
 
-  /** A copy of this error with location fields filled in where this one has none. */
+  /**
+   * A copy of this error with location fields filled in where this one has none. A line and
+   * column are only taken together with their file: an error about another file (a key file met
+   * while opening a value) never gets the value's line and column.
+   */
   withLocation(location: SealfigErrorOptions): SealfigError {
     const mine: SealfigErrorOptions = {};
+    const otherFile = this.file !== undefined && location.file !== undefined &&
+      location.file !== this.file;
     for (const k of ["file", "line", "col", "path", "keyId", "hint"] as const) {
-      const v = this[k] ?? location[k];
+      const v = this[k] ?? ((k === "line" || k === "col") && otherFile ? undefined : location[k]);
       if (v !== undefined) (mine as Record<string, unknown>)[k] = v;
     }
     if (this.cause !== undefined) mine.cause = this.cause;

@@ -25,6 +25,7 @@ import { isSealfigError, SealfigError } from "./errors.ts";
 import { parseDocument } from "./document/document.ts";
 import type { EncryptionContext } from "./keys/key_provider.ts";
 import { DEFAULT_MAX_VALUES_PER_DEK } from "./envelope/values.ts";
+import { secretMatcher, type SecretNameMatcher } from "./secret_names.ts";
 import {
   dirName,
   joinPath,
@@ -51,8 +52,11 @@ export interface FileRule {
   key: KeyRef | undefined;
   /** Encryption context bound to every value of the file. */
   context: EncryptionContext;
-  /** Values whose key (last path segment) matches are secret even without `!secret`. */
-  secret: RegExp | undefined;
+  /**
+   * Values whose key (last path segment) matches are secret even without `!secret`: the rule's
+   * regex, or the built-in matcher (`isSecretName`); undefined also means the built-in matcher.
+   */
+  secret: SecretNameMatcher | undefined;
   /** Values sharing one data key in one operation (1 = one data key per value). */
   maxValuesPerDek: number;
   /** Schema module for `edit` validation (`path/to/module.ts#ExportName`), if any. */
@@ -78,7 +82,7 @@ const ruleSchema = z.strictObject({
   files: z.string().min(1),
   key: z.string().min(1).optional(),
   context: z.record(z.string().min(1), z.string()).optional(),
-  secret: z.string().min(1).optional(),
+  secret: z.union([z.string().min(1), z.boolean()]).optional(),
   dek: z.enum(["per-file", "per-value"]).optional(),
   max_values_per_dek: z.int().min(1).max(1_000_000).optional(),
   schema: z.string().min(1).optional(),
@@ -100,8 +104,8 @@ export interface RuleEntry {
   key?: string | undefined;
   /** Encryption context. */
   context?: Record<string, string> | undefined;
-  /** Regex on key names that are secret without `!secret`. */
-  secret?: string | undefined;
+  /** Regex on key names that are secret without `!secret`; absent/true: built-in; false: none. */
+  secret?: string | boolean | undefined;
   /** Data key policy. */
   dek?: "per-file" | "per-value" | undefined;
   /** Values per data key under `per-file`. */
@@ -210,7 +214,7 @@ export async function readRules(file: string): Promise<Rules> {
   }
   for (const [i, r] of parsed.data.rules.entries()) {
     for (const [field, pattern] of [["files", r.files], ["secret", r.secret]] as const) {
-      if (pattern === undefined) continue;
+      if (typeof pattern !== "string") continue;
       try {
         new RegExp(pattern);
       } catch {
@@ -270,7 +274,7 @@ export function ruleFor(rules: Rules | undefined, file: string): FileRule {
   return {
     key: rule.key ? parseKeyRef(rule.key) : undefined,
     context: rule.context ?? {},
-    secret: rule.secret ? new RegExp(rule.secret) : undefined,
+    secret: secretMatcher(rule.secret),
     maxValuesPerDek: rule.dek === "per-value"
       ? 1
       : rule.max_values_per_dek ?? DEFAULT_MAX_VALUES_PER_DEK,

@@ -16,9 +16,12 @@ export const ExitCode = {
   USAGE: 2,
   /** Bad input: file missing, not YAML, malformed blob, too large, invalid rules file. */
   INPUT: 3,
-  /** A value did not authenticate: altered, moved, or sealed for another context or key. */
+  /**
+   * A value or file did not authenticate, or is sealed under a key nobody trusted: altered,
+   * moved, sealed for another context, or injected (`KEY_UNTRUSTED`, `INTEGRITY_*`).
+   */
   DECRYPT: 4,
-  /** A key or key provider problem: key missing, permissions, KMS denied or unavailable. */
+  /** A key or key provider problem: key missing or malformed, permissions, KMS denied or unavailable. */
   KEY: 5,
   /** `check` found problems (plaintext secrets, unsealed tags, malformed blobs). */
   CHECK_FAILED: 6,
@@ -30,6 +33,8 @@ export const ExitCode = {
   ABORTED: 9,
   /** Interrupted by SIGINT (128 + 2). */
   INTERRUPTED: 130,
+  /** Terminated by SIGTERM (128 + 15), e.g. `edit` stopped by a supervisor. */
+  TERMINATED: 143,
 } as const;
 
 /** An exit code value. */
@@ -37,6 +42,9 @@ export type ExitCode = typeof ExitCode[keyof typeof ExitCode];
 
 /** The exit code for an error code. */
 export function exitCodeFor(code: ErrorCode | string): ExitCode {
+  // An untrusted key is a content problem (someone else sealed the value, or the rules forgot a
+  // key): like a blob that does not authenticate, not like a missing key.
+  if (code === "KEY_UNTRUSTED") return ExitCode.DECRYPT;
   if (
     code.startsWith("KMS_") || code.startsWith("KEY_") || code === "PROVIDER_UNKNOWN" ||
     code === "PROVIDER_FAILED"

@@ -27,9 +27,12 @@ export function mainHelp(commands: readonly Command[] = COMMANDS): string {
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
     "Run `sealfig <command> --help` for a command's options.",
-    "Environment: SEALFIG_KEY_FILE, SEALFIG_KEY, SEALFIG_EDITOR/VISUAL/EDITOR, SEALFIG_DEBUG=1, NO_COLOR",
-    "Exit codes: 0 ok, 2 usage, 3 bad input, 4 decryption failed, 5 key/provider, 6 check failed,",
-    "            7 schema, 8 edit conflict, 9 edit aborted, 130 interrupted",
+    "Environment: SEALFIG_KEY_FILE (else $XDG_CONFIG_HOME/sealfig/keys or ~/.config/sealfig/keys),",
+    "  SEALFIG_KEY, SEALFIG_KMS_KEY, SEALFIG_TRUSTED_KEYS, SEALFIG_EDITOR/VISUAL/EDITOR,",
+    "  SEALFIG_TMPDIR, SEALFIG_DEBUG=1, NO_COLOR. Guides: docs/troubleshooting.md",
+    "Exit codes: 0 ok, 1 internal, 2 usage, 3 bad input, 4 not authentic or untrusted key,",
+    "            5 key/provider, 6 check failed, 7 schema, 8 edit conflict, 9 edit aborted,",
+    "            130 interrupted (SIGINT), 143 terminated (SIGTERM)",
     "",
   ].join("\n");
 }

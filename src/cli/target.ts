@@ -17,11 +17,12 @@ import type { KeyProvider } from "../keys/key_provider.ts";
 import { kmsKeyFromEnv } from "../keys/aws_kms.ts";
 import { defaultProviders, providerById } from "../keys/registry.ts";
 import { type FileRule, type KeyRef, loadRuleFor, parseKeyRef } from "../rules.ts";
+import { BUILTIN_SECRET_NAMES } from "../secret_names.ts";
 import { currentDir, getEnv, joinPath, statFile, writeFileAtomic } from "../runtime.ts";
 import { guardProviders, KeyAllowlist, parseTrustedKeys } from "../keys/allowlist.ts";
 import { DekCache } from "../cache/dek_cache.ts";
 import { parseBlob } from "../envelope/format.ts";
-import { type IntegrityRecord, stripIntegrityLines } from "../integrity/record.ts";
+import { INTEGRITY_KEY, type IntegrityRecord, stripIntegrityLines } from "../integrity/record.ts";
 import {
   checkIntegrity,
   readIntegrityRecord,
@@ -130,12 +131,16 @@ export async function targetExists(target: Target): Promise<boolean> {
   return target.file === "-" || (await statFile(target.file)) !== undefined;
 }
 
-/** The plain values the rule marks secret by name (last path segment matches `secret`). */
+/**
+ * The plain values the rule marks secret by name (last path segment matches `secret`; without a
+ * rule, the built-in secret-name matcher).
+ */
 export function markedSecret(rule: FileRule): (v: DocumentValue) => boolean {
-  const re = rule.secret;
-  if (!re) return () => false;
+  const re = rule.secret ?? BUILTIN_SECRET_NAMES;
   return (v) => {
     const last = v.path[v.path.length - 1];
+    // The integrity record is metadata, never a secret, whatever the regex (e.g. `.*`) says.
+    if (v.path.length === 1 && last === INTEGRITY_KEY) return false;
     return typeof last === "string" && re.test(last);
   };
 }

@@ -99,8 +99,8 @@ export interface LoadConfigOptions<S extends StandardSchemaV1 | undefined = unde
   /**
    * Read a `.env` file (via dotenv) as a layer between the files and the environment: `true`
    * reads `.env` in `baseDir` if it exists, a path reads that file (which must exist). Only
-   * variables with the `env.prefix` are used, and the process environment is not modified.
-   * Default false.
+   * variables with the `env.prefix` are used (so `dotenv` without `env` is `OPTION_INVALID`), and
+   * the process environment is not modified. Default false.
    */
   dotenv?: boolean | string;
   /**
@@ -233,6 +233,12 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new SealfigError("OPTION_INVALID", "concurrency must be a positive integer");
+  }
+  if (options.dotenv && !options.env) {
+    // .env variables are selected by env.prefix: without one the file would be silently unused.
+    throw new SealfigError("OPTION_INVALID", "dotenv needs env: { prefix } to select variables", {
+      hint: 'Add env: { prefix: "APP_" } (only APP_… variables of .env are read), or drop dotenv',
+    });
   }
   const callsBefore = cache.stats().providerCalls;
 

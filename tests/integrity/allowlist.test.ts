@@ -198,14 +198,14 @@ describe("key allowlist", () => {
     expect(await trusted.isTrusted({ providerId: "local", keyId: mrk.arn }, [])).toBe(false);
   });
 
-  it("the CLI refuses the injected blob (exit 5) with no Decrypt, and check reports it (exit 6)", async () => {
+  it("the CLI refuses the injected blob (exit 4) with no Decrypt, and check reports it (exit 6)", async () => {
     t.write("config/prod.yaml", await injected());
     kms.stats.reset();
     const dec = await runSealfig(["decrypt", "config/prod.yaml"], {
       cwd: t.dir,
       env: awsEnv("AKIDAPP"),
     });
-    expect(dec.code, dec.stderr).toBe(5);
+    expect(dec.code, dec.stderr).toBe(4);
     expect(dec.stderr).toContain("KEY_UNTRUSTED");
     expect(dec.stderr).toContain(evil.arn);
     expect(dec.stdout).not.toContain("attacker-pw");
