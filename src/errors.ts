@@ -35,6 +35,12 @@ export const ErrorCode = {
   PROVIDER_FAILED: "PROVIDER_FAILED",
   /** An option passed to a sealfig function is invalid. */
   OPTION_INVALID: "OPTION_INVALID",
+  /**
+   * A data key or integrity record does not open with the encryption context (or key) it was given:
+   * the file was sealed with another context or key (or the wrapped key was altered). The message
+   * shows the context's keys and values.
+   */
+  CONTEXT_MISMATCH: "CONTEXT_MISMATCH",
   /** The rules file (`.sealfig.yaml`) is unreadable or invalid. */
   RULES_INVALID: "RULES_INVALID",
   /** `sealfig edit`: the file changed on disk during the edit; the edit was saved elsewhere. */
@@ -190,7 +196,16 @@ export class SealfigError extends Error {
   /** A copy of this error with location fields filled in where this one has none. */
   withLocation(location: SealfigErrorOptions): SealfigError {
     const mine: SealfigErrorOptions = {};
+    // A position belongs to its file: an error about another file (the key file, a rules file)
+    // keeps its own file and takes no line or column from this one.
+    const elsewhere = this.file !== undefined && location.file !== undefined &&
+      this.file !== location.file;
     for (const k of ["file", "line", "col", "path", "keyId", "hint"] as const) {
+      if (elsewhere && (k === "line" || k === "col")) {
+        const own = this[k];
+        if (own !== undefined) (mine as Record<string, unknown>)[k] = own;
+        continue;
+      }
       const v = this[k] ?? location[k];
       if (v !== undefined) (mine as Record<string, unknown>)[k] = v;
     }

@@ -6,7 +6,7 @@
 import { stringify } from "yaml";
 import { SealfigError } from "../../errors.ts";
 import { addKeyToFile, defaultKeyFile, LocalKeyProvider } from "../../keys/local.ts";
-import { formatKeyRef, parseKeyRef, RULES_FILE } from "../../rules.ts";
+import { DEFAULT_SECRET_PATTERN, formatKeyRef, parseKeyRef, RULES_FILE } from "../../rules.ts";
 import { joinPath, statFile, writeFileAtomic } from "../../runtime.ts";
 import { UsageError } from "../args.ts";
 import { type Command, flagBool, flagList, flagString } from "../command.ts";
@@ -75,7 +75,7 @@ export const initCommand: Command = {
       files: flagString(args, "files") ?? "\\.ya?ml$",
       key,
       ...(Object.keys(context).length ? { context } : {}),
-      secret: flagString(args, "secret") ?? "(password|passwd|token|secret|api_?key|private_?key)$",
+      secret: flagString(args, "secret") ?? DEFAULT_SECRET_PATTERN,
       dek,
     };
     const body =

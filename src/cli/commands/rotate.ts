@@ -138,19 +138,15 @@ export const rewrapCommand: Command = {
           }),
         });
       }
-      if (edits.length) {
-        const out = await stampForWrite(
-          target,
-          doc,
-          doc.withText(applyEdits(doc.text, edits)),
-          prior,
-          {
-            freshKey: true,
-            key: to,
-          },
-        );
-        await writeFileAtomic(file, out.toBytes());
-      }
+      // The record moves to the new key too, also in a file without a sealed value.
+      const out = await stampForWrite(
+        target,
+        doc,
+        doc.withText(applyEdits(doc.text, edits)),
+        prior,
+        { freshKey: true, key: to },
+      );
+      await writeFileAtomic(file, out.toBytes());
       progress(ctx, "rewrap", ++n, args.positionals.length);
       if (!ctx.stderrIsTty) {
         ctx.stderr(
