@@ -119,6 +119,8 @@ export const mergeCommand: Command = {
     } catch (err) {
       if (!isSealfigError(err)) throw err;
       ctx.stderr(`sealfig merge: ${err.message} [${err.code}]; not merged\n`);
+      const floor = Math.max(unverifiedGeneration(curText), unverifiedGeneration(otherText));
+      await writeWholeConflict(current, name, curText, otherText, floor);
       return CONFLICT;
     }
     const genOurs = priorOurs.record?.generation ?? 0;
@@ -132,7 +134,10 @@ export const mergeCommand: Command = {
       string,
     ];
     const lines = await mergeText(stripped, name, ctx);
-    if (lines === undefined) return CONFLICT;
+    if (lines === undefined) {
+      await writeWholeConflict(current, name, curText, otherText, generation);
+      return CONFLICT;
+    }
     let keyed;
     try {
       keyed = mergeDocuments(
@@ -189,6 +194,27 @@ export const mergeCommand: Command = {
   },
 };
 
+/**
+ * A conflict over the whole file (a side was refused, or git could not merge): both sides inside
+ * conflict markers, so the file can never pass for one side. Git reports the conflict either way;
+ * this makes sure that `git add` of the file as it is cannot silently drop the other side.
+ */
+async function writeWholeConflict(
+  current: string,
+  name: string,
+  ours: string,
+  theirs: string,
+  generation: number,
+): Promise<void> {
+  const nl = (t: string) => (t === "" || t.endsWith("\n") ? t : `${t}\n`);
+  await writeFileAtomic(
+    current,
+    `<<<<<<< ${name} (current)\n${nl(stripIntegrityLines(ours))}=======\n` +
+      `${nl(stripIntegrityLines(theirs))}>>>>>>> ${name} (other)\n` +
+      `${INTEGRITY_KEY}: ${PENDING_MERGE_PREFIX}${generation}\n`,
+  );
+}
+
 /** The record value the merge driver leaves in a conflicted file: `sealfig-merge:v1:<generation>`. */
 export const PENDING_MERGE_PREFIX = "sealfig-merge:v1:";
 
@@ -198,6 +224,15 @@ export function pendingMergeGeneration(doc: SealfigDocument): number | undefined
   if (typeof v !== "string" || !v.startsWith(PENDING_MERGE_PREFIX)) return undefined;
   const n = v.slice(PENDING_MERGE_PREFIX.length);
   return /^[0-9]{1,15}$/.test(n) ? Number(n) : undefined;
+}
+
+/** A text's record generation, read without verifying (a floor only: raising it is harmless). */
+function unverifiedGeneration(text: string): number {
+  try {
+    return baseGeneration(parseDocument(text));
+  } catch {
+    return 0;
+  }
 }
 
 /** The base's record generation (0 without one). The base is history both sides share. */
