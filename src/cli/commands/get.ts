@@ -30,7 +30,7 @@ export const getCommand: Command = {
     if (!file || path === undefined || extra.length) {
       throw new UsageError("get takes FILE and PATH");
     }
-    const target = await resolveTarget(file, args);
+    const target = await resolveTarget(file, args, ctx);
     const doc = await readTarget(target, ctx);
     await verifyForRead(target, doc, ctx, flagBool(args, "insecure-skip-integrity"));
     const value = await getValue(doc, path, {

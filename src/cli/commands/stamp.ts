@@ -45,7 +45,7 @@ export const stampCommand: Command = {
     const force = flagBool(args, "force");
     for (const file of args.positionals) {
       if (file === "-") throw new UsageError("stamp works on files, not stdin");
-      const resolved = await resolveTarget(file, args);
+      const resolved = await resolveTarget(file, args, ctx);
       // Stamping is explicit: it writes a record even where the rules turn them off.
       const target = { ...resolved, rule: { ...resolved.rule, integrity: "required" as const } };
       const doc = await readDocument(file);

@@ -123,7 +123,7 @@ export const statusCommand: Command = {
   async run(args, ctx) {
     if (args.positionals.length === 0) throw new UsageError("status takes one or more FILEs");
     for (const file of args.positionals) {
-      const target = await resolveTarget(file, args);
+      const target = await resolveTarget(file, args, ctx);
       const doc = await readTarget(target, ctx);
       const r = inspectDoc(target, doc);
       r.problems.push(...(await untrusted(target, r)));
@@ -167,7 +167,7 @@ export const checkCommand: Command = {
     if (args.positionals.length === 0) throw new UsageError("check takes one or more FILEs");
     let problems = 0;
     for (const file of args.positionals) {
-      const target = await resolveTarget(file, args);
+      const target = await resolveTarget(file, args, ctx);
       let found: Problem[];
       try {
         const doc = await readTarget(target, ctx);
