@@ -178,12 +178,14 @@ describe("plain files and downgrades", () => {
     const base = join(dir, "config/base.yaml");
     expect(readFileSync(base, "utf8")).not.toContain("sealfig_integrity");
     await loadConfig({ files: [base], providers: [], cache: new DekCache() });
+    expect((await sealfig("check", base)).code).toBe(0); // check agrees
     // The downgrade: prod's blob replaced by plaintext and its record removed.
     const prod = join(dir, "config/prod.yaml");
     writeFileSync(prod, "db:\n  password: hunter2-plain\n");
     const err = await refusal({ files: [base, prod] });
     expect(err.code).toBe("SECRET_UNSEALED");
     expect([err.file, err.line, err.path]).toEqual([prod, 2, "db.password"]);
+    expect((await sealfig("check", prod)).code).toBe(6);
     // Placeholders are not secrets.
     writeFileSync(prod, 'db:\n  password: null\n  token: ""\n');
     await loadConfig({ files: [base, prod], providers: [], cache: new DekCache() });

@@ -104,6 +104,7 @@ function describeIntegrity(c: IntegrityCheck | undefined): string {
     case "missing":
       return "MISSING: no integrity record";
     case "invalid":
+      if (c.error?.code === "CONTEXT_MISMATCH") return `CONTEXT MISMATCH: ${c.error.reason}`;
       return `INVALID: record mismatch, the file was changed outside sealfig (${gen})`;
     case "malformed":
       return "MALFORMED: the record cannot be read";
@@ -157,8 +158,9 @@ export const checkCommand: Command = {
   details:
     "With --decrypt, also opens every blob (needs decrypt permission) to prove it authenticates.\n" +
     "The integrity record is verified when its key is available; a missing record fails when the\n" +
-    "rules require one (integrity: required, the default). Without access to the record's key it\n" +
-    "is reported as not verified (a failure only with --decrypt).",
+    "rules require one (integrity: required, the default) and the file has a sealed value.\n" +
+    "Without access to the record's key it is reported as not verified (a failure only with\n" +
+    "--decrypt).",
   flags: {
     decrypt: { type: "boolean", description: "Also decrypt every blob" },
     rules: RULE_FLAGS.rules!,
@@ -176,7 +178,9 @@ export const checkCommand: Command = {
         const integrity = await integrityOf(target, doc);
         const state = integrity?.state;
         if (
-          (state === "missing" && target.rule.integrity === "required") ||
+          // A file with no sealed value needs no record (the loader's rule too).
+          (state === "missing" && target.rule.integrity === "required" &&
+            doc.values().some((v) => v.kind === "sealed")) ||
           state === "invalid" || state === "malformed" || state === "untrusted" ||
           (state === "unverified" && flagBool(args, "decrypt"))
         ) {
