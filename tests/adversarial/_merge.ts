@@ -8,7 +8,9 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { parseDocument } from "../../src/document/document.ts";
 import { mergeDocuments } from "../../src/document/merge.ts";
-import { DEEP, note, tried } from "./_collector.ts";
+import { captureCli, DEEP, note, plaintextOnPurpose, tempDir, tried } from "./_collector.ts";
+import { cliRepo, key2 } from "./_fixture.ts";
+import { runSealfig } from "../_helpers/cli.ts";
 
 type Scalar = number | string;
 type Entries = [string, Scalar | [string, Scalar][]][];
@@ -156,6 +158,66 @@ export function mergeSuite(): void {
       );
       done();
       note("properties", `key merge: ${RUNS} same-key changes, every one a conflict`);
+    });
+
+    it("git helpers cannot be steered: planted rules are ignored, an older side is refused", async () => {
+      const done = tried("tampering", 3);
+      const repo = tempDir("steer");
+      const { cwd, env } = cliRepo(repo);
+      plaintextOnPurpose(
+        repo.write("config/app.yaml", "db:\n  host: db.internal\n  password: !secret steer-pw-1\n"),
+      );
+      const run = async (label: string, args: string[]) => {
+        const r = await runSealfig(args, { cwd, env });
+        captureCli(label, r);
+        return r;
+      };
+      expect((await run("encrypt", ["encrypt", "-i", "config/app.yaml"])).code).toBe(0);
+      const v1 = repo.read("config/app.yaml");
+      expect((await run("set", ["set", "config/app.yaml", "db.password", "steer-pw-2"])).code)
+        .toBe(0);
+      const v2 = repo.read("config/app.yaml");
+      // git's temporary directory, with planted rules that would turn integrity off.
+      const tmp = tempDir("steer-tmp");
+      tmp.write(
+        ".sealfig.yaml",
+        `rules:\n  - files: '.'\n    key: local:${key2.id}\n    integrity: off\ntrust: any\n`,
+      );
+      const tampered = v2.replace("db.internal", "evil.example");
+      expect(tampered).not.toBe(v2);
+      const copy = tmp.write("AbC123_app.yaml", tampered);
+      const tc = await run("textconv", ["textconv", copy]);
+      expect(tc.code).toBe(0);
+      expect(tc.stderr.trim().split("\n")).toHaveLength(1); // the warning the plant would hide
+      expect(tc.stderr).toContain("INTEGRITY_INVALID");
+      const ours = tmp.write("ours.yaml", v2);
+      const theirs = tmp.write("theirs.yaml", tampered);
+      const m1 = await run("merge", [
+        "merge",
+        tmp.write("base.yaml", v1),
+        ours,
+        theirs,
+        "config/app.yaml",
+      ]);
+      expect(m1.code).toBe(1);
+      expect(m1.stderr).toContain("INTEGRITY_INVALID");
+      // A branch that restores the older, validly stamped file.
+      tmp.write("ours.yaml", v2);
+      const m2 = await run("merge", [
+        "merge",
+        tmp.write("base.yaml", v2),
+        ours,
+        tmp.write("theirs.yaml", v1),
+        "config/app.yaml",
+      ]);
+      expect(m2.code).toBe(1);
+      expect(m2.stderr).toContain("INTEGRITY_ROLLBACK");
+      done();
+      note(
+        "tampering",
+        "git helpers: planted rules in git's temp dir ignored by textconv and merge; a side " +
+          "older than the base refused (3/3)",
+      );
     });
   });
 }

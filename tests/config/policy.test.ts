@@ -56,13 +56,20 @@ afterAll(() => {
 });
 
 async function sealfig(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return await sealfigTty(false, ...argv);
+}
+
+async function sealfigTty(
+  tty: boolean,
+  ...argv: string[]
+): Promise<{ code: number; out: string; err: string }> {
   let out = "", err = "";
   const code = await runCli(argv, {
     stdout: (s) => (out += s),
     stderr: (s) => (err += s),
     readStdin: () => Promise.resolve(new TextEncoder().encode(CANARY)),
     env: {},
-    stderrIsTty: false,
+    stderrIsTty: tty,
     stdinIsTty: false,
   });
   expect(out + err).not.toContain("sealfig-local-key-v1:");
@@ -264,9 +271,23 @@ describe("records follow keys; generations only grow", () => {
     const ours = t.write("m/ours.yaml", await side("1", 1)); // generation 2
     const theirs = t.write("m/theirs.yaml", await side("2", 4)); // generation 5
     const baseFile = t.write("m/base.yaml", base);
-    const m = await sealfig("merge", baseFile, ours, theirs, prod);
+    // Not a terminal (a CI log): the conflict is named, no value is shown.
+    const quiet = await sealfig(
+      "merge",
+      baseFile,
+      t.write("m/ours2.yaml", readFileSync(ours)),
+      theirs,
+      prod,
+    );
+    expect(quiet.code).toBe(1);
+    expect(quiet.err).toContain("conflict at db.port");
+    expect(quiet.err).not.toContain('"10"');
+    // On a terminal, whoever can decrypt sees both sides' values (never written to the file).
+    const m = await sealfigTty(true, "merge", baseFile, ours, theirs, prod);
     expect(m.code).toBe(1);
-    expect(m.err).toContain("conflict at db.port");
+    expect(m.err).toContain('current: "10" (sealed)');
+    expect(m.err).toContain('other:   "23" (sealed)');
+    expect(readFileSync(ours, "utf8")).not.toMatch(/"10"|: 10\b|"23"/);
     const conflicted = readFileSync(ours, "utf8");
     expect(conflicted).toContain("sealfig_integrity: sealfig-merge:v1:5\n");
     // The loader refuses the unresolved file.
