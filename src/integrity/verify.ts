@@ -99,6 +99,18 @@ export function readIntegrityRecord(doc: SealfigDocument): IntegrityRecord | und
       hint: "Restore the record line from git, or review the file and run sealfig stamp --force",
     });
   }
+  if (entry.value.startsWith("sealfig-merge:v1:")) {
+    // What `sealfig merge` leaves in a conflicted file: not a record, the generation reached.
+    throw new SealfigError(
+      "INTEGRITY_MALFORMED",
+      "The file is a merge with conflicts that was not stamped after the resolution",
+      {
+        ...where(doc, entry),
+        hint: "Resolve the conflicts, then run sealfig stamp FILE (the generation continues " +
+          "from the merge)",
+      },
+    );
+  }
   try {
     return parseIntegrityRecord(entry.value, doc.file);
   } catch (err) {

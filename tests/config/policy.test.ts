@@ -292,7 +292,9 @@ describe("records follow keys; generations only grow", () => {
     expect(conflicted).toContain("sealfig_integrity: sealfig-merge:v1:5\n");
     // The loader refuses the unresolved file.
     writeFileSync(prod, conflicted.replace(/<<<<<<<[^]*?=======\n/, "").replace(/>>>>>>>.*\n/, ""));
-    expect((await refusal({ files: [prod] })).code).toBe("INTEGRITY_MALFORMED");
+    const unstamped = await refusal({ files: [prod] });
+    expect(unstamped.code).toBe("INTEGRITY_MALFORMED");
+    expect(unstamped.message).toContain("merge with conflicts");
     // Resolved (theirs kept), stamped: generation 6, and it loads.
     const stamp = await sealfig("stamp", prod);
     expect(stamp.code).toBe(0);
