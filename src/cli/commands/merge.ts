@@ -150,8 +150,12 @@ export const mergeCommand: Command = {
       keyed = undefined; // a side that is not YAML (or base is not): the line merge decides
     }
     let mergedText: string | undefined;
+    let fromKeys = false;
     if (!lines.conflicts && agrees(lines.text, keyed)) mergedText = lines.text;
-    else if (keyed && keyed.conflicts.length === 0) mergedText = keyed.text;
+    else if (keyed && keyed.conflicts.length === 0) {
+      mergedText = keyed.text;
+      fromKeys = true;
+    }
     if (mergedText === undefined) {
       const text = keyed && keyed.conflicts.length ? keyed.text : lines.text;
       // The record's place holds the generation the merge reached, so that stamping after the
@@ -176,7 +180,8 @@ export const mergeCommand: Command = {
 
     // 3. Stamp the result: generation max(ours, theirs) + 1, keeping our integrity data key.
     try {
-      const doc = parseDocument(mergedText, { file: name });
+      // The key merge works on LF text: our file's line endings and BOM come back on write.
+      const doc = fromKeys ? ours.withText(mergedText) : parseDocument(mergedText, { file: name });
       const record = priorOurs.record ?? priorTheirs.record;
       const prior: PriorRecord = {
         record: record ? { ...record, generation } : undefined,
