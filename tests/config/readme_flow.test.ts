@@ -135,17 +135,23 @@ describe("the README, from sealfig init to a running app", () => {
     expect(appRun.stdout).not.toContain(CANARY);
   });
 
-  it("the CLI hides the AWS SDK's Node version notice, which the SDK prints otherwise", async () => {
+  it("without a rules file, run trusts the key the CLI seals with; the CLI hides the SDK's notice", async () => {
     const dir = t.path("notice");
     mkdirSync(dir, { recursive: true });
     const env = awsEnv();
     writeFileSync(join(dir, "a.yaml"), "token: !secret abc\n");
-    const r = await runSealfig(["encrypt", "--key", "alias/shop-prod", "a.yaml"], {
-      cwd: dir,
-      env,
-    });
+    // No rules file here: the key comes from SEALFIG_KMS_KEY, for the CLI and for `run` alike.
+    const kmsEnv = { ...env, SEALFIG_KMS_KEY: "alias/shop-prod" };
+    const r = await runSealfig(["encrypt", "-i", "a.yaml"], { cwd: dir, env: kmsEnv });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toContain(SDK_NOTICE);
+    const child = isDeno ? [process.execPath, "eval"] : [process.execPath, "-e"];
+    const ran = await runSealfig(
+      ["run", "-f", "a.yaml", "--", ...child, 'process.exit(process.env.TOKEN === "abc" ? 0 : 3)'],
+      { cwd: dir, env: kmsEnv },
+    );
+    expect(ran.stderr).not.toContain(SDK_NOTICE);
+    expect(ran.code, ran.stderr).toBe(0);
     if (!isDeno && Number(process.versions.node.split(".")[0]) < 22) {
       // The control: the same SDK, without the CLI, prints it on this Node.
       const control = await run(
