@@ -13,7 +13,7 @@ import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { sharedProviders } from "../keys/registry.ts";
 import { getEnv, getEnvAll, readFileBytes, resolvePath, statFile, toFilePath } from "../runtime.ts";
 import { KeyAllowlist, type KeyName, type TrustedKeys } from "../keys/allowlist.ts";
-import { combinedTrust, type FilePolicy, policyFor } from "../policy.ts";
+import { combinedTrust, describeContext, type FilePolicy, policyFor } from "../policy.ts";
 import type { Rules } from "../rules.ts";
 import { INTEGRITY_KEY, type IntegrityRecord } from "../integrity/record.ts";
 import { readIntegrityRecord, verifyRecord } from "../integrity/verify.ts";
@@ -448,9 +448,25 @@ async function openPending(
   try {
     const opts = { ...options, path: pending.path };
     return await (parsed ? decryptParsed(parsed, opts) : decryptValue(pending.blob, opts));
-  } catch (err) {
+  } catch (caught) {
     const o = pending.leaf.origin;
-    if (!isSealfigError(err)) throw err;
+    if (!isSealfigError(caught)) throw caught;
+    let err = caught;
+    if (err.code === "DEK_UNWRAP_FAILED" || err.code === "KMS_INVALID_CIPHERTEXT") {
+      // The usual cause is a context other than the writer's: show the one used (contexts are not
+      // secret; KMS logs them in CloudTrail).
+      err = new SealfigError(
+        err.code,
+        `${err.reason} with encryption context ${describeContext(options.context)}`,
+        {
+          ...(err.file !== undefined ? { file: err.file } : {}),
+          ...(err.path !== undefined ? { path: err.path } : {}),
+          ...(err.keyId !== undefined ? { keyId: err.keyId } : {}),
+          ...(err.hint !== undefined ? { hint: err.hint } : {}),
+          cause: caught,
+        },
+      );
+    }
     if (o.source === "file") {
       throw err.withLocation({
         ...(o.file !== undefined ? { file: o.file } : {}),

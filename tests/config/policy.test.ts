@@ -124,6 +124,11 @@ describe("one policy: the loader follows .sealfig.yaml", () => {
     expect(wrong.message).toContain("the loader's context option");
     expect(`${wrong.message} ${wrong.hint}`).not.toContain("stamp --force");
     expect(wrong.file).toBe(join(dir, "config/prod.yaml"));
+    // Without the record check, a value that does not open says which context it was given.
+    const value = await refusal({ files: files(), context: { env: "prod" }, integrity: "off" });
+    expect(value.code).toBe("DEK_UNWRAP_FAILED");
+    expect(value.message).toContain('with encryption context { env: "prod" }');
+    expect([value.line, value.path]).toEqual([2, "db.password"]);
     // An explicit trusted key list wins too.
     const untrusted = await refusal({ files: files(), trustedKeys: [`local:${keyB}`] });
     expect(untrusted.code).toBe("KEY_UNTRUSTED");
