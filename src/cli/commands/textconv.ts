@@ -89,7 +89,7 @@ export const textconvCommand: Command = {
           "anyway";
       }
     }
-    for (const c of target ? [target] : candidates) {
+    for (const c of target ? [target, ...candidates.filter((x) => x !== target)] : candidates) {
       const shown = await render(c, doc, flagBool(args, "hashes"));
       if (shown === undefined) continue;
       if (warning) ctx.stderr(`${warning}\n`);
