@@ -97,7 +97,12 @@ export function mergeDocuments(
   let at = 0;
   for (const e of edits) {
     if (e.from < at) return undefined; // overlapping edits: not expected; be safe
-    out += ours.text.slice(at, e.from) + e.text;
+    // An insertion at the very end of a text without a final newline starts a new line.
+    const lead = e.from === ours.text.length && e.text !== "" && ours.text !== "" &&
+        !ours.text.endsWith("\n")
+      ? "\n"
+      : "";
+    out += ours.text.slice(at, e.from) + lead + e.text;
     at = e.to;
   }
   out += ours.text.slice(at);
