@@ -196,7 +196,7 @@ const negative = [
     name: "wrong context",
     file: text7,
     context: { app: "vectors", env: "prod" },
-    code: "INTEGRITY_INVALID",
+    code: "CONTEXT_MISMATCH",
   },
   {
     name: "truncated at a line boundary (record line gone)",

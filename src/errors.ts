@@ -39,6 +39,12 @@ export const ErrorCode = {
   PROVIDER_FAILED: "PROVIDER_FAILED",
   /** An option passed to a sealfig function is invalid. */
   OPTION_INVALID: "OPTION_INVALID",
+  /**
+   * A data key or integrity record does not open with the encryption context (or key) it was given:
+   * the file was sealed with another context or key (or the wrapped key was altered). The message
+   * shows the context's keys and values.
+   */
+  CONTEXT_MISMATCH: "CONTEXT_MISMATCH",
   /** The rules file (`.sealfig.yaml`) is unreadable or invalid. */
   RULES_INVALID: "RULES_INVALID",
   /** `sealfig edit`: the file changed on disk during the edit; the edit was saved elsewhere. */

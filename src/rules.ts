@@ -27,6 +27,7 @@ import type { EncryptionContext } from "./keys/key_provider.ts";
 import { DEFAULT_MAX_VALUES_PER_DEK } from "./envelope/values.ts";
 import { secretMatcher, type SecretNameMatcher } from "./secret_names.ts";
 import {
+  currentUserId,
   dirName,
   joinPath,
   readFileBytes,
@@ -162,16 +163,48 @@ export function formatKeyRef(ref: KeyRef): string {
 
 /**
  * Find the rules file for `file`: `.sealfig.yaml` in its directory or the nearest parent.
- * Returns undefined when there is none.
+ * Returns undefined when there is none. A rules file that other users can write is skipped (see
+ * {@link findRulesFileFrom}).
  */
 export async function findRulesFile(file: string): Promise<string | undefined> {
-  let dir = dirName(resolvePath(file));
+  return (await findRulesFileFrom(dirName(resolvePath(file)))).file;
+}
+
+/** What {@link findRulesFileFrom} found. */
+export interface RulesFileSearch {
+  /** The rules file that applies, if any. */
+  file: string | undefined;
+  /** Rules files passed over because other users can write them (or their directory). */
+  ignored: string[];
+}
+
+/**
+ * Search `dir` and its parents for `.sealfig.yaml`. A candidate is **ignored** (and the search
+ * goes on upward) when someone other than this user could have written it: a file owned by
+ * another user (root excepted), a world-writable file, or a file in a world-writable directory
+ * without the sticky bit. A rules file chooses which keys are trusted and which context and
+ * integrity policy apply, so one planted in a shared directory (`/tmp/.sealfig.yaml`, where git's
+ * temporary files live) must never be used.
+ */
+export async function findRulesFileFrom(dir: string): Promise<RulesFileSearch> {
+  const ignored: string[] = [];
+  const me = currentUserId();
+  let d = resolvePath(dir);
   for (;;) {
-    const candidate = joinPath(dir, RULES_FILE);
-    if ((await statFile(candidate))?.isFile) return candidate;
-    const parent = dirName(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
+    const candidate = joinPath(d, RULES_FILE);
+    const info = await statFile(candidate);
+    if (info?.isFile) {
+      const dirInfo = await statFile(d);
+      const foreign = me !== undefined && info.uid !== undefined && info.uid !== me &&
+        info.uid !== 0;
+      const worldWritable = ((info.mode ?? 0) & 0o002) !== 0 ||
+        (((dirInfo?.mode ?? 0) & 0o002) !== 0 && dirInfo?.sticky !== true);
+      if (!foreign && !worldWritable) return { file: candidate, ignored };
+      ignored.push(candidate);
+    }
+    const parent = dirName(d);
+    if (parent === d) return { file: undefined, ignored };
+    d = parent;
   }
 }
 

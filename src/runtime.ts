@@ -28,6 +28,10 @@ export interface FileInfo {
   mtimeMs: number;
   /** True for a regular file. */
   isFile: boolean;
+  /** Owner's user id; undefined on platforms without POSIX owners. */
+  uid?: number | undefined;
+  /** The sticky bit (a directory whose entries only their owners may replace). */
+  sticky?: boolean | undefined;
 }
 
 /** True on Windows, where POSIX permission bits mean nothing. */
@@ -48,6 +52,8 @@ export async function statFile(path: string): Promise<FileInfo | undefined> {
       mode: isWindows ? undefined : st.mode & 0o777,
       mtimeMs: st.mtimeMs,
       isFile: st.isFile(),
+      uid: isWindows ? undefined : st.uid,
+      sticky: isWindows ? undefined : (st.mode & 0o1000) !== 0,
     };
   } catch (err) {
     if (hostErrorCode(err) === "ENOENT") return undefined;
@@ -384,6 +390,16 @@ export function inspectValue(value: unknown): string {
 /** The command-line arguments after the script name. */
 export function commandLineArgs(): string[] {
   return process.argv.slice(2);
+}
+
+/** This process's user id; undefined on platforms without POSIX users. */
+export function currentUserId(): number | undefined {
+  return typeof process.getuid === "function" ? process.getuid() : undefined;
+}
+
+/** Set an environment variable of this process (only before the module that reads it loads). */
+export function setEnv(name: string, value: string): void {
+  process.env[name] = value;
 }
 
 /** The current working directory. */

@@ -52,7 +52,8 @@ export function exitCodeFor(code: ErrorCode | string): ExitCode {
     return ExitCode.KEY;
   }
   if (
-    code === "BLOB_AUTH_FAILED" || code === "DEK_UNWRAP_FAILED" || code.startsWith("INTEGRITY_")
+    code === "BLOB_AUTH_FAILED" || code === "DEK_UNWRAP_FAILED" || code.startsWith("INTEGRITY_") ||
+    code === "CONTEXT_MISMATCH"
   ) {
     return ExitCode.DECRYPT;
   }

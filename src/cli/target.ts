@@ -14,12 +14,12 @@ import {
 } from "../document/document.ts";
 import type { SealDocumentOptions } from "../document/seal.ts";
 import type { KeyProvider } from "../keys/key_provider.ts";
-import { kmsKeyFromEnv } from "../keys/aws_kms.ts";
 import { defaultProviders, providerById } from "../keys/registry.ts";
-import { type FileRule, type KeyRef, loadRuleFor, parseKeyRef } from "../rules.ts";
+import type { FileRule, KeyRef } from "../rules.ts";
 import { BUILTIN_SECRET_NAMES } from "../secret_names.ts";
-import { currentDir, getEnv, joinPath, statFile, writeFileAtomic } from "../runtime.ts";
-import { guardProviders, KeyAllowlist, parseTrustedKeys } from "../keys/allowlist.ts";
+import { type FilePolicy, policyFor } from "../policy.ts";
+import { currentDir, joinPath, statFile, writeFileAtomic } from "../runtime.ts";
+import { guardProviders, type KeyAllowlist } from "../keys/allowlist.ts";
 import { DekCache } from "../cache/dek_cache.ts";
 import { parseBlob } from "../envelope/format.ts";
 import { INTEGRITY_KEY, type IntegrityRecord, stripIntegrityLines } from "../integrity/record.ts";
@@ -48,29 +48,41 @@ export const RULE_FLAGS: Record<string, FlagSpec> = {
   },
 };
 
-/** A file a command works on, with its rule and the providers to use. */
+/** A file a command works on, with its policy and the providers to use. */
 export interface Target {
   /** The path, or `-` for stdin. */
   file: string;
-  /** The rule that applies. */
-  rule: FileRule;
+  /** The file's policy (src/policy.ts): key, context, trust, integrity, secret names, DEK policy. */
+  rule: FilePolicy;
   /** Providers for opening blobs; each checks {@link Target.trust} before every unwrap. */
   providers: KeyProvider[];
   /**
-   * The keys blobs and records are accepted under: every key the rules name (and
-   * `trusted_keys`), plus the key being sealed with; without a rules file, `SEALFIG_TRUSTED_KEYS`
-   * or the local keys you hold.
+   * The keys blobs and records are accepted under (the policy's allowlist: `SEALFIG_TRUSTED_KEYS`,
+   * else every key the rules name and `trusted_keys`, else the local keys you hold and the file's
+   * key; plus the key given with `--key`).
    */
   trust: KeyAllowlist;
   /** Data key cache shared by the command's verify, open and stamp steps on this file. */
   cache: DekCache;
 }
 
-/** Resolve the rule and providers for `file`, applying `--rules`, `--key` and `--context`. */
-export async function resolveTarget(file: string, args: ParsedArgs): Promise<Target> {
-  const ruleFile = file === "-" ? joinPath(currentDir(), "stdin.yaml") : file;
-  const rule = await loadRuleFor(ruleFile, flagString(args, "rules"));
-  const key = flagString(args, "key");
+/** Options for {@link resolveTarget}. */
+export interface ResolveTargetOptions {
+  /** Look for the rules file from here instead of the file's directory (git helpers). */
+  searchFrom?: string;
+  /** The path the file's rule is matched with, when `file` is a temporary copy. */
+  ruleFile?: string;
+}
+
+/** Resolve the policy and providers for `file`, applying `--rules`, `--key` and `--context`. */
+export async function resolveTarget(
+  file: string,
+  args: ParsedArgs,
+  ctx?: CliContext,
+  options: ResolveTargetOptions = {},
+): Promise<Target> {
+  const ruleFile = options.ruleFile ??
+    (file === "-" ? joinPath(currentDir(), "stdin.yaml") : file);
   const contextFlags = flagList(args, "context");
   const context: Record<string, string> = {};
   for (const kv of contextFlags) {
@@ -78,46 +90,29 @@ export async function resolveTarget(file: string, args: ParsedArgs): Promise<Tar
     if (eq < 1) throw new UsageError(`--context wants KEY=VALUE, got ${JSON.stringify(kv)}`);
     context[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  // Key precedence: --key, the rules file, then SEALFIG_KMS_KEY.
-  const envKey = rule.key ? undefined : kmsKeyFromEnv();
-  const resolved: FileRule = {
-    ...rule,
-    ...(envKey
-      ? {
-        key: parseKeyRef(
-          envKey.startsWith("arn:") || envKey.startsWith("alias/") ? envKey : `aws-kms:${envKey}`,
-        ),
-      }
-      : {}),
-    ...(key ? { key: parseKeyRef(key) } : {}),
-    ...(contextFlags.length ? { context } : {}),
-  };
+  const rules = flagString(args, "rules");
+  const key = flagString(args, "key");
+  const policy = await policyFor(ruleFile, {
+    ...(rules !== undefined ? { rules } : {}),
+    ...(options.searchFrom !== undefined ? { searchFrom: options.searchFrom } : {}),
+    ...(key ? { key } : {}),
+    ...(contextFlags.length ? { context, contextSource: "--context" } : {}),
+  });
   // `sealfig:source` is for values sealed for the environment (seal-env), never for a file.
-  rejectReservedContext(resolved.context, file === "-" ? undefined : file);
-  const trust = trustFor(resolved);
+  rejectReservedContext(policy.context, file === "-" ? undefined : file);
+  for (const ignored of policy.ignoredRules) {
+    ctx?.stderr(
+      `sealfig: WARNING: ignoring ${ignored}: other users can write it (or its directory)\n`,
+    );
+  }
   const providers = defaultProviders();
   return {
     file,
-    rule: resolved,
-    providers: guardProviders(providers, trust),
-    trust,
+    rule: policy,
+    providers: guardProviders(providers, policy.trust),
+    trust: policy.trust,
     cache: new DekCache(),
   };
-}
-
-/** The allowlist for a rule: its trusted keys (or the default) plus the key it seals with. */
-function trustFor(rule: FileRule): KeyAllowlist {
-  const sealing = rule.key ? [refText(rule.key)] : [];
-  if (rule.trusted === "any") return KeyAllowlist.any();
-  if (rule.trusted) return KeyAllowlist.of([...rule.trusted, ...sealing]);
-  const env = parseTrustedKeys(getEnv("SEALFIG_TRUSTED_KEYS"));
-  if (env === "any") return KeyAllowlist.any();
-  if (env) return KeyAllowlist.of([...env, ...sealing]);
-  return KeyAllowlist.of(sealing, { localHeld: true });
-}
-
-function refText(ref: KeyRef): string {
-  return `${ref.providerId}:${ref.keyId}`;
 }
 
 /** Read the target's document; `-` reads stdin. Throws FILE_NOT_FOUND etc. */
@@ -151,7 +146,7 @@ export function sealOptions(target: Target, previous?: SealfigDocument): SealDoc
     ...sealingKey(target),
     context: target.rule.context,
     maxValuesPerDek: target.rule.maxValuesPerDek,
-    dekPolicy: target.rule.maxValuesPerDek === 1 ? "per-value" : "per-file",
+    dekPolicy: target.rule.dekPolicy,
     providers: target.providers,
     select: markedSecret(target.rule),
     cache: target.cache,
@@ -255,6 +250,8 @@ export interface PriorRecord {
   record: IntegrityRecord | undefined;
   /** True when its integrity data key opened (it is kept). */
   reusable: boolean;
+  /** A generation the next record must exceed (a conflicted merge's), besides the record's. */
+  floor?: number;
 }
 
 /**
@@ -319,9 +316,9 @@ export function priorUnverified(doc: SealfigDocument | undefined): PriorRecord {
 
 /** Options for {@link stampForWrite}. */
 export interface StampForWriteOptions {
-  /** Make a new integrity data key even when the old one opens (rotate, rewrap). */
+  /** Make a new integrity data key even when the old one opens (rotate, rewrap); always writes. */
   freshKey?: boolean;
-  /** Wrap a new integrity data key under this key instead of the rule's. */
+  /** Wrap a new integrity data key under this key instead of the rule's; always writes. */
   key?: KeyRef;
 }
 
@@ -337,7 +334,13 @@ export async function stampForWrite(
   prior: PriorRecord,
   options: StampForWriteOptions = {},
 ): Promise<SealfigDocument> {
-  if (before && stripIntegrityLines(before.text) === stripIntegrityLines(after.text)) {
+  // Unchanged text keeps the file as it is, unless the record must move to a new integrity data
+  // key (rotate, rewrap --to, stamp --key): records follow keys, in files without a sealed value
+  // too.
+  const moving = options.freshKey === true || options.key !== undefined;
+  if (
+    !moving && before && stripIntegrityLines(before.text) === stripIntegrityLines(after.text)
+  ) {
     return before;
   }
   if (target.rule.integrity === "off") return after;
@@ -350,7 +353,7 @@ export async function stampForWrite(
     provider,
     keyId: key?.keyId ?? reuse!.keyId,
     context: target.rule.context,
-    generation: (prior.record?.generation ?? 0) + 1,
+    generation: Math.max(prior.record?.generation ?? 0, prior.floor ?? 0) + 1,
     ...(reuse ? { reuse } : {}),
     providers: target.providers,
     cache: target.cache,

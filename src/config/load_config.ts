@@ -12,12 +12,9 @@ import type { SecretValue } from "../envelope/value_codec.ts";
 import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { sharedProviders } from "../keys/registry.ts";
 import { getEnv, getEnvAll, readFileBytes, resolvePath, statFile, toFilePath } from "../runtime.ts";
-import {
-  KeyAllowlist,
-  type KeyName,
-  parseTrustedKeys,
-  type TrustedKeys,
-} from "../keys/allowlist.ts";
+import { KeyAllowlist, type KeyName, type TrustedKeys } from "../keys/allowlist.ts";
+import { combinedTrust, describeContext, type FilePolicy, policyFor } from "../policy.ts";
+import type { Rules } from "../rules.ts";
 import { INTEGRITY_KEY, type IntegrityRecord } from "../integrity/record.ts";
 import { readIntegrityRecord, verifyRecord } from "../integrity/verify.ts";
 import type { SealfigDocument } from "../document/document.ts";
@@ -125,19 +122,32 @@ export interface LoadConfigOptions<S extends StandardSchemaV1 | undefined = unde
   /** Show non-secret values in schema error messages. Sealed values never are. Default false. */
   showValuesInErrors?: boolean;
   /**
+   * The rules file (`.sealfig.yaml`) the files' policy comes from: a path, or `false` to use none.
+   * Default: for each file, the nearest `.sealfig.yaml` from its directory upward (as the CLI
+   * finds it; a rules file other users can write is skipped). The file's rule gives its
+   * encryption context, integrity policy and secret names, and the rules file its trusted keys;
+   * the `context`, `integrity` and `trustedKeys` options (and a file entry's own) override them.
+   */
+  rules?: string | URL | false;
+  /**
    * Keys whose blobs (and integrity records) are accepted: key references (`local:<id>`, KMS key
    * ARN, alias ARN, `alias/<name>`; aliases are resolved to ARNs once), or `"any"` (discovery
    * mode: a blob under a key anyone controls is accepted). A blob under any other key is
    * `KEY_UNTRUSTED`, before any provider call. Default: `SEALFIG_TRUSTED_KEYS` (comma-separated,
-   * or `any`) when set, else the local keys the `local` provider holds and no KMS key.
+   * or `any`) when set, else the rules file's keys (every rule's `key` and `trusted_keys`), else
+   * the local keys the `local` provider holds and no KMS key.
    */
   trustedKeys?: TrustedKeys;
-  /** Integrity records: `require` (default), `if-present` or `off`; see {@link IntegrityMode}. */
+  /**
+   * Integrity records: `require`, `if-present` or `off`; see {@link IntegrityMode}. Default: the
+   * file's rule (`required` → `require`, `optional` → `if-present`, `off`), else `require`.
+   */
   integrity?: IntegrityMode;
   /**
    * Rollback guard: refuse a file whose record's generation is below this (`INTEGRITY_ROLLBACK`),
-   * for every file, or per file path (as given in `files`, resolved against `baseDir`). Default:
-   * `SEALFIG_MIN_GENERATION` (`N`, or `path=N,path=N`) when set, else none.
+   * for every file, or per file path (as given in `files`, resolved against `baseDir`; a path
+   * that names none of the files is `OPTION_INVALID`). Default: `SEALFIG_MIN_GENERATION` (`N`, or
+   * `path=N,path=N`) when set, else none.
    */
   minGeneration?: number | Readonly<Record<string, number>>;
 }
@@ -255,7 +265,12 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
     );
     return { doc, spec, file };
   }));
-  const jobs: { pending: PendingBlob; context: EncryptionContext; file?: string }[] = [];
+  const jobs: {
+    pending: PendingBlob;
+    context: EncryptionContext;
+    file?: string;
+    trust: KeyAllowlist;
+  }[] = [];
   let tree: TreeNode = {
     kind: "map",
     entries: new Map(),
@@ -263,22 +278,54 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
   };
   const files: string[] = [];
   const integrityJobs: IntegrityJob[] = [];
+  const policies: FilePolicy[] = [];
+  const rulesCache = new Map<string, Promise<Rules>>();
+  const rulesOption = options.rules === undefined || options.rules === false
+    ? options.rules
+    : toFilePath(options.rules, options.baseDir);
+  if (options.integrity !== undefined) checkMode(options.integrity);
   for (const loaded of docs) {
     if (!loaded) continue;
     const { doc, spec, file } = loaded;
     files.push(file);
-    const context = spec.context ??
-      (typeof options.context === "function" ? options.context(file) : options.context) ?? {};
+    const explicitContext = spec.context ??
+      (typeof options.context === "function" ? options.context(file) : options.context);
+    const policy = await policyFor(file, {
+      ...(rulesOption !== undefined ? { rules: rulesOption } : {}),
+      ...(explicitContext !== undefined
+        ? {
+          context: explicitContext,
+          contextSource: spec.context !== undefined
+            ? "the file entry's context"
+            : "the loader's context option",
+        }
+        : {}),
+      ...(options.trustedKeys !== undefined ? { trustedKeys: options.trustedKeys } : {}),
+      cache: rulesCache,
+    });
+    policies.push(policy);
+    const context = policy.context;
     rejectReservedContext(context, file);
     const built = documentToTree(doc, {
       maxAliasCount: options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT,
     });
     // The integrity record is metadata, never config.
     built.tree.entries.delete(INTEGRITY_KEY);
-    const mode = spec.integrity ?? options.integrity ?? "require";
+    const mode = spec.integrity ?? options.integrity ?? MODE_OF_POLICY[policy.integrity];
     checkMode(mode);
-    if (mode !== "off") integrityJobs.push({ doc, context, mode, file });
-    for (const pending of built.pending) jobs.push({ pending, context, file });
+    if (mode !== "off") {
+      integrityJobs.push({
+        doc,
+        context,
+        mode,
+        file,
+        policy,
+        sealed: built.pending.length > 0,
+      });
+    }
+    for (const pending of built.pending) {
+      jobs.push({ pending, context, file, trust: policy.trust });
+    }
     tree = mergeTrees(tree, built.tree);
   }
 
@@ -296,6 +343,9 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
     if (overSealed !== "refuse" && overSealed !== "allow") {
       throw new SealfigError("OPTION_INVALID", "env.plaintextOverSealed must be refuse or allow");
     }
+    const envTrust = options.trustedKeys !== undefined
+      ? KeyAllowlist.from(options.trustedKeys)
+      : combinedTrust(policies);
     const layers: EnvVariable[][] = [];
     if (options.dotenv) layers.push(await readDotenv(options.dotenv, options.baseDir, prefix));
     layers.push(
@@ -311,16 +361,13 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
       // Bound to the environment: sealed for this variable, with sealfig:source = env.
       for (const pending of applied.pending) {
         const name = String(pending.path[0]);
-        jobs.push({ pending, context: envSealing(name, envContext).context });
+        jobs.push({ pending, context: envSealing(name, envContext).context, trust: envTrust });
       }
     }
   }
 
-  // 3. Trust: the key of every blob and every record is checked before any provider call.
-  const trust = KeyAllowlist.from(
-    options.trustedKeys ?? parseTrustedKeys(getEnv("SEALFIG_TRUSTED_KEYS")) ?? [],
-    { localHeld: options.trustedKeys === undefined && !getEnv("SEALFIG_TRUSTED_KEYS")?.trim() },
-  );
+  // 3. Trust: the key of every blob and every record is checked before any provider call, each
+  // against the trusted keys of its file's policy.
   const records = integrityJobs.map((j) => readIntegrityRecord(j.doc));
   // Each blob is parsed once; a malformed one is reported with its location when opened.
   const parsed = jobs.map(({ pending }) => {
@@ -330,21 +377,43 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
       return undefined;
     }
   });
-  await checkTrust(trust, providers, integrityJobs, records, jobs, parsed);
+  await checkTrust(providers, integrityJobs, records, jobs, parsed);
 
   // 4. Integrity and values in one round of provider calls. Each file's record is verified while
   // the values' data keys are fetched and their blobs opened, so a cold load waits for one round
   // trip, not two. Opened values are held aside and reach the tree only after every record has
   // verified; when one fails, they are dropped and the integrity error is what the caller sees.
-  const minGeneration = minGenerationFor(options);
+  const minGeneration = minGenerationFor(options, specs);
   const verifying = mapConcurrent(integrityJobs, concurrency, async (j, i) => {
-    const record = await verifyRecord(j.doc, records[i], {
-      providers,
-      context: j.context,
-      trust,
-      cache,
-      required: j.mode === "require",
-    });
+    // A file that holds no sealed value needs no record (a plain base.yaml just loads), but a
+    // plaintext value under a name the rules call secret is refused: that is what a sealed file
+    // looks like after someone replaced its blobs with plaintext and removed its record.
+    if (records[i] === undefined && !j.sealed && j.mode === "require") refusePlainSecrets(j);
+    let record;
+    try {
+      record = await verifyRecord(j.doc, records[i], {
+        providers,
+        context: j.context,
+        trust: j.policy.trust,
+        cache,
+        required: j.mode === "require" && j.sealed,
+      });
+    } catch (err) {
+      if (isSealfigError(err) && err.code === "CONTEXT_MISMATCH") {
+        throw new SealfigError(
+          err.code,
+          `${err.reason} (the context came from ${j.policy.contextSource})`,
+          {
+            file: j.file,
+            path: INTEGRITY_KEY,
+            ...(err.keyId !== undefined ? { keyId: err.keyId } : {}),
+            ...(err.hint !== undefined ? { hint: err.hint } : {}),
+            cause: err,
+          },
+        );
+      }
+      throw err;
+    }
     const min = minGeneration(j.file);
     if (min !== undefined && (record === undefined || record.generation < min)) {
       throw new SealfigError(
@@ -417,11 +486,28 @@ async function openPending(
   try {
     const opts = { ...options, path: pending.path };
     return await (parsed ? decryptParsed(parsed, opts) : decryptValue(pending.blob, opts));
-  } catch (err) {
+  } catch (caught) {
     const o = pending.leaf.origin;
-    if (!isSealfigError(err)) throw err;
+    if (!isSealfigError(caught)) throw caught;
+    let err = caught;
+    if (err.code === "DEK_UNWRAP_FAILED" || err.code === "KMS_INVALID_CIPHERTEXT") {
+      // The usual cause is a context other than the writer's: show the one used (contexts are not
+      // secret; KMS logs them in CloudTrail).
+      err = new SealfigError(
+        err.code,
+        `${err.reason} with encryption context ${describeContext(options.context)}`,
+        {
+          ...(err.file !== undefined ? { file: err.file } : {}),
+          ...(err.path !== undefined ? { path: err.path } : {}),
+          ...(err.keyId !== undefined ? { keyId: err.keyId } : {}),
+          ...(err.hint !== undefined ? { hint: err.hint } : {}),
+          cause: caught,
+        },
+      );
+    }
     if (o.source === "file") {
       throw err.withLocation({
+        ...(o.file !== undefined ? { file: o.file } : {}),
         ...(o.line !== undefined ? { line: o.line } : {}),
         ...(o.col !== undefined ? { col: o.col } : {}),
       });
@@ -451,6 +537,42 @@ interface IntegrityJob {
   context: EncryptionContext;
   mode: IntegrityMode;
   file: string;
+  policy: FilePolicy;
+  /** Whether the file holds any sealed value. */
+  sealed: boolean;
+}
+
+/** The loader's integrity mode for a rule's integrity policy. */
+const MODE_OF_POLICY: Record<FilePolicy["integrity"], IntegrityMode> = {
+  required: "require",
+  optional: "if-present",
+  off: "off",
+};
+
+/**
+ * A file without a record and without sealed values: refuse a plaintext value whose key the
+ * policy calls secret (null, booleans and empty strings are placeholders, not secrets).
+ */
+function refusePlainSecrets(j: IntegrityJob): void {
+  for (const v of j.doc.values()) {
+    if (v.kind !== "plain") continue;
+    const last = v.path[v.path.length - 1];
+    if (typeof last !== "string" || !j.policy.secretNames.test(last)) continue;
+    if (v.value === null || typeof v.value === "boolean" || v.value === "") continue;
+    throw new SealfigError(
+      "SECRET_UNSEALED",
+      "A value whose name marks it secret is plaintext, in a file with no sealed value and no " +
+        "integrity record (sealed values replaced by plaintext and the record removed?)",
+      {
+        file: j.file,
+        line: v.line,
+        col: v.col,
+        path: v.pathText,
+        hint: "Seal it (sealfig encrypt -i FILE writes the record too). If the name is not a " +
+          "secret, change the rule's secret: pattern in .sealfig.yaml",
+      },
+    );
+  }
 }
 
 function checkMode(mode: unknown): void {
@@ -462,44 +584,51 @@ function checkMode(mode: unknown): void {
 }
 
 /** Check the keys of every record and blob, in order, so the first untrusted one is named. */
-function checkTrust(
-  trust: KeyAllowlist,
+async function checkTrust(
   providers: readonly KeyProvider[],
   files: readonly IntegrityJob[],
   records: readonly (IntegrityRecord | undefined)[],
-  jobs: readonly { pending: PendingBlob; file?: string }[],
+  jobs: readonly { pending: PendingBlob; file?: string; trust: KeyAllowlist }[],
   parsed: readonly (ParsedBlob | undefined)[],
 ): Promise<void> {
-  function* keys(): Generator<{ key: KeyName; where: () => SealfigErrorOptions }> {
-    for (const [i, j] of files.entries()) {
-      const r = records[i];
-      if (r) yield { key: r, where: () => ({ file: j.file, path: INTEGRITY_KEY }) };
-    }
-    for (const [i, { pending }] of jobs.entries()) {
-      const key = parsed[i];
-      if (!key) continue; // malformed: reported with its location when opened
-      const o = pending.leaf.origin;
-      yield {
-        key,
-        where: () => ({
-          ...(o.file !== undefined ? { file: o.file } : {}),
-          ...(o.line !== undefined ? { line: o.line } : {}),
-          ...(o.col !== undefined ? { col: o.col } : {}),
-          ...(o.source === "file"
-            ? { path: formatPath(pending.path) }
-            : pending.target
-            ? { path: formatPath(pending.target) }
-            : {}),
-        }),
-      };
+  for (const [i, j] of files.entries()) {
+    const r = records[i];
+    if (r) {
+      await j.policy.trust.checkAll(
+        [{ key: r, where: () => ({ file: j.file, path: INTEGRITY_KEY }) }],
+        providers,
+      );
     }
   }
-  return trust.checkAll(keys(), providers);
+  // Blobs in order, grouped by allowlist (one per file policy, one for the environment).
+  const groups = new Map<KeyAllowlist, { key: KeyName; where: () => SealfigErrorOptions }[]>();
+  for (const [i, { pending, trust }] of jobs.entries()) {
+    const key = parsed[i];
+    if (!key) continue; // malformed: reported with its location when opened
+    const o = pending.leaf.origin;
+    let group = groups.get(trust);
+    if (!group) groups.set(trust, group = []);
+    group.push({
+      key,
+      where: () => ({
+        ...(o.file !== undefined ? { file: o.file } : {}),
+        ...(o.line !== undefined ? { line: o.line } : {}),
+        ...(o.col !== undefined ? { col: o.col } : {}),
+        ...(o.source === "file"
+          ? { path: formatPath(pending.path) }
+          : pending.target
+          ? { path: formatPath(pending.target) }
+          : {}),
+      }),
+    });
+  }
+  for (const [trust, items] of groups) await trust.checkAll(items, providers);
 }
 
 /** The minimum generation for a file, from the option or `SEALFIG_MIN_GENERATION`. */
 function minGenerationFor(
   options: { minGeneration?: number | Readonly<Record<string, number>>; baseDir?: string | URL },
+  specs: readonly ConfigFile[],
 ): (file: string) => number | undefined {
   let spec: number | Readonly<Record<string, number>> | undefined = options.minGeneration;
   if (spec === undefined) {
@@ -518,8 +647,23 @@ function minGenerationFor(
     return () => n;
   }
   const byFile = new Map<string, number>();
+  const known = new Set(specs.map((s) => resolvePath(toFilePath(s.path, options.baseDir))));
   for (const [path, n] of Object.entries(spec)) {
-    byFile.set(resolvePath(toFilePath(path, options.baseDir)), check(n));
+    const resolved = resolvePath(toFilePath(path, options.baseDir));
+    // A misspelt path would silently protect nothing.
+    if (!known.has(resolved)) {
+      throw new SealfigError(
+        "OPTION_INVALID",
+        `The minimum generation names ${
+          JSON.stringify(path)
+        }, which is not one of the files loaded`,
+        {
+          hint: "Name files as given in `files` (relative to baseDir or the working directory), " +
+            "e.g. SEALFIG_MIN_GENERATION=config/production.yaml=42",
+        },
+      );
+    }
+    byFile.set(resolved, check(n));
   }
   return (file) => byFile.get(resolvePath(file));
 }

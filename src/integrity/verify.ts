@@ -99,6 +99,18 @@ export function readIntegrityRecord(doc: SealfigDocument): IntegrityRecord | und
       hint: "Restore the record line from git, or review the file and run sealfig stamp --force",
     });
   }
+  if (entry.value.startsWith("sealfig-merge:v1:")) {
+    // What `sealfig merge` leaves in a conflicted file: not a record, the generation reached.
+    throw new SealfigError(
+      "INTEGRITY_MALFORMED",
+      "The file is a merge with conflicts that was not stamped after the resolution",
+      {
+        ...where(doc, entry),
+        hint: "Resolve the conflicts, then run sealfig stamp FILE (the generation continues " +
+          "from the merge)",
+      },
+    );
+  }
   try {
     return parseIntegrityRecord(entry.value, doc.file);
   } catch (err) {
@@ -130,7 +142,9 @@ async function openIntegrityKey(
   try {
     return await unwrapIntegrityKey(cache, provider, record, options.context ?? {});
   } catch (err) {
-    if (isSealfigError(err) && TAMPERED.has(err.code)) throw invalid(doc, err);
+    if (isSealfigError(err) && TAMPERED.has(err.code)) {
+      throw mismatch(doc, record, options.context ?? {}, err);
+    }
     if (isSealfigError(err)) throw err.withLocation(loc);
     throw new SealfigError("PROVIDER_FAILED", "Cannot open the integrity key", {
       ...loc,
@@ -150,6 +164,38 @@ function unwrapIntegrityKey(
   return cache.get(
     { providerId: provider.id, keyId: record.keyId, wrapped: record.wrappedDek, context },
     () => provider.decryptDataKey(record.keyId, record.wrappedDek, context),
+  );
+}
+
+/**
+ * The record's integrity data key does not open under its key with this context: the file was
+ * sealed with another encryption context (the usual cause) or key, or the record line was altered.
+ * Never "changed outside sealfig": the content was not checked yet, and stamping would not help.
+ */
+function mismatch(
+  doc: SealfigDocument,
+  record: IntegrityRecord,
+  context: EncryptionContext,
+  cause: unknown,
+): SealfigError {
+  const entries = Object.entries(context);
+  const shown = entries.length
+    ? `{ ${entries.map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ")} }`
+    : "{} (no context)";
+  return new SealfigError(
+    "CONTEXT_MISMATCH",
+    `The integrity record does not open with encryption context ${shown} under key ` +
+      `${record.providerId}:${record.keyId}: the file was sealed with another context or key ` +
+      "(or its record line was altered)",
+    {
+      ...(doc.file !== undefined ? { file: doc.file } : {}),
+      path: INTEGRITY_KEY,
+      keyId: record.keyId,
+      cause,
+      hint: "Open it with the context it was sealed with: its rule's context in .sealfig.yaml " +
+        "(sealfig status FILE checks it) or the loader's context option. To move a file to " +
+        "another context, decrypt it with the old context and encrypt it with the new one",
+    },
   );
 }
 
@@ -258,7 +304,7 @@ export async function checkIntegrity(
     }
     const state: IntegrityState = err.code === "INTEGRITY_MALFORMED"
       ? "malformed"
-      : err.code === "INTEGRITY_INVALID"
+      : err.code === "INTEGRITY_INVALID" || err.code === "CONTEXT_MISMATCH"
       ? "invalid"
       : err.code === "KEY_UNTRUSTED"
       ? "untrusted"

@@ -26,7 +26,7 @@ import {
   tempDir,
   tried,
 } from "./_collector.ts";
-import { cliRepo, CONTEXT, key2, local } from "./_fixture.ts";
+import { cliRepo, CONTEXT, key1, key2, local } from "./_fixture.ts";
 
 const VALUES = 150;
 
@@ -60,6 +60,8 @@ export function crashSuite(): void {
         providers: [local],
         context: CONTEXT,
         integrity: "if-present",
+        // Mid-rotation (rewrap to key 2) an app trusts both keys; the repo's rules name key 1.
+        trustedKeys: [`local:${key1.id}`, `local:${key2.id}`],
       } as LoadConfigOptions<undefined>;
       return await loadConfig(options) as Record<string, unknown>;
     }

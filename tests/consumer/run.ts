@@ -23,6 +23,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { gitMergeScenario } from "./git_merge.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const here = join(root, "tests", "consumer");
@@ -167,6 +168,7 @@ async function nodeConsumer(out: Section): Promise<void> {
     run(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: project }),
   ]);
   out.scenario("node", esm);
+  await gitMergeChecks(out, project, tarball);
   await out.check("require('sealfig') works from CommonJS", () => {
     must(cjs, "node app.cjs");
     if (cjs.stdout.trim() !== "function function") throw new Error(cjs.stdout + cjs.stderr);
@@ -177,6 +179,73 @@ async function nodeConsumer(out: Section): Promise<void> {
       must(types, "tsc");
     },
   );
+}
+
+/**
+ * The README's merge driver lines under real `git merge`, with the package installed the two ways
+ * users install it: locally in the project (`npx --no-install` finds node_modules/.bin) and
+ * globally under an npm prefix.
+ */
+async function gitMergeChecks(out: Section, project: string, tarball: string): Promise<void> {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const base = {
+    ...outsideNpmRun(),
+    NO_COLOR: "1",
+    SEALFIG_KEY: undefined,
+    SEALFIG_TRUSTED_KEYS: undefined,
+    SEALFIG_KMS_KEY: undefined,
+    // npx --no-install looks a missing package up in the registry: stay on this machine.
+    npm_config_offline: "true",
+  };
+  await out.check("git merge with the README's driver line: local npm install", () => {
+    const dir = join(project, "repo");
+    mkdirSync(dir);
+    writeFileSync(join(dir, ".gitignore"), "keys\n");
+    const r = gitMergeScenario({
+      dir,
+      cli: [join(project, "node_modules", ".bin", "sealfig")],
+      env: { ...base, SEALFIG_KEY_FILE: join(work, "local-keys") },
+      readme,
+      driverInstalled: true,
+    });
+    if (r.generation !== 4) throw new Error(`merged generation ${r.generation}, want 4`);
+  });
+  const prefix = join(work, "global");
+  const installed = await out.check("npm install -g <tarball> (a global prefix)", async () => {
+    must(
+      await run(npm, [
+        "install",
+        "-g",
+        "--prefix",
+        prefix,
+        "--prefer-offline",
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+        tarball,
+      ], { cwd: work, env: outsideNpmRun() }),
+      "npm install -g",
+    );
+  });
+  if (!installed) return;
+  await out.check("git merge with the README's driver line: global npm install", () => {
+    const dir = join(work, "global-repo");
+    mkdirSync(dir);
+    const bin = join(prefix, "bin");
+    const r = gitMergeScenario({
+      dir,
+      cli: [join(bin, "sealfig")],
+      env: {
+        ...base,
+        npm_config_prefix: prefix,
+        PATH: `${bin}:${process.env["PATH"] ?? ""}`,
+        SEALFIG_KEY_FILE: join(work, "global-keys"),
+      },
+      readme,
+      driverInstalled: true,
+    });
+    if (r.generation !== 4) throw new Error(`merged generation ${r.generation}, want 4`);
+  });
 }
 
 /** Deno: the same scenario against mod.ts, straight from the sources. */

@@ -137,7 +137,8 @@ describe("key allowlist", () => {
   it("trusts no KMS key by default; trustedKeys, SEALFIG_TRUSTED_KEYS or 'any' name them", async () => {
     const file = t.write("config/ok.yaml", sealedText);
     const provider = kmsProvider();
-    const base = { files: [file], providers: [provider], context: CONTEXT };
+    // rules: false: without a rules file (this directory's .sealfig.yaml names the key).
+    const base = { files: [file], providers: [provider], context: CONTEXT, rules: false as const };
     kms.stats.reset();
     const err = await loadError({ ...base, cache: new DekCache() });
     expect(err.code).toBe("KEY_UNTRUSTED");

@@ -243,7 +243,12 @@ describe("sealfig CLI and integrity records", () => {
     const refused = await sealfig("merge", t.write("base.yaml", base), ours, theirs, file);
     expect(refused.code).toBe(1);
     expect(refused.err).toContain("INTEGRITY_INVALID");
-    expect(readFileSync(ours, "utf8")).toBe(base);
+    // Written as a whole-file conflict: it can never pass for "ours" (git add would keep it).
+    const whole = readFileSync(ours, "utf8");
+    expect(whole).toMatch(/^<<<<<<< .*\(current\)\n/);
+    expect(whole).toContain("evil.example");
+    expect(whole).toContain("sealfig_integrity: sealfig-merge:v1:1\n");
+    writeFileSync(ours, base);
     // Both sides change the same line through sealfig: a conflict, left for a person.
     expect((await sealfig("set", file, "port", "1", "--type", "integer")).code).toBe(0);
     writeFileSync(theirs, readFileSync(file, "utf8"));
@@ -253,6 +258,8 @@ describe("sealfig CLI and integrity records", () => {
     const conflict = await sealfig("merge", t.path("base.yaml"), ours, theirs, file);
     expect(conflict.code).toBe(1);
     expect(readFileSync(ours, "utf8")).toContain("<<<<<<<");
-    expect(readFileSync(ours, "utf8")).not.toContain("sealfig_integrity");
+    // The record's place keeps the generation the merge reached (max(2, 2) here), not a record.
+    expect(readFileSync(ours, "utf8")).not.toContain("sealfig-mac:");
+    expect(readFileSync(ours, "utf8")).toContain("sealfig_integrity: sealfig-merge:v1:2\n");
   });
 });

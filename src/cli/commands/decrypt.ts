@@ -32,7 +32,7 @@ export const decryptCommand: Command = {
     if (!file || extra.length) {
       throw new UsageError("decrypt takes exactly one FILE (or - for stdin)");
     }
-    const target = await resolveTarget(file, args);
+    const target = await resolveTarget(file, args, ctx);
     const doc = await readTarget(target, ctx);
     await verifyForRead(target, doc, ctx, flagBool(args, "insecure-skip-integrity"));
     const { document } = await decryptDocument(doc, {

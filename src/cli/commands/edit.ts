@@ -70,7 +70,7 @@ export const editCommand: Command = {
   async run(args, ctx) {
     const [file, ...extra] = args.positionals;
     if (!file || file === "-" || extra.length) throw new UsageError("edit takes exactly one FILE");
-    const target = await resolveTarget(file, args);
+    const target = await resolveTarget(file, args, ctx);
     return await edit(target, ctx, flagBool(args, "unseal"));
   },
 };

@@ -55,7 +55,7 @@ export const encryptCommand: Command = {
       throw new UsageError("encrypt takes exactly one FILE (or - for stdin)");
     }
     const inPlace = flagBool(args, "in-place");
-    const target = await resolveTarget(file, args);
+    const target = await resolveTarget(file, args, ctx);
     const doc = await readTarget(target, ctx);
     const isMarked = markedSecret(target.rule);
     const pending = doc.values().filter((v) =>

@@ -46,7 +46,7 @@ export const getCommand: Command = {
       throw new UsageError("get takes FILE and PATH");
     }
     const segments = toSegments(path);
-    const target = await resolveTarget(file, args);
+    const target = await resolveTarget(file, args, ctx);
     const doc = await readTarget(target, ctx);
     await verifyForRead(target, doc, ctx, flagBool(args, "insecure-skip-integrity"));
     const { tree, pending } = documentToTree(doc, { maxAliasCount: DEFAULT_MAX_ALIAS_COUNT });

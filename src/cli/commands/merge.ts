@@ -1,28 +1,44 @@
 /**
- * `sealfig merge BASE CURRENT OTHER [PATH]`: a git merge driver for sealed files.
+ * `sealfig merge BASE CURRENT OTHER PATH`: a git merge driver for sealed files.
  *
  * Both branches rewrite the integrity record line on every change, so a plain text merge would
- * always conflict on it. The driver verifies both sides' records (a side changed outside sealfig
- * is never merged and re-stamped, which would launder the change), removes the record lines,
- * merges the rest with `git merge-file`, and stamps the result with generation
- * max(current, other) + 1. The result goes to CURRENT (git's `%A`). Exit 0: merged; 1: conflicts
- * (CURRENT holds the conflict-marked text) or a side failed verification (CURRENT is unchanged).
+ * always conflict on it. The driver:
+ *
+ * 1. finds the file's policy from PATH (git's `%P`, relative to the repository's top level, where
+ *    git runs drivers), never from the temporary files' directory;
+ * 2. verifies both sides' records (a side changed outside sealfig is never merged and re-stamped,
+ *    which would launder the change) and refuses a side whose generation is older than the
+ *    base's (a branch that restores an earlier, validly stamped file: an old secret);
+ * 3. removes the record lines and merges the rest: `git merge-file` first, and where lines
+ *    conflict (or the line merge is not the key-by-key result), key by key
+ *    (src/document/merge.ts), so changes to different keys merge cleanly;
+ * 4. stamps the result with generation max(current, other) + 1.
+ *
+ * The result goes to CURRENT (git's `%A`). Exit 0: merged; 1: conflicts (CURRENT holds the
+ * conflict-marked text, ending with `sealfig_integrity: sealfig-merge:v1:<generation>` so that
+ * `sealfig stamp` after the resolution continues the generation) or a side was refused (CURRENT
+ * is unchanged, and git reports a conflict).
  *
  * ```sh
  * echo 'config/*.yaml merge=sealfig' >> .gitattributes
- * git config merge.sealfig.driver 'sealfig merge %O %A %B %P'
+ * git config merge.sealfig.driver 'npx --no-install sealfig merge %O %A %B %P'
  * ```
  *
  * @module
  */
 import { parseDocument, type SealfigDocument } from "../../document/document.ts";
+import { mergeDocuments } from "../../document/merge.ts";
+import { openDocument } from "../../document/seal.ts";
 import { isSealfigError, SealfigError } from "../../errors.ts";
-import { stripIntegrityLines } from "../../integrity/record.ts";
-import { checkIntegrity } from "../../integrity/verify.ts";
+import { INTEGRITY_KEY, stripIntegrityLines } from "../../integrity/record.ts";
+import { checkIntegrity, readIntegrityRecord } from "../../integrity/verify.ts";
 import {
+  currentDir,
+  dirName,
   makePrivateTempDir,
   readFileBytes,
   removePath,
+  resolvePath,
   runChildCapture,
   writeFileAtomic,
   writeNewFile,
@@ -43,63 +59,129 @@ const CONFLICT = 1;
 /** The merge command. */
 export const mergeCommand: Command = {
   name: "merge",
-  summary: "git merge driver: merge two branches of a sealed file and re-stamp its record",
-  usage: "merge BASE CURRENT OTHER [PATH]",
+  summary: "git merge driver: merge two branches of a sealed file key by key, re-stamp its record",
+  usage: "merge BASE CURRENT OTHER PATH",
   details: [
-    "Set up once per clone (PATH, git's %P, finds the file's rule in .sealfig.yaml):",
+    "Set up once per clone (git runs it at the top level; PATH, git's %P, finds the file's rule):",
     "  echo 'config/*.yaml merge=sealfig' >> .gitattributes",
-    "  git config merge.sealfig.driver 'sealfig merge %O %A %B %P'",
-    "Both sides' integrity records must verify. The result is written to CURRENT.",
+    "  git config merge.sealfig.driver 'npx --no-install sealfig merge %O %A %B %P'",
+    "If the command cannot run (sealfig not installed), git reports a conflict; it never keeps",
+    "one side silently. Both sides' integrity records must verify, and neither may be older than",
+    "the base. Different keys merge cleanly; the same key changed two ways is a conflict: resolve",
+    "it, then run sealfig stamp FILE (the generation continues from the merge).",
   ].join("\n"),
   flags: { rules: RULE_FLAGS.rules!, context: RULE_FLAGS.context! },
   async run(args, ctx) {
     const [base, current, other, path, ...extra] = args.positionals;
     if (!base || !current || !other || extra.length) {
-      throw new UsageError("merge takes BASE CURRENT OTHER and optionally PATH");
+      throw new UsageError("merge takes BASE CURRENT OTHER and PATH (git's %O %A %B %P)");
     }
-    const target = await resolveTarget(path ?? current, args);
+    // git runs merge drivers at the top level of the work tree: PATH is relative to it. The
+    // rules come from PATH's directory upward, never from where git put its temporary files.
     const name = path ?? current;
+    const top = currentDir();
+    const real = resolvePath(top, name);
+    const target = await resolveTarget(current, args, ctx, {
+      ruleFile: real,
+      searchFrom: path !== undefined ? dirName(real) : top,
+    });
     const texts = await Promise.all([base, current, other].map(async (f) => {
       return new TextDecoder().decode(await readFileBytes(f));
     }));
     const [baseText, curText, otherText] = texts as [string, string, string];
 
-    // 1. Both sides must verify: never merge and re-stamp a change made outside sealfig.
-    let ours: SealfigDocument, theirs: SealfigDocument;
+    // 1. Both sides must verify: never merge and re-stamp a change made outside sealfig. Neither
+    // may be older than the base: that restores an earlier file (and its old secrets).
+    let ours: SealfigDocument, theirs: SealfigDocument, baseDoc: SealfigDocument;
     let priorOurs: PriorRecord, priorTheirs: PriorRecord;
     try {
       ours = parseDocument(curText, { file: `${name} (current)` });
       theirs = parseDocument(otherText, { file: `${name} (other)` });
       priorOurs = await verified(target, ours);
       priorTheirs = await verified(target, theirs);
+      baseDoc = parseDocument(baseText, { file: `${name} (base)` });
+      const baseGen = baseGeneration(baseDoc);
+      for (const [side, prior] of [["current", priorOurs], ["other", priorTheirs]] as const) {
+        const gen = prior.record?.generation ?? 0;
+        if (target.rule.integrity !== "off" && gen < baseGen) {
+          throw new SealfigError(
+            "INTEGRITY_ROLLBACK",
+            `The ${side} side is generation ${gen}, older than the base's ${baseGen}: it ` +
+              "restores an earlier version of the file",
+            {
+              file: name,
+              hint: "A person must resolve this: check that side's history (git log -p), take " +
+                "the version you want, and run sealfig stamp FILE",
+            },
+          );
+        }
+      }
     } catch (err) {
       if (!isSealfigError(err)) throw err;
       ctx.stderr(`sealfig merge: ${err.message} [${err.code}]; not merged\n`);
+      const floor = Math.max(unverifiedGeneration(curText), unverifiedGeneration(otherText));
+      await writeWholeConflict(current, name, curText, otherText, floor);
       return CONFLICT;
     }
+    const genOurs = priorOurs.record?.generation ?? 0;
+    const genTheirs = priorTheirs.record?.generation ?? 0;
+    const generation = Math.max(genOurs, genTheirs);
 
-    // 2. Merge the text without the record lines.
-    const stripped = [baseText, curText, otherText].map(stripIntegrityLines);
-    const merged = await mergeText(stripped as [string, string, string], name, ctx);
-    if (merged === undefined) return CONFLICT;
-    if (merged.conflicts) {
-      await writeFileAtomic(current, merged.text);
-      ctx.stderr(`sealfig merge: ${name}: conflicts; resolve them, then run sealfig stamp\n`);
+    // 2. Merge the text without the record lines: by line, then by key where that is not enough.
+    const stripped = [baseText, curText, otherText].map(stripIntegrityLines) as [
+      string,
+      string,
+      string,
+    ];
+    const lines = await mergeText(stripped, name, ctx);
+    if (lines === undefined) {
+      await writeWholeConflict(current, name, curText, otherText, generation);
       return CONFLICT;
     }
-    if (merged.text === stripped[1]) return 0; // nothing from the other side: keep ours as is
-    if (merged.text === stripped[2]) {
-      await writeFileAtomic(current, otherText); // only their changes: take theirs, record and all
+    let keyed;
+    try {
+      keyed = mergeDocuments(
+        parseDocument(stripped[0], { file: `${name} (base)` }),
+        parseDocument(stripped[1], { file: `${name} (current)` }),
+        parseDocument(stripped[2], { file: `${name} (other)` }),
+        { ours: `${name} (current)`, theirs: `${name} (other)` },
+      );
+    } catch {
+      keyed = undefined; // a side that is not YAML (or base is not): the line merge decides
+    }
+    let mergedText: string | undefined;
+    let fromKeys = false;
+    if (!lines.conflicts && agrees(lines.text, keyed)) mergedText = lines.text;
+    else if (keyed && keyed.conflicts.length === 0) {
+      mergedText = keyed.text;
+      fromKeys = true;
+    }
+    if (mergedText === undefined) {
+      const text = keyed && keyed.conflicts.length ? keyed.text : lines.text;
+      // The record's place holds the generation the merge reached, so that stamping after the
+      // resolution continues it (generations only grow). The loader refuses this line.
+      await writeFileAtomic(
+        current,
+        `${text}${text.endsWith("\n") || text === "" ? "" : "\n"}${INTEGRITY_KEY}: ` +
+          `${PENDING_MERGE_PREFIX}${generation}\n`,
+      );
+      const where = keyed?.conflicts.length ? ` at ${keyed.conflicts.join(", ")}` : "";
+      ctx.stderr(
+        `sealfig merge: ${name}: conflict${where}; resolve it, then run sealfig stamp ${name}\n`,
+      );
+      if (keyed?.conflicts.length) await showConflicts(target, ours, theirs, keyed.conflicts, ctx);
+      return CONFLICT;
+    }
+    if (mergedText === stripped[1] && genOurs >= genTheirs) return 0; // ours, record and all
+    if (mergedText === stripped[2] && genTheirs >= genOurs) {
+      await writeFileAtomic(current, otherText); // theirs, record and all
       return 0;
     }
 
     // 3. Stamp the result: generation max(ours, theirs) + 1, keeping our integrity data key.
     try {
-      const doc = parseDocument(merged.text, { file: name });
-      const generation = Math.max(
-        priorOurs.record?.generation ?? 0,
-        priorTheirs.record?.generation ?? 0,
-      );
+      // The key merge works on LF text: our file's line endings and BOM come back on write.
+      const doc = fromKeys ? ours.withText(mergedText) : parseDocument(mergedText, { file: name });
       const record = priorOurs.record ?? priorTheirs.record;
       const prior: PriorRecord = {
         record: record ? { ...record, generation } : undefined,
@@ -110,12 +192,122 @@ export const mergeCommand: Command = {
       return 0;
     } catch (err) {
       if (!isSealfigError(err)) throw err;
-      await writeFileAtomic(current, merged.text);
+      await writeFileAtomic(current, mergedText);
       ctx.stderr(`sealfig merge: ${err.message} [${err.code}]; merged text left unstamped\n`);
       return CONFLICT;
     }
   },
 };
+
+/**
+ * A conflict over the whole file (a side was refused, or git could not merge): both sides inside
+ * conflict markers, so the file can never pass for one side. Git reports the conflict either way;
+ * this makes sure that `git add` of the file as it is cannot silently drop the other side.
+ */
+async function writeWholeConflict(
+  current: string,
+  name: string,
+  ours: string,
+  theirs: string,
+  generation: number,
+): Promise<void> {
+  const nl = (t: string) => (t === "" || t.endsWith("\n") ? t : `${t}\n`);
+  await writeFileAtomic(
+    current,
+    `<<<<<<< ${name} (current)\n${nl(stripIntegrityLines(ours))}=======\n` +
+      `${nl(stripIntegrityLines(theirs))}>>>>>>> ${name} (other)\n` +
+      `${INTEGRITY_KEY}: ${PENDING_MERGE_PREFIX}${generation}\n`,
+  );
+}
+
+/** The record value the merge driver leaves in a conflicted file: `sealfig-merge:v1:<generation>`. */
+export const PENDING_MERGE_PREFIX = "sealfig-merge:v1:";
+
+/** The generation a conflicted merge reached, when `doc` is such a file's resolution. */
+export function pendingMergeGeneration(doc: SealfigDocument): number | undefined {
+  const v = doc.get([INTEGRITY_KEY])?.value;
+  if (typeof v !== "string" || !v.startsWith(PENDING_MERGE_PREFIX)) return undefined;
+  const n = v.slice(PENDING_MERGE_PREFIX.length);
+  return /^[0-9]{1,15}$/.test(n) ? Number(n) : undefined;
+}
+
+/** A text's record generation, read without verifying (a floor only: raising it is harmless). */
+function unverifiedGeneration(text: string): number {
+  try {
+    return baseGeneration(parseDocument(text));
+  } catch {
+    return 0;
+  }
+}
+
+/** The base's record generation (0 without one). The base is history both sides share. */
+function baseGeneration(doc: SealfigDocument): number {
+  try {
+    return readIntegrityRecord(doc)?.generation ?? pendingMergeGeneration(doc) ?? 0;
+  } catch {
+    return pendingMergeGeneration(doc) ?? 0;
+  }
+}
+
+/** Whether a clean line merge is also the key-by-key result (it can differ: duplicate keys …). */
+function agrees(text: string, keyed: ReturnType<typeof mergeDocuments>): boolean {
+  // No key-level answer (not block maps), or one that conflicts where lines did not (e.g. two
+  // edits inside one sequence): the clean line merge stands.
+  if (!keyed || keyed.conflicts.length) return true;
+  try {
+    const doc = parseDocument(text);
+    return canonical(doc.yaml.toJS({ maxAliasCount: 100 })) === canonical(keyed.value ?? {});
+  } catch {
+    return false;
+  }
+}
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v ?? {}, (_k, x) => {
+    if (x && typeof x === "object" && !Array.isArray(x)) {
+      return Object.fromEntries(Object.entries(x as object).sort(([p], [q]) => p < q ? -1 : 1));
+    }
+    return typeof x === "bigint" ? `${x}n` : x;
+  });
+}
+
+/**
+ * Name each conflicting value; on a terminal, and only for whoever can open them, show both
+ * sides' plaintext (never in a log: git's stderr is not a terminal in CI).
+ */
+async function showConflicts(
+  target: Target,
+  ours: SealfigDocument,
+  theirs: SealfigDocument,
+  paths: readonly string[],
+  ctx: CliContext,
+): Promise<void> {
+  if (!ctx.stderrIsTty) {
+    ctx.stderr(
+      "sealfig merge: the conflicting values are shown sealed; run the merge in a terminal to " +
+        "see them decrypted\n",
+    );
+    return;
+  }
+  const opts = { providers: target.providers, context: target.rule.context, cache: target.cache };
+  const open = async (doc: SealfigDocument) => {
+    try {
+      return await openDocument(doc, opts);
+    } catch {
+      return undefined;
+    }
+  };
+  const [o, t] = await Promise.all([open(ours), open(theirs)]);
+  for (const p of paths) {
+    const show = (doc: SealfigDocument, opened: Map<string, unknown> | undefined) => {
+      const v = doc.get(p);
+      if (!v) return "(absent or not a single value)";
+      if (v.kind !== "sealed") return JSON.stringify(v.value);
+      return opened?.has(p) ? `${JSON.stringify(opened.get(p))} (sealed)` : "(sealed; cannot open)";
+    };
+    ctx.stderr(`  ${p}\n    current: ${show(ours, o)}\n    other:   ${show(theirs, t)}\n`);
+  }
+}
 
 /** A side's record, which must verify (or be absent where the rules allow it). */
 async function verified(target: Target, doc: SealfigDocument): Promise<PriorRecord> {

@@ -41,7 +41,7 @@ export const rotateCommand: Command = {
     if (args.positionals.length === 0) throw new UsageError("rotate takes one or more FILEs");
     let n = 0;
     for (const file of args.positionals) {
-      const target = await resolveTarget(file, args);
+      const target = await resolveTarget(file, args, ctx);
       const sealed = await readTarget(target, ctx);
       const prior = await verifyForWrite(target, sealed, ctx);
       const plain = await decryptDocument(sealed, {
@@ -84,7 +84,7 @@ export const rewrapCommand: Command = {
     const to = parseKeyRef(toText);
     let n = 0;
     for (const file of args.positionals) {
-      const target = await resolveTarget(file, args);
+      const target = await resolveTarget(file, args, ctx);
       const doc = await readTarget(target, ctx);
       const prior = await verifyForWrite(target, doc, ctx);
       const provider = providerById(target.providers, to.providerId);
@@ -138,19 +138,15 @@ export const rewrapCommand: Command = {
           }),
         });
       }
-      if (edits.length) {
-        const out = await stampForWrite(
-          target,
-          doc,
-          doc.withText(applyEdits(doc.text, edits)),
-          prior,
-          {
-            freshKey: true,
-            key: to,
-          },
-        );
-        await writeFileAtomic(file, out.toBytes());
-      }
+      // The record moves to the new key too, also in a file without a sealed value.
+      const out = await stampForWrite(
+        target,
+        doc,
+        doc.withText(applyEdits(doc.text, edits)),
+        prior,
+        { freshKey: true, key: to },
+      );
+      await writeFileAtomic(file, out.toBytes());
       progress(ctx, "rewrap", ++n, args.positionals.length);
       if (!ctx.stderrIsTty) {
         ctx.stderr(

@@ -5,11 +5,10 @@
  *
  * @module
  */
-import { type ConfigFile, loadConfigWithReport } from "../../config/load_config.ts";
+import { loadConfigWithReport } from "../../config/load_config.ts";
 import type { StandardSchemaV1 } from "../../config/validate.ts";
 import { SealfigError } from "../../errors.ts";
 import { defaultProviders } from "../../keys/registry.ts";
-import { loadRuleFor } from "../../rules.ts";
 import { importFile, runChild, signalNumber } from "../../runtime.ts";
 import { UsageError } from "../args.ts";
 import { type Command, flagBool, flagList, flagString } from "../command.ts";
@@ -61,28 +60,14 @@ export const runCommand: Command = {
     if (files.length === 0) throw new UsageError("run needs at least one -f FILE");
     const [cmd, ...cmdArgs] = args.rest ?? [];
     if (!cmd) throw new UsageError("run needs -- CMD [ARGS...]");
-    const entries: ConfigFile[] = [];
-    // Trusted keys: those of the rules files (any rule's key, trusted_keys, or trust: any).
-    let trusted: string[] | "any" | undefined;
-    for (const f of files) {
-      const rule = await loadRuleFor(f, flagString(args, "rules"));
-      entries.push({
-        path: f,
-        context: { ...rule.context },
-        integrity: rule.integrity === "required"
-          ? "require"
-          : rule.integrity === "optional"
-          ? "if-present"
-          : "off",
-      });
-      if (rule.trusted === "any" || trusted === "any") trusted = "any";
-      else if (rule.trusted) trusted = [...new Set([...(trusted ?? []), ...rule.trusted])];
-    }
     const schema = await loadSchema(flagString(args, "schema"));
     const envPrefix = flagString(args, "env-prefix");
+    // Contexts, trusted keys and integrity policy: the files' policy (src/policy.ts), exactly as
+    // the loader in an app finds it.
+    const rules = flagString(args, "rules");
     const { config } = await loadConfigWithReport({
-      files: entries,
-      ...(trusted ? { trustedKeys: trusted } : {}),
+      files,
+      ...(rules !== undefined ? { rules } : {}),
       providers: defaultProviders(),
       ...(schema ? { schema } : {}),
       ...(envPrefix ? { env: { prefix: envPrefix, vars: ctx.env } } : {}),

@@ -53,7 +53,7 @@ export const setCommand: Command = {
       : raw;
     const value = typed(text, flagString(args, "type") ?? "string");
     refuseReserved(path);
-    const target = await resolveTarget(file, args);
+    const target = await resolveTarget(file, args, ctx);
     const exists = await targetExists(target);
     const doc = exists ? await readTarget(target, ctx) : parseDocument("", { file });
     const prior = await verifyForWrite(target, exists ? doc : undefined, ctx);
@@ -110,7 +110,7 @@ export const unsetCommand: Command = {
       throw new UsageError("unset takes FILE and PATH");
     }
     refuseReserved(path);
-    const target = await resolveTarget(file, args);
+    const target = await resolveTarget(file, args, ctx);
     const doc = await readTarget(target, ctx);
     const prior = await verifyForWrite(target, doc, ctx);
     const out = await stampForWrite(target, doc, unsetValue(doc, path), prior);

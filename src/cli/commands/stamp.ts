@@ -9,8 +9,9 @@ import { readDocument } from "../../document/document.ts";
 import { SealfigError } from "../../errors.ts";
 import { checkIntegrity } from "../../integrity/verify.ts";
 import { writeFileAtomic } from "../../runtime.ts";
+import { pendingMergeGeneration } from "./merge.ts";
 import { UsageError } from "../args.ts";
-import { type Command, flagBool } from "../command.ts";
+import { type Command, flagBool, flagString } from "../command.ts";
 import {
   checkBlobKeys,
   type PriorRecord,
@@ -44,7 +45,7 @@ export const stampCommand: Command = {
     const force = flagBool(args, "force");
     for (const file of args.positionals) {
       if (file === "-") throw new UsageError("stamp works on files, not stdin");
-      const resolved = await resolveTarget(file, args);
+      const resolved = await resolveTarget(file, args, ctx);
       // Stamping is explicit: it writes a record even where the rules turn them off.
       const target = { ...resolved, rule: { ...resolved.rule, integrity: "required" as const } };
       const doc = await readDocument(file);
@@ -57,13 +58,20 @@ export const stampCommand: Command = {
         cache: target.cache,
       });
       let prior: PriorRecord;
-      if (c.state === "valid") {
+      const moveTo = flagString(args, "key") !== undefined ? target.rule.key : undefined;
+      if (c.state === "valid" && moveTo) {
+        // --key: the record moves to that key (a new integrity data key), generation + 1.
+        prior = { record: c.record, reusable: false };
+      } else if (c.state === "valid") {
         ctx.stderr(
           `${file}: integrity record is up to date (generation ${c.record!.generation})\n`,
         );
         continue;
       } else if (c.state === "missing") {
         prior = { record: undefined, reusable: false };
+      } else if (c.state === "malformed" && pendingMergeGeneration(doc) !== undefined) {
+        // A resolved merge conflict: the generation continues from the merge (max + 1).
+        prior = { record: undefined, reusable: false, floor: pendingMergeGeneration(doc)! };
       } else if (force) {
         ctx.stderr(
           `sealfig stamp: WARNING: ${file}: replacing a record that is ${c.state} (${
@@ -74,9 +82,9 @@ export const stampCommand: Command = {
       } else {
         throw c.error ?? new SealfigError("INTEGRITY_INVALID", "The integrity record is invalid");
       }
-      const out = await stampForWrite(target, undefined, doc, prior);
+      const out = await stampForWrite(target, undefined, doc, prior, moveTo ? { key: moveTo } : {});
       await writeFileAtomic(file, out.toBytes());
-      const gen = (prior.record?.generation ?? 0) + 1;
+      const gen = Math.max(prior.record?.generation ?? 0, prior.floor ?? 0) + 1;
       ctx.stderr(`${file}: stamped (generation ${gen})\n`);
     }
     return 0;

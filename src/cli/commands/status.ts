@@ -111,6 +111,7 @@ function describeIntegrity(c: IntegrityCheck | undefined): string {
     case "missing":
       return "MISSING: no integrity record";
     case "invalid":
+      if (c.error?.code === "CONTEXT_MISMATCH") return `CONTEXT MISMATCH: ${c.error.reason}`;
       return `INVALID: record mismatch, the file was changed outside sealfig (${gen})`;
     case "malformed":
       return "MALFORMED: the record cannot be read";
@@ -130,7 +131,7 @@ export const statusCommand: Command = {
   async run(args, ctx) {
     if (args.positionals.length === 0) throw new UsageError("status takes one or more FILEs");
     for (const file of args.positionals) {
-      const target = await resolveTarget(file, args);
+      const target = await resolveTarget(file, args, ctx);
       const doc = await readTarget(target, ctx);
       const r = inspectDoc(target, doc);
       r.problems.push(...(await untrusted(target, r)));
@@ -166,8 +167,9 @@ export const checkCommand: Command = {
   details:
     "With --decrypt, also opens every blob (needs decrypt permission) to prove it authenticates.\n" +
     "The integrity record is verified when its key is available; a missing record fails when the\n" +
-    "rules require one (integrity: required, the default). Without access to the record's key it\n" +
-    "is reported as not verified (a failure only with --decrypt).",
+    "rules require one (integrity: required, the default) and the file has a sealed value.\n" +
+    "Without access to the record's key it is reported as not verified (a failure only with\n" +
+    "--decrypt).",
   flags: {
     decrypt: { type: "boolean", description: "Also decrypt every blob" },
     rules: RULE_FLAGS.rules!,
@@ -176,7 +178,7 @@ export const checkCommand: Command = {
     if (args.positionals.length === 0) throw new UsageError("check takes one or more FILEs");
     let problems = 0;
     for (const file of args.positionals) {
-      const target = await resolveTarget(file, args);
+      const target = await resolveTarget(file, args, ctx);
       let found: Problem[];
       try {
         const doc = await readTarget(target, ctx);
@@ -195,7 +197,9 @@ export const checkCommand: Command = {
         const integrity = await integrityOf(target, doc);
         const state = integrity?.state;
         if (
-          (state === "missing" && target.rule.integrity === "required") ||
+          // A file with no sealed value needs no record (the loader's rule too).
+          (state === "missing" && target.rule.integrity === "required" &&
+            doc.values().some((v) => v.kind === "sealed")) ||
           state === "invalid" || state === "malformed" || state === "untrusted" ||
           (state === "unverified" && flagBool(args, "decrypt"))
         ) {

@@ -1,0 +1,256 @@
+/**
+ * The one answer to "how is this file handled?": for a config file, the key(s) it is sealed with,
+ * its encryption context, the keys whose blobs and records are trusted, its integrity policy, which
+ * key names are secret, and its data key policy. Every CLI command, `sealfig run` and the loader
+ * ask this module, so they cannot disagree.
+ *
+ * Where each answer comes from, first match wins:
+ *
+ * | answer       | explicit                               | then                                                         |
+ * | ------------ | -------------------------------------- | ------------------------------------------------------------ |
+ * | rules file   | `rules` option / `--rules` (`false`: none) | nearest `.sealfig.yaml` from the file's directory upward |
+ * | key          | `--key`                                | the file's rule, then `SEALFIG_KMS_KEY`                      |
+ * | context      | a file entry's / the loader's `context`, `--context` | the file's rule, then `{}`                     |
+ * | trusted keys | `trustedKeys` option                   | `SEALFIG_TRUSTED_KEYS`, then the rules file (every rule's key and `trusted_keys`), then the local keys you hold plus the file's key |
+ * | integrity    | a file entry's / the loader's `integrity` | the file's rule, then `required`                         |
+ *
+ * @module
+ */
+import { KeyAllowlist, parseTrustedKeys, type TrustedKeys } from "./keys/allowlist.ts";
+import type { EncryptionContext } from "./keys/key_provider.ts";
+import { kmsKeyFromEnv } from "./keys/aws_kms.ts";
+import { BUILTIN_SECRET_NAMES, type SecretNameMatcher } from "./secret_names.ts";
+import {
+  type FileRule,
+  findRulesFileFrom,
+  type IntegrityPolicy,
+  type KeyRef,
+  parseKeyRef,
+  readRules,
+  ruleFor,
+  type Rules,
+} from "./rules.ts";
+import { dirName, getEnv, resolvePath } from "./runtime.ts";
+
+/** Options for {@link policyFor}: explicit choices, which override the rules file. */
+export interface PolicyOptions {
+  /**
+   * The rules file: a path, or `false` for none. Default: the nearest `.sealfig.yaml` from the
+   * file's directory (or {@link PolicyOptions.searchFrom}) upward, skipping rules files other
+   * users can write.
+   */
+  rules?: string | false | undefined;
+  /** Where to start looking for the rules file instead of the file's own directory. */
+  searchFrom?: string | undefined;
+  /** The key to seal with (`--key`), overriding the rule and `SEALFIG_KMS_KEY`. */
+  key?: string | KeyRef | undefined;
+  /** The encryption context, overriding the rule's. */
+  context?: EncryptionContext | undefined;
+  /** Where an explicit context came from, for messages. Default `"the context option"`. */
+  contextSource?: string | undefined;
+  /** Trusted keys, overriding `SEALFIG_TRUSTED_KEYS` and the rules file. */
+  trustedKeys?: TrustedKeys | undefined;
+  /** The integrity policy, overriding the rule's. */
+  integrity?: IntegrityPolicy | undefined;
+  /** Rules files already read in this operation, by path (filled as files are read). */
+  cache?: Map<string, Promise<Rules>> | undefined;
+}
+
+/** Everything that decides how one file is sealed, opened and verified. */
+export interface FilePolicy extends FileRule {
+  /** The file (resolved). */
+  file: string;
+  /**
+   * The keys the file is sealed with, in order: the first seals new values and records. One key
+   * today; a list so that several recipients can be added without changing callers.
+   */
+  keys: readonly KeyRef[];
+  /** `per-file` (values share data keys) or `per-value`. */
+  dekPolicy: "per-file" | "per-value";
+  /** Where the context came from (`rules file …`, `--context`, …), for messages. */
+  contextSource: string;
+  /** The trusted keys as references (`provider:id`), or `"any"`. */
+  trustedRefs: readonly string[] | "any";
+  /** Whether the local keys this user holds are trusted too (the default without rules). */
+  trustsLocalHeld: boolean;
+  /** Where the trusted keys came from. */
+  trustSource: "option" | "SEALFIG_TRUSTED_KEYS" | "rules" | "default";
+  /** The allowlist built from {@link FilePolicy.trustedRefs}. */
+  trust: KeyAllowlist;
+  /** Key names that must never arrive as plaintext: the rule's `secret`, else the default. */
+  secretNames: SecretNameMatcher;
+  /** Rules files passed over because other users can write them. */
+  ignoredRules: readonly string[];
+}
+
+/**
+ * The policy for `file`.
+ *
+ * @example
+ * ```ts ignore
+ * import { policyFor } from "@sealfig/sealfig";
+ * const p = await policyFor("config/production.yaml");
+ * p.context; // e.g. { app: "shop", env: "prod" }, from .sealfig.yaml
+ * p.trust.describe(); // the keys whose blobs are accepted
+ * ```
+ */
+export async function policyFor(file: string, options: PolicyOptions = {}): Promise<FilePolicy> {
+  const path = resolvePath(file);
+  let rulesFile: string | undefined;
+  let ignored: string[] = [];
+  if (typeof options.rules === "string") rulesFile = resolvePath(options.rules);
+  else if (options.rules !== false) {
+    const found = await findRulesFileFrom(options.searchFrom ?? dirName(path));
+    rulesFile = found.file;
+    ignored = found.ignored;
+  }
+  let rules: Rules | undefined;
+  if (rulesFile) {
+    const cache = options.cache;
+    let p = cache?.get(rulesFile);
+    if (!p) {
+      p = readRules(rulesFile);
+      cache?.set(rulesFile, p);
+    }
+    rules = await p;
+  }
+  return fromRule(path, ruleFor(rules, path), ignored, options);
+}
+
+/**
+ * One policy per rule of `rulesFile`, in order, for a file whose real path is unknown (git's
+ * textconv gets a temporary copy): the caller tries each until the file's record verifies.
+ */
+export async function policiesOfRules(
+  rulesFile: string,
+  options: PolicyOptions = {},
+): Promise<FilePolicy[]> {
+  const rules = await readRules(rulesFile);
+  const out: FilePolicy[] = [];
+  for (const r of rules.rules) {
+    // The same rules file with this rule first, matching every path: trust stays the file's.
+    const only: Rules = { ...rules, rules: [{ ...r, files: "" }, ...rules.rules] };
+    out.push(fromRule(resolvePath(rulesFile), ruleFor(only, rulesFile), [], options));
+  }
+  return out;
+}
+
+function fromRule(
+  path: string,
+  rule: FileRule,
+  ignored: string[],
+  options: PolicyOptions,
+): FilePolicy {
+  // Key: --key, the rule, then SEALFIG_KMS_KEY.
+  let key = rule.key;
+  if (!key) {
+    const envKey = kmsKeyFromEnv();
+    if (envKey) {
+      key = parseKeyRef(
+        envKey.startsWith("arn:") || envKey.startsWith("alias/") ? envKey : `aws-kms:${envKey}`,
+      );
+    }
+  }
+  if (options.key !== undefined) {
+    key = typeof options.key === "string" ? parseKeyRef(options.key) : options.key;
+  }
+  const keys = key ? [key] : [];
+
+  // Context.
+  const context = options.context ?? rule.context;
+  const contextSource = options.context !== undefined
+    ? options.contextSource ?? "the context option"
+    : rule.source
+    ? `the rules file ${rule.source}`
+    : "the default (no rules file)";
+
+  // Trust.
+  const explicitKey = options.key !== undefined && key ? [refText(key)] : [];
+  let trustedRefs: readonly string[] | "any";
+  let trustsLocalHeld = false;
+  let trustSource: FilePolicy["trustSource"];
+  const envTrusted = parseTrustedKeys(getEnv("SEALFIG_TRUSTED_KEYS"));
+  if (options.trustedKeys !== undefined) {
+    trustSource = "option";
+    trustedRefs = options.trustedKeys === "any"
+      ? "any"
+      : dedupe([...options.trustedKeys, ...explicitKey]);
+  } else if (envTrusted !== undefined) {
+    trustSource = "SEALFIG_TRUSTED_KEYS";
+    trustedRefs = envTrusted === "any" ? "any" : dedupe([...envTrusted, ...explicitKey]);
+  } else if (rule.trusted !== undefined) {
+    trustSource = "rules";
+    trustedRefs = rule.trusted === "any" ? "any" : dedupe([...rule.trusted, ...explicitKey]);
+  } else {
+    trustSource = "default";
+    trustedRefs = dedupe(keys.map(refText));
+    trustsLocalHeld = true;
+  }
+  const trust = trustedRefs === "any"
+    ? KeyAllowlist.any()
+    : KeyAllowlist.of(trustedRefs, { localHeld: trustsLocalHeld });
+
+  return {
+    ...rule,
+    file: path,
+    key,
+    keys,
+    context,
+    contextSource,
+    integrity: options.integrity ?? rule.integrity,
+    dekPolicy: rule.maxValuesPerDek === 1 ? "per-value" : "per-file",
+    trusted: trustedRefs,
+    trustedRefs,
+    trustsLocalHeld,
+    trustSource,
+    trust,
+    secretNames: rule.secret ?? BUILTIN_SECRET_NAMES,
+    ignoredRules: ignored,
+  };
+}
+
+/**
+ * One allowlist for values that belong to no single file (sealed environment variables): the
+ * union of the files' trusted keys.
+ */
+export function combinedTrust(policies: readonly FilePolicy[]): KeyAllowlist {
+  if (policies.some((p) => p.trustedRefs === "any")) return KeyAllowlist.any();
+  const refs = dedupe(policies.flatMap((p) => p.trustedRefs as readonly string[]));
+  const localHeld = policies.length === 0 || policies.some((p) => p.trustsLocalHeld);
+  if (policies.length === 0) {
+    const env = parseTrustedKeys(getEnv("SEALFIG_TRUSTED_KEYS"));
+    if (env === "any") return KeyAllowlist.any();
+    if (env) return KeyAllowlist.of(env);
+  }
+  return KeyAllowlist.of(refs, { localHeld });
+}
+
+/** `provider:id` for a key reference (the allowlist's form). */
+function refText(ref: KeyRef): string {
+  return `${ref.providerId}:${ref.keyId}`;
+}
+
+/** The references once each, compared in their `provider:id` form (`alias/x` = `aws-kms:alias/x`). */
+function dedupe(refs: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const r of refs) {
+    let norm: string;
+    try {
+      norm = refText(parseKeyRef(r));
+    } catch {
+      norm = r; // the allowlist reports it
+    }
+    if (seen.has(norm)) continue;
+    seen.add(norm);
+    out.push(r);
+  }
+  return out;
+}
+
+/** Describe a context for messages: keys and values (contexts are never secret: CloudTrail logs them). */
+export function describeContext(context: EncryptionContext): string {
+  const entries = Object.entries(context);
+  if (entries.length === 0) return "{} (no context)";
+  return `{ ${entries.map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ")} }`;
+}
