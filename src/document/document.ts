@@ -573,30 +573,68 @@ function parseYamlText(
 
 /**
  * The syntax tree of `text`, built token by token so that building it stops at
- * {@link PARSE_LIMITS}.maxTokens (what yaml's `Parser.parse` does, with a count).
+ * {@link PARSE_LIMITS}.maxTokens (what yaml's `Parser.parse` does, with a count). On the way, the
+ * tokens that surely make a node each (scalars, aliases, flow collections) are counted against
+ * `maxNodes`, and flow brackets against `maxDepth`, so the tree of a hostile file stops growing
+ * early; {@link scanLimits} counts exactly afterwards.
  */
 function boundedTokens(text: string, lines: LineCounter, file: string | undefined): CST.Token[] {
   const parser = new Parser(lines.addNewLine);
   const tokens: CST.Token[] = [];
   lines.addNewLine(0);
   let count = 0;
+  let nodes = 0;
+  let flowDepth = 0;
+  const refuse = (code: "YAML_LIMIT" | "YAML_SYNTAX", reason: string, hint: string) =>
+    new SealfigError(code, reason, {
+      ...(file !== undefined ? { file } : {}),
+      ...lines.linePos(Math.min(parser.offset, text.length)),
+      hint,
+    });
   for (const lexeme of new Lexer().lex(text)) {
     if (++count > PARSE_LIMITS.maxTokens) {
-      throw new SealfigError(
+      throw refuse(
         "YAML_LIMIT",
         `More than ${PARSE_LIMITS.maxTokens} YAML tokens (scalars, indicators, comments)`,
-        {
-          ...(file !== undefined ? { file } : {}),
-          ...lines.linePos(Math.min(parser.offset, text.length)),
-          hint: "Split the file: sealfig bounds the work of parsing one document",
-        },
+        BUDGET_HINT,
       );
     }
+    switch (lexeme[0]) {
+      case "[":
+      case "{":
+        if (lexeme.length !== 1) break;
+        nodes++;
+        if (++flowDepth > PARSE_LIMITS.maxDepth) {
+          throw refuse(
+            "YAML_SYNTAX",
+            `Nesting deeper than ${PARSE_LIMITS.maxDepth} levels`,
+            "Flatten the document",
+          );
+        }
+        break;
+      case "]":
+      case "}":
+        if (lexeme.length === 1 && flowDepth > 0) flowDepth--;
+        break;
+      case "\x1f": // a plain scalar follows
+      case '"':
+      case "'":
+      case "*":
+      case "|":
+      case ">":
+        nodes++;
+        break;
+    }
+    if (nodes > PARSE_LIMITS.maxNodes) throw refuse("YAML_LIMIT", tooManyNodes(), BUDGET_HINT);
     for (const token of parser.next(lexeme)) tokens.push(token);
   }
   for (const token of parser.end()) tokens.push(token);
   return tokens;
 }
+
+const BUDGET_HINT = "Split the file: sealfig bounds the work of parsing one document";
+const tooManyNodes = () =>
+  `More than ${PARSE_LIMITS.maxNodes} YAML nodes (keys, values and collections)`;
 
 /** What {@link scanLimits} found over a limit. */
 interface LimitExceeded {
@@ -620,8 +658,8 @@ function scanLimits(tokens: readonly CST.Token[]): LimitExceeded | undefined {
   let nodes = 0;
   const tooMany = (offset: number): LimitExceeded => ({
     code: "YAML_LIMIT",
-    reason: `More than ${limits.maxNodes} YAML nodes (keys, values and collections)`,
-    hint: "Split the file: sealfig bounds the work of parsing one document",
+    reason: tooManyNodes(),
+    hint: BUDGET_HINT,
     offset,
   });
   for (let next = stack.pop(); next; next = stack.pop()) {
