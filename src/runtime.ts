@@ -15,6 +15,7 @@ import * as nodePath from "node:path";
 import process from "node:process";
 import { createRequire } from "node:module";
 import * as nodeUtil from "node:util";
+import * as nodeTimers from "node:timers";
 import { fileURLToPath } from "node:url";
 import { concat } from "./crypto/bytes.ts";
 
@@ -307,6 +308,16 @@ export class HttpConnectionReset extends Error {
     super("connection reset on purpose");
     this.name = "HttpConnectionReset";
   }
+}
+
+/**
+ * Call `fn` after `ms` milliseconds without keeping the process alive for it (an unref'd timer,
+ * on Node and Deno). Returns a function that cancels it.
+ */
+export function unrefTimeout(fn: () => void, ms: number): () => void {
+  const timer = nodeTimers.setTimeout(fn, ms);
+  timer.unref();
+  return () => nodeTimers.clearTimeout(timer);
 }
 
 /** The termination signals {@link onTerminationSignal} listens for. */

@@ -292,34 +292,28 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
     }
   });
   await checkTrust(trust, providers, integrityJobs, records, jobs, parsed);
+  // A file refused anyway (no record where one is required, or a record older than the pinned
+  // generation) is refused now, before any provider call.
+  const minGeneration = minGenerationFor(options);
+  for (const [i, j] of integrityJobs.entries()) {
+    if (j.mode === "require" && records[i] === undefined) {
+      await verifyRecord(j.doc, undefined, { providers, trust, cache, required: true });
+    }
+    refuseRollback(j.file, records[i], minGeneration(j.file));
+  }
 
   // 4. Integrity and values in one round of provider calls. Each file's record is verified while
   // the values' data keys are fetched and their blobs opened, so a cold load waits for one round
   // trip, not two. Opened values are held aside and reach the tree only after every record has
   // verified; when one fails, they are dropped and the integrity error is what the caller sees.
-  const minGeneration = minGenerationFor(options);
   const verifying = mapConcurrent(integrityJobs, concurrency, async (j, i) => {
-    const record = await verifyRecord(j.doc, records[i], {
+    await verifyRecord(j.doc, records[i], {
       providers,
       context: j.context,
       trust,
       cache,
       required: j.mode === "require",
     });
-    const min = minGeneration(j.file);
-    if (min !== undefined && (record === undefined || record.generation < min)) {
-      throw new SealfigError(
-        "INTEGRITY_ROLLBACK",
-        record === undefined
-          ? `The file has no integrity record, and generation ${min} or later is required`
-          : `The file is generation ${record.generation}, older than the minimum ${min}`,
-        {
-          file: j.file,
-          hint: "An older version of this file is being loaded (a rollback?); deploy the " +
-            "current file, or lower the pinned minimum generation if this is intended",
-        },
-      );
-    }
   });
   // Every blob of every layer in one pass; each distinct data key is fetched once.
   const opening = mapConcurrent(
@@ -361,6 +355,27 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
       integrityVerified: integrityJobs.filter((_, i) => records[i] !== undefined).length,
     },
   };
+}
+
+/** INTEGRITY_ROLLBACK when a pinned minimum generation is set and the record is older or absent. */
+function refuseRollback(
+  file: string,
+  record: { generation: number } | undefined,
+  min: number | undefined,
+): void {
+  if (min !== undefined && (record === undefined || record.generation < min)) {
+    throw new SealfigError(
+      "INTEGRITY_ROLLBACK",
+      record === undefined
+        ? `The file has no integrity record, and generation ${min} or later is required`
+        : `The file is generation ${record.generation}, older than the minimum ${min}`,
+      {
+        file,
+        hint: "An older version of this file is being loaded (a rollback?); deploy the " +
+          "current file, or lower the pinned minimum generation if this is intended",
+      },
+    );
+  }
 }
 
 /** Open one pending blob; an error names the file, line and column, or the variable. */
