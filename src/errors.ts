@@ -99,6 +99,8 @@ export const ErrorCode = {
   ENV_INVALID: "ENV_INVALID",
   /** The loaded config does not satisfy the schema (see `ConfigValidationError.issues`). */
   CONFIG_INVALID: "CONFIG_INVALID",
+  /** The local KMS server's state file cannot be read or is corrupt. */
+  STATE_FILE_INVALID: "STATE_FILE_INVALID",
   // --- Key allowlist and whole-file integrity (src/keys/allowlist.ts, src/integrity) ---
   /** A blob or integrity record names a key that is not trusted (checked before any provider call). */
   KEY_UNTRUSTED: "KEY_UNTRUSTED",

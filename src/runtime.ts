@@ -211,7 +211,27 @@ export interface ServeHttpOptions {
   hostname?: string;
   /** Port; 0 picks a free one. Default 0. */
   port?: number;
+  /** Largest request body accepted: a larger one gets 413 and its connection closed. Default none. */
+  maxBodyBytes?: number;
+  /** Most connections open at once: more are closed as they arrive. Default none. */
+  maxConnections?: number;
+  /**
+   * Time a connection has to send a request's headers, from when it opens or its previous
+   * response was sent (so also the idle time of a kept-alive connection). Default none.
+   */
+  headersTimeoutMs?: number;
+  /** Time a request's body has to arrive once its headers have: else 408, closed. Default none. */
+  bodyTimeoutMs?: number;
+  /** Told each time a limit above refuses a request or closes a connection. */
+  onRefused?: (reason: HttpRefusal) => void;
 }
+
+/** Why {@link serveHttp} refused a request or closed a connection. */
+export type HttpRefusal =
+  | "body-too-large"
+  | "too-many-connections"
+  | "headers-timeout"
+  | "body-timeout";
 
 /**
  * Serve a web-standard `(Request) => Promise<Response>` handler over HTTP/1.1 with `node:http`
@@ -224,11 +244,13 @@ export async function serveHttp(
   const http = await import("node:http");
   const hostname = options.hostname ?? "127.0.0.1";
   const sockets = new Set<import("node:net").Socket>();
+  const limits = transportLimits(options);
   const server = http.createServer((req, res) => {
     const chunks: Uint8Array[] = [];
-    req.on("data", (c: Uint8Array) => chunks.push(c));
+    if (!limits.request(req, res, chunks)) return;
     req.on("error", () => res.destroy());
     req.on("end", () => {
+      if (!limits.bodyDone(req)) return;
       const body = chunks.length ? concatChunks(chunks) : undefined;
       const headers = new Headers();
       for (const [k, v] of Object.entries(req.headers)) {
@@ -264,6 +286,7 @@ export async function serveHttp(
   server.on("connection", (s) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
+    limits.connection(s, sockets.size);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -279,6 +302,91 @@ export async function serveHttp(
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
+  };
+}
+
+type NodeSocket = import("node:net").Socket;
+type NodeRequest = import("node:http").IncomingMessage;
+type NodeResponse = import("node:http").ServerResponse;
+
+/**
+ * The limits of {@link serveHttp}, enforced with its own timers and counters (the same on Node and
+ * Deno, whose `node:http` servers do not all honour Node's server timeout options). A request
+ * being answered is never timed out: only the client's side (headers, body) is.
+ */
+function transportLimits(options: ServeHttpOptions): {
+  connection(socket: NodeSocket, open: number): void;
+  request(req: NodeRequest, res: NodeResponse, chunks: Uint8Array[]): boolean;
+  bodyDone(req: NodeRequest): boolean;
+} {
+  const headerTimers = new WeakMap<NodeSocket, ReturnType<typeof setTimeout>>();
+  const bodyTimers = new WeakMap<NodeRequest, ReturnType<typeof setTimeout>>();
+  const refused = new WeakSet<NodeRequest>();
+  const refuse = (reason: HttpRefusal) => options.onRefused?.(reason);
+  const awaitHeaders = (socket: NodeSocket) => {
+    const ms = options.headersTimeoutMs;
+    if (ms === undefined || socket.destroyed) return;
+    clearTimeout(headerTimers.get(socket));
+    headerTimers.set(
+      socket,
+      setTimeout(() => {
+        refuse("headers-timeout");
+        socket.destroy();
+      }, ms),
+    );
+  };
+  const reject = (req: NodeRequest, res: NodeResponse, status: number, reason: HttpRefusal) => {
+    refused.add(req);
+    clearTimeout(bodyTimers.get(req));
+    refuse(reason);
+    if (res.headersSent) {
+      req.socket.destroy();
+      return;
+    }
+    res.on("finish", () => req.socket.destroy());
+    res.writeHead(status, { connection: "close", "content-type": "text/plain" });
+    res.end(status === 413 ? "Request body too large" : "Request timeout");
+  };
+  return {
+    connection(socket, open) {
+      if (options.maxConnections !== undefined && open > options.maxConnections) {
+        refuse("too-many-connections");
+        socket.destroy();
+        return;
+      }
+      socket.on("close", () => clearTimeout(headerTimers.get(socket)));
+      awaitHeaders(socket);
+    },
+    request(req, res, chunks) {
+      clearTimeout(headerTimers.get(req.socket));
+      res.on("finish", () => awaitHeaders(req.socket));
+      const max = options.maxBodyBytes;
+      const declared = Number(req.headers["content-length"] ?? 0);
+      if (max !== undefined && declared > max) {
+        reject(req, res, 413, "body-too-large");
+        return false;
+      }
+      if (options.bodyTimeoutMs !== undefined) {
+        bodyTimers.set(
+          req,
+          setTimeout(() => reject(req, res, 408, "body-timeout"), options.bodyTimeoutMs),
+        );
+      }
+      let size = 0;
+      req.on("data", (c: Uint8Array) => {
+        if (refused.has(req)) return;
+        size += c.byteLength;
+        if (max !== undefined && size > max) {
+          chunks.length = 0;
+          reject(req, res, 413, "body-too-large");
+        } else chunks.push(c);
+      });
+      return true;
+    },
+    bodyDone(req) {
+      clearTimeout(bodyTimers.get(req));
+      return !refused.has(req);
+    },
   };
 }
 
