@@ -107,6 +107,10 @@ export const CATEGORIES = [
   "kms faults",
   "crash safety",
   "concurrency",
+  "parse bounds",
+  "lookalike keys",
+  "kms answers",
+  "kms server",
 ] as const;
 /** A summary category. */
 export type Category = typeof CATEGORIES[number];

@@ -14,6 +14,7 @@ import { badInputSuite } from "./_bad_input.ts";
 import { kmsFaultsSuite } from "./_kms_faults.ts";
 import { crashSuite } from "./_crash.ts";
 import { concurrencySuite } from "./_concurrency.ts";
+import { hardeningSuite } from "./_hardening.ts";
 
 describe("adversarial suite", () => {
   tamperingSuite();
@@ -22,6 +23,7 @@ describe("adversarial suite", () => {
   kmsFaultsSuite();
   crashSuite();
   concurrencySuite();
+  hardeningSuite();
 
   it("leak scan: no canary in any captured error, CLI output or temp file", () => {
     const scan = scanForLeaks();
