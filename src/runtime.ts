@@ -429,14 +429,48 @@ export function unrefTimeout(fn: () => void, ms: number): () => void {
 }
 
 /** The termination signals {@link onTerminationSignal} listens for. */
-export type TerminationSignal = "SIGINT" | "SIGTERM";
+export type TerminationSignal =
+  | "SIGINT"
+  | "SIGTERM"
+  | "SIGHUP"
+  | "SIGQUIT"
+  | "SIGUSR2"
+  | "SIGALRM"
+  | "SIGVTALRM"
+  | "SIGXCPU"
+  | "SIGXFSZ"
+  | "SIGIO"
+  | "SIGPWR"
+  | "SIGSTKFLT";
 
 /**
- * Call `handler` when the process receives SIGINT or SIGTERM (only SIGINT on Windows). Returns a
- * function that removes the listeners.
+ * Every catchable signal whose default action ends the process, except SIGUSR1 (Node's debugger),
+ * SIGPROF (profilers) and SIGPIPE (ignored by Node): a cleanup that listens to INT and TERM only
+ * would leave its files behind on Ctrl-\ (QUIT), a hang-up or a stray `kill -USR2`.
+ */
+const TERMINATION_SIGNALS: readonly TerminationSignal[] = [
+  "SIGINT",
+  "SIGTERM",
+  "SIGHUP",
+  "SIGQUIT",
+  "SIGUSR2",
+  "SIGALRM",
+  "SIGVTALRM",
+  "SIGXCPU",
+  "SIGXFSZ",
+  "SIGIO",
+  "SIGPWR",
+  "SIGSTKFLT",
+];
+
+/**
+ * Call `handler` when the process receives a terminating signal ({@link TerminationSignal}: those
+ * the platform has; only SIGINT on Windows). Returns a function that removes the listeners.
  */
 export function onTerminationSignal(handler: (signal: TerminationSignal) => void): () => void {
-  const signals: TerminationSignal[] = isWindows ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const signals: TerminationSignal[] = isWindows
+    ? ["SIGINT"]
+    : TERMINATION_SIGNALS.filter((sig) => sig in os.constants.signals);
   const listeners = signals.map((sig) => {
     const listener = () => handler(sig);
     process.on(sig, listener);
@@ -588,7 +622,7 @@ export interface RunChildOptions {
   env?: Record<string, string>;
   /** Run through the shell (`sh -c` / `cmd`), for editor commands with arguments. */
   shell?: boolean;
-  /** Forward SIGINT/SIGTERM/SIGHUP received by this process to the child. Default true. */
+  /** Forward the terminating signals this process receives (SIGINT, SIGTERM, SIGHUP, SIGQUIT …) to the child. Default true. */
   forwardSignals?: boolean;
 }
 
@@ -610,7 +644,10 @@ export async function runChild(
     });
     const forwarded: [string, () => void][] = [];
     if (options.forwardSignals !== false) {
-      for (const sig of isWindows ? ["SIGINT"] : ["SIGINT", "SIGTERM", "SIGHUP"]) {
+      const signals = isWindows
+        ? ["SIGINT"]
+        : TERMINATION_SIGNALS.filter((sig) => sig in os.constants.signals);
+      for (const sig of signals) {
         const l = () => {
           child.kill(sig as "SIGINT");
         };

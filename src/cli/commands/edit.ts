@@ -109,6 +109,7 @@ async function edit(target: Target, ctx: CliContext): Promise<number> {
     const tmp = `${dir}/${baseName(file)}`;
     await writeNewFile(tmp, plainText, 0o600);
     for (;;) {
+      const started = Date.now();
       const exit = await runEditor(tmp, ctx);
       if (exit !== 0) {
         ctx.stderr(`sealfig edit: the editor exited with ${exit}; nothing was changed\n`);
@@ -118,6 +119,7 @@ async function edit(target: Target, ctx: CliContext): Promise<number> {
       const edited = new TextDecoder().decode(editedBytes);
       if (edited === plainText) {
         ctx.stderr(`${file}: file has not changed\n`);
+        if (Date.now() - started < EDITOR_RETURNED_AT_ONCE_MS) ctx.stderr(WAIT_HINT);
         return ExitCode.OK;
       }
       let doc: SealfigDocument;
@@ -163,6 +165,13 @@ async function edit(target: Target, ctx: CliContext): Promise<number> {
     await removePath(dir);
   }
 }
+
+/** An editor that exits this soon without a change probably went on in the background. */
+const EDITOR_RETURNED_AT_ONCE_MS = 1_500;
+const WAIT_HINT = "sealfig edit: the editor returned at once without changes. If it keeps " +
+  "running in the background (VS Code, Sublime, gvim …), make it wait for the file to close, " +
+  'e.g. SEALFIG_EDITOR="code --wait", "subl -w" or "gvim -f"; an edit made after this point ' +
+  "is lost (the plaintext copy is already removed)\n";
 
 async function runEditor(file: string, ctx: CliContext): Promise<number> {
   const editor = ctx.env.SEALFIG_EDITOR || ctx.env.VISUAL || ctx.env.EDITOR ||
