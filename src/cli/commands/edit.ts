@@ -198,7 +198,10 @@ async function validate(target: Target, text: string): Promise<void> {
       `Schema ${spec} named by the rules is not a zod/Standard Schema`,
     );
   }
+  // parseDocument already refused duplicate keys and anything over the parsing budget: yaml's
+  // own duplicate check (quadratic) is not needed again.
   const data = parseYaml(text, {
+    uniqueKeys: false,
     customTags: [{ tag: "!secret", resolve: (s: string) => s }],
   });
   const result = (await schema["~standard"].validate(data)) as {
