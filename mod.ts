@@ -45,7 +45,12 @@ export type {
   KmsProviderStats,
 } from "./src/keys/aws_kms.ts";
 export type { KmsSdk } from "./src/keys/aws_kms_sdk.ts";
-export { createKmsHandler, KmsServerStats, startKmsServer } from "./src/keys/kms_server/server.ts";
+export {
+  createKmsHandler,
+  KMS_SERVER_LIMITS,
+  KmsServerStats,
+  startKmsServer,
+} from "./src/keys/kms_server/server.ts";
 export type {
   CreateTestKeyOptions,
   KmsFaults,
@@ -54,6 +59,7 @@ export type {
   KmsKeyInfo,
   KmsPolicy,
   KmsServer,
+  KmsServerLimits,
   KmsServerOptions,
 } from "./src/keys/kms_server/server.ts";
 export { runKmsServer } from "./src/keys/kms_server/cli.ts";

@@ -99,6 +99,10 @@ export const ErrorCode = {
   YAML_DUPLICATE_KEY: "YAML_DUPLICATE_KEY",
   /** Alias expansion exceeded the limit (a "billion laughs" document). */
   YAML_ALIAS_LIMIT: "YAML_ALIAS_LIMIT",
+  /** A document exceeds a structural limit (tokens, nodes, keys in one map): parsing is bounded. */
+  YAML_LIMIT: "YAML_LIMIT",
+  /** A map key has invisible or bidi control characters, is not NFC, or mixes scripts. */
+  YAML_KEY_CONFUSABLE: "YAML_KEY_CONFUSABLE",
   /** A `!secret` tag is where it cannot be honoured: on a map, a sequence, a key or an alias. */
   YAML_SECRET_TAG: "YAML_SECRET_TAG",
   /** A value tagged `!secret` was found unsealed where only sealed values are accepted. */
@@ -116,6 +120,8 @@ export const ErrorCode = {
   ENV_SEALED_OVERRIDE: "ENV_SEALED_OVERRIDE",
   /** The loaded config does not satisfy the schema (see `ConfigValidationError.issues`). */
   CONFIG_INVALID: "CONFIG_INVALID",
+  /** The local KMS server's state file cannot be read or is corrupt. */
+  STATE_FILE_INVALID: "STATE_FILE_INVALID",
   // --- Key allowlist and whole-file integrity (src/keys/allowlist.ts, src/integrity) ---
   /** A blob or integrity record names a key that is not trusted (checked before any provider call). */
   KEY_UNTRUSTED: "KEY_UNTRUSTED",

@@ -15,6 +15,7 @@ import * as nodePath from "node:path";
 import process from "node:process";
 import { createRequire } from "node:module";
 import * as nodeUtil from "node:util";
+import * as nodeTimers from "node:timers";
 import { fileURLToPath } from "node:url";
 import { concat } from "./crypto/bytes.ts";
 
@@ -240,7 +241,27 @@ export interface ServeHttpOptions {
   hostname?: string;
   /** Port; 0 picks a free one. Default 0. */
   port?: number;
+  /** Largest request body accepted: a larger one gets 413 and its connection closed. Default none. */
+  maxBodyBytes?: number;
+  /** Most connections open at once: more are closed as they arrive. Default none. */
+  maxConnections?: number;
+  /**
+   * Time a connection has to send a request's headers, from when it opens or its previous
+   * response was sent (so also the idle time of a kept-alive connection). Default none.
+   */
+  headersTimeoutMs?: number;
+  /** Time a request's body has to arrive once its headers have: else 408, closed. Default none. */
+  bodyTimeoutMs?: number;
+  /** Told each time a limit above refuses a request or closes a connection. */
+  onRefused?: (reason: HttpRefusal) => void;
 }
+
+/** Why {@link serveHttp} refused a request or closed a connection. */
+export type HttpRefusal =
+  | "body-too-large"
+  | "too-many-connections"
+  | "headers-timeout"
+  | "body-timeout";
 
 /**
  * Serve a web-standard `(Request) => Promise<Response>` handler over HTTP/1.1 with `node:http`
@@ -253,11 +274,13 @@ export async function serveHttp(
   const http = await import("node:http");
   const hostname = options.hostname ?? "127.0.0.1";
   const sockets = new Set<import("node:net").Socket>();
+  const limits = transportLimits(options);
   const server = http.createServer((req, res) => {
     const chunks: Uint8Array[] = [];
-    req.on("data", (c: Uint8Array) => chunks.push(c));
+    if (!limits.request(req, res, chunks)) return;
     req.on("error", () => res.destroy());
     req.on("end", () => {
+      if (!limits.bodyDone(req)) return;
       const body = chunks.length ? concatChunks(chunks) : undefined;
       const headers = new Headers();
       for (const [k, v] of Object.entries(req.headers)) {
@@ -293,6 +316,7 @@ export async function serveHttp(
   server.on("connection", (s) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
+    limits.connection(s, sockets.size);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -308,6 +332,91 @@ export async function serveHttp(
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
+  };
+}
+
+type NodeSocket = import("node:net").Socket;
+type NodeRequest = import("node:http").IncomingMessage;
+type NodeResponse = import("node:http").ServerResponse;
+
+/**
+ * The limits of {@link serveHttp}, enforced with its own timers and counters (the same on Node and
+ * Deno, whose `node:http` servers do not all honour Node's server timeout options). A request
+ * being answered is never timed out: only the client's side (headers, body) is.
+ */
+function transportLimits(options: ServeHttpOptions): {
+  connection(socket: NodeSocket, open: number): void;
+  request(req: NodeRequest, res: NodeResponse, chunks: Uint8Array[]): boolean;
+  bodyDone(req: NodeRequest): boolean;
+} {
+  const headerTimers = new WeakMap<NodeSocket, ReturnType<typeof setTimeout>>();
+  const bodyTimers = new WeakMap<NodeRequest, ReturnType<typeof setTimeout>>();
+  const refused = new WeakSet<NodeRequest>();
+  const refuse = (reason: HttpRefusal) => options.onRefused?.(reason);
+  const awaitHeaders = (socket: NodeSocket) => {
+    const ms = options.headersTimeoutMs;
+    if (ms === undefined || socket.destroyed) return;
+    clearTimeout(headerTimers.get(socket));
+    headerTimers.set(
+      socket,
+      setTimeout(() => {
+        refuse("headers-timeout");
+        socket.destroy();
+      }, ms),
+    );
+  };
+  const reject = (req: NodeRequest, res: NodeResponse, status: number, reason: HttpRefusal) => {
+    refused.add(req);
+    clearTimeout(bodyTimers.get(req));
+    refuse(reason);
+    if (res.headersSent) {
+      req.socket.destroy();
+      return;
+    }
+    res.on("finish", () => req.socket.destroy());
+    res.writeHead(status, { connection: "close", "content-type": "text/plain" });
+    res.end(status === 413 ? "Request body too large" : "Request timeout");
+  };
+  return {
+    connection(socket, open) {
+      if (options.maxConnections !== undefined && open > options.maxConnections) {
+        refuse("too-many-connections");
+        socket.destroy();
+        return;
+      }
+      socket.on("close", () => clearTimeout(headerTimers.get(socket)));
+      awaitHeaders(socket);
+    },
+    request(req, res, chunks) {
+      clearTimeout(headerTimers.get(req.socket));
+      res.on("finish", () => awaitHeaders(req.socket));
+      const max = options.maxBodyBytes;
+      const declared = Number(req.headers["content-length"] ?? 0);
+      if (max !== undefined && declared > max) {
+        reject(req, res, 413, "body-too-large");
+        return false;
+      }
+      if (options.bodyTimeoutMs !== undefined) {
+        bodyTimers.set(
+          req,
+          setTimeout(() => reject(req, res, 408, "body-timeout"), options.bodyTimeoutMs),
+        );
+      }
+      let size = 0;
+      req.on("data", (c: Uint8Array) => {
+        if (refused.has(req)) return;
+        size += c.byteLength;
+        if (max !== undefined && size > max) {
+          chunks.length = 0;
+          reject(req, res, 413, "body-too-large");
+        } else chunks.push(c);
+      });
+      return true;
+    },
+    bodyDone(req) {
+      clearTimeout(bodyTimers.get(req));
+      return !refused.has(req);
+    },
   };
 }
 
@@ -339,15 +448,59 @@ export class HttpConnectionReset extends Error {
   }
 }
 
+/**
+ * Call `fn` after `ms` milliseconds without keeping the process alive for it (an unref'd timer,
+ * on Node and Deno). Returns a function that cancels it.
+ */
+export function unrefTimeout(fn: () => void, ms: number): () => void {
+  const timer = nodeTimers.setTimeout(fn, ms);
+  timer.unref();
+  return () => nodeTimers.clearTimeout(timer);
+}
+
 /** The termination signals {@link onTerminationSignal} listens for. */
-export type TerminationSignal = "SIGINT" | "SIGTERM";
+export type TerminationSignal =
+  | "SIGINT"
+  | "SIGTERM"
+  | "SIGHUP"
+  | "SIGQUIT"
+  | "SIGUSR2"
+  | "SIGALRM"
+  | "SIGVTALRM"
+  | "SIGXCPU"
+  | "SIGXFSZ"
+  | "SIGIO"
+  | "SIGPWR"
+  | "SIGSTKFLT";
 
 /**
- * Call `handler` when the process receives SIGINT or SIGTERM (only SIGINT on Windows). Returns a
- * function that removes the listeners.
+ * Every catchable signal whose default action ends the process, except SIGUSR1 (Node's debugger),
+ * SIGPROF (profilers) and SIGPIPE (ignored by Node): a cleanup that listens to INT and TERM only
+ * would leave its files behind on Ctrl-\ (QUIT), a hang-up or a stray `kill -USR2`.
+ */
+const TERMINATION_SIGNALS: readonly TerminationSignal[] = [
+  "SIGINT",
+  "SIGTERM",
+  "SIGHUP",
+  "SIGQUIT",
+  "SIGUSR2",
+  "SIGALRM",
+  "SIGVTALRM",
+  "SIGXCPU",
+  "SIGXFSZ",
+  "SIGIO",
+  "SIGPWR",
+  "SIGSTKFLT",
+];
+
+/**
+ * Call `handler` when the process receives a terminating signal ({@link TerminationSignal}: those
+ * the platform has; only SIGINT on Windows). Returns a function that removes the listeners.
  */
 export function onTerminationSignal(handler: (signal: TerminationSignal) => void): () => void {
-  const signals: TerminationSignal[] = isWindows ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const signals: TerminationSignal[] = isWindows
+    ? ["SIGINT"]
+    : TERMINATION_SIGNALS.filter((sig) => sig in os.constants.signals);
   const listeners = signals.map((sig) => {
     const listener = () => handler(sig);
     process.on(sig, listener);
@@ -551,7 +704,7 @@ export interface RunChildOptions {
   env?: Record<string, string>;
   /** Run through the shell (`sh -c` / `cmd`), for editor commands with arguments. */
   shell?: boolean;
-  /** Forward SIGINT/SIGTERM/SIGHUP received by this process to the child. Default true. */
+  /** Forward the terminating signals this process receives (SIGINT, SIGTERM, SIGHUP, SIGQUIT …) to the child. Default true. */
   forwardSignals?: boolean;
 }
 
@@ -573,7 +726,10 @@ export async function runChild(
     });
     const forwarded: [string, () => void][] = [];
     if (options.forwardSignals !== false) {
-      for (const sig of isWindows ? ["SIGINT"] : ["SIGINT", "SIGTERM", "SIGHUP"]) {
+      const signals = isWindows
+        ? ["SIGINT"]
+        : TERMINATION_SIGNALS.filter((sig) => sig in os.constants.signals);
+      for (const sig of signals) {
         const l = () => {
           child.kill(sig as "SIGINT");
         };

@@ -2,20 +2,27 @@
  * A bounded in-memory cache of unwrapped data keys, in front of the key providers.
  *
  * - bounded by entry count (LRU eviction), age (TTL) and optionally uses per entry;
- * - expiry is lazy against an injectable clock (no background timer keeps a process alive);
+ * - expired entries are dropped and zeroed on every access, and by an unref'd timer when the
+ *   oldest one expires (it never keeps a process alive), so key bytes do not outlive their TTL
+ *   in an idle process;
  * - concurrent requests for the same wrapped key share one provider call; a failed call is not
  *   cached and every waiter gets its error;
+ * - `clear()` wins over loads in flight: what they bring back is handed to their waiters and
+ *   zeroed, never cached, and later requests start a new call;
  * - an evicted, expired or cleared entry's plaintext key bytes are zeroed (`fill(0)`).
  *
- * Entries are keyed by the canonical, length-prefixed encoding of (provider id, key id, wrapped
- * DEK, encryption context). None of these is secret, and an unambiguous encoding cannot collide,
- * so no hashing step is needed on the hot path.
+ * Entries are keyed by the canonical, length-prefixed encoding of (provider instance, provider
+ * id, key id, wrapped DEK, encryption context). None of these is secret, and an unambiguous
+ * encoding cannot collide, so no hashing step is needed on the hot path. The provider instance
+ * (`scope`) keeps one provider from being handed what another one (other credentials, other
+ * key file) unwrapped.
  *
  * @module
  */
 import { DataKey } from "../crypto/data_key.ts";
 import { canonicalContext } from "../envelope/aad.ts";
 import type { EncryptionContext } from "../keys/key_provider.ts";
+import { unrefTimeout } from "../runtime.ts";
 
 /** What identifies a wrapped data key. */
 export interface DekCacheKey {
@@ -27,6 +34,11 @@ export interface DekCacheKey {
   wrapped: Uint8Array;
   /** The encryption context it was wrapped with. */
   context: EncryptionContext;
+  /**
+   * The provider instance that unwraps it: entries loaded through one instance are never handed
+   * to another (whose credentials may be denied). Omitted: shared by every instance.
+   */
+  scope?: object;
 }
 
 /** Default capacity of a {@link DekCache}: 4096 data keys. */
@@ -47,6 +59,11 @@ export interface DekCacheOptions {
   maxUses?: number;
   /** Clock in ms, injectable for tests. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Drop expired entries with a timer when the oldest one expires (unref'd: it never keeps a
+   * process alive), not only when the cache is next used. Default true.
+   */
+  expiryTimer?: boolean;
 }
 
 /** Counters of a {@link DekCache}, for tests, benchmarks and logs. */
@@ -88,9 +105,14 @@ export class DekCache {
   readonly #ttlMs: number;
   readonly #maxUses: number;
   readonly #now: () => number;
+  readonly #expiryTimer: boolean;
   // Map iteration order is insertion order: re-inserting on use makes it an LRU list.
   readonly #entries = new Map<string, Entry>();
+  // The same entries in insertion order, which is expiry order (the TTL is the same for all).
+  readonly #byAge = new Map<string, Entry>();
   readonly #inflight = new Map<string, Promise<DataKey>>();
+  #generation = 0;
+  #cancelTimer: (() => void) | undefined;
   #stats = { hits: 0, misses: 0, providerCalls: 0, inflightJoins: 0, evictions: 0 };
 
   /**
@@ -103,6 +125,7 @@ export class DekCache {
     this.#ttlMs = positive(options.ttlMs ?? 300_000, "ttlMs");
     this.#maxUses = positive(options.maxUses ?? Infinity, "maxUses");
     this.#now = options.now ?? Date.now;
+    this.#expiryTimer = options.expiryTimer ?? true;
   }
 
   /**
@@ -110,25 +133,23 @@ export class DekCache {
    * `load` (the provider) once. `load` must return fresh plaintext bytes the cache may own.
    */
   get(id: DekCacheKey, load: () => Promise<Uint8Array>): Promise<DataKey> {
+    this.#sweep();
     const k = cacheKey(id);
     const entry = this.#entries.get(k);
     if (entry) {
-      if (this.#now() >= entry.expiresAt) {
-        this.#evict(k, entry);
+      this.#stats.hits++;
+      entry.uses++;
+      this.#entries.delete(k);
+      if (entry.uses >= this.#maxUses) {
+        // Hand out this last use and drop it: zeroing the raw bytes leaves the holder's
+        // non-extractable CryptoKey working.
+        this.#stats.evictions++;
+        this.#byAge.delete(k);
+        entry.key.destroy();
       } else {
-        this.#stats.hits++;
-        entry.uses++;
-        this.#entries.delete(k);
-        if (entry.uses >= this.#maxUses) {
-          // Hand out this last use and drop it: zeroing the raw bytes leaves the holder's
-          // non-extractable CryptoKey working.
-          this.#stats.evictions++;
-          entry.key.destroy();
-        } else {
-          this.#entries.set(k, entry);
-        }
-        return Promise.resolve(entry.key);
+        this.#entries.set(k, entry);
       }
+      return Promise.resolve(entry.key);
     }
     const pending = this.#inflight.get(k);
     if (pending) {
@@ -138,13 +159,21 @@ export class DekCache {
     }
     this.#stats.misses++;
     this.#stats.providerCalls++;
+    const generation = this.#generation;
     const p = (async () => {
       const key = await DataKey.fromBytes(await load());
-      this.#insert(k, key);
+      if (generation === this.#generation) this.#insert(k, key);
+      else {
+        // clear() ran while this call was out: hand the key to its waiters, keep nothing.
+        this.#stats.evictions++;
+        key.destroy();
+      }
       return key;
     })();
     this.#inflight.set(k, p);
-    const done = () => this.#inflight.delete(k);
+    const done = () => {
+      if (this.#inflight.get(k) === p) this.#inflight.delete(k);
+    };
     p.then(done, done);
     return p;
   }
@@ -159,31 +188,66 @@ export class DekCache {
       key.destroy();
       return;
     }
-    this.#entries.set(k, { key, expiresAt: this.#now() + this.#ttlMs, uses: 1 });
+    const entry = { key, expiresAt: this.#now() + this.#ttlMs, uses: 1 };
+    this.#entries.set(k, entry);
+    this.#byAge.set(k, entry);
     while (this.#entries.size > this.#maxEntries) {
       const [oldestKey, oldest] = this.#entries.entries().next().value as [string, Entry];
       this.#evict(oldestKey, oldest);
     }
+    this.#schedule();
   }
 
   #evict(k: string, entry: Entry): void {
     this.#entries.delete(k);
+    this.#byAge.delete(k);
     this.#stats.evictions++;
     entry.key.destroy();
   }
 
-  /** Drop every entry and zero its key bytes. Counters are kept. */
-  clear(): void {
-    for (const [k, e] of [...this.#entries]) this.#evict(k, e);
+  /** Drop and zero every expired entry: the oldest first, stopping at the first live one. */
+  #sweep(): void {
+    if (this.#byAge.size === 0) return;
+    const now = this.#now();
+    for (const [k, e] of this.#byAge) {
+      if (now < e.expiresAt) break;
+      this.#evict(k, e);
+    }
   }
 
-  /** Number of entries currently held (expired entries count until they are next touched). */
+  /** Arm the expiry timer for the oldest entry, unless one is armed or the cache is empty. */
+  #schedule(): void {
+    if (!this.#expiryTimer || this.#cancelTimer || this.#byAge.size === 0) return;
+    const oldest = this.#byAge.values().next().value as Entry;
+    const wait = Math.max(0, Math.min(oldest.expiresAt - this.#now(), 2 ** 31 - 1));
+    this.#cancelTimer = unrefTimeout(() => {
+      this.#cancelTimer = undefined;
+      this.#sweep();
+      this.#schedule();
+    }, wait + 1);
+  }
+
+  /**
+   * Drop every entry and zero its key bytes. Loads in flight are forgotten: what they bring back
+   * goes to their waiters and is zeroed, never cached. Counters are kept.
+   */
+  clear(): void {
+    this.#generation++;
+    this.#inflight.clear();
+    for (const [k, e] of [...this.#entries]) this.#evict(k, e);
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
+  }
+
+  /** Number of live entries (expired ones are dropped first). */
   get size(): number {
+    this.#sweep();
     return this.#entries.size;
   }
 
-  /** A snapshot of the counters. */
+  /** A snapshot of the counters (expired entries are dropped first). */
   stats(): DekCacheStats {
+    this.#sweep();
     return { ...this.#stats, size: this.#entries.size };
   }
 
@@ -198,11 +262,20 @@ function positive(n: number, name: string): number {
   return n;
 }
 
+/** A number per provider instance (a scope), for cache keys; 0 is "no scope". */
+const scopes = new WeakMap<object, number>();
+let lastScope = 0;
+
 /**
  * The map key for a wrapped DEK (not secret): every part length-prefixed, context entries sorted
  * by key, the wrapped bytes as one character per byte.
  */
 function cacheKey(id: DekCacheKey): string {
+  let scope = 0;
+  if (id.scope !== undefined) {
+    scope = scopes.get(id.scope) ?? 0;
+    if (scope === 0) scopes.set(id.scope, scope = ++lastScope);
+  }
   let ctx = "";
   for (const k of Object.keys(id.context).sort()) {
     const v = id.context[k];
@@ -213,5 +286,5 @@ function cacheKey(id: DekCacheKey): string {
   for (let i = 0; i < id.wrapped.length; i += 4096) {
     wrapped += String.fromCharCode(...id.wrapped.subarray(i, i + 4096));
   }
-  return `${id.providerId.length}:${id.providerId}${id.keyId.length}:${id.keyId}${ctx.length}:${ctx}${wrapped}`;
+  return `${scope}:${id.providerId.length}:${id.providerId}${id.keyId.length}:${id.keyId}${ctx.length}:${ctx}${wrapped}`;
 }

@@ -32,7 +32,11 @@ export interface EnvVariable {
   origin: Omit<Origin, "secret">;
 }
 
-const normalize = (s: string) => s.toLowerCase().replace(/[_-]/g, "");
+// ASCII case folding only: toLowerCase() would also fold look-alikes such as the Kelvin sign
+// (U+212A) onto "k", so a variable could reach a key its name does not spell.
+const asciiLower = (s: string) =>
+  s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) | 32));
+const normalize = (s: string) => asciiLower(s).replace(/[_-]/g, "");
 
 /**
  * The encryption context entry that binds a blob to the environment layers: a value for an
@@ -105,6 +109,9 @@ export function applyEnv(
     if (rest === "" || parts.some((p) => p === "")) {
       throw invalid(v, "has an empty segment", "Separate segments with exactly two underscores");
     }
+    if (/[^\x21-\x7e]/.test(rest)) {
+      throw invalid(v, "has a character outside printable ASCII", "Name variables in ASCII");
+    }
     const path: PathSegment[] = [];
     let parent: MapNode | { kind: "seq"; items: TreeNode[] } = root;
     for (let i = 0; i < parts.length; i++) {
@@ -121,7 +128,7 @@ export function applyEnv(
             "Rename one of the keys",
           );
         }
-        seg = matches[0] ?? part.toLowerCase();
+        seg = matches[0] ?? asciiLower(part);
         existing = parent.entries.get(seg);
       } else {
         if (!/^(0|[1-9][0-9]{0,8})$/.test(part)) {

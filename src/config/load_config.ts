@@ -378,20 +378,36 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
     }
   });
   await checkTrust(providers, integrityJobs, records, jobs, parsed);
+  // A file refused anyway is refused now, before any provider call: no record where one is
+  // required, a plaintext secret in a file that has no record, or a record older than the pinned
+  // generation.
+  const minGeneration = minGenerationFor(options, specs);
+  for (const [i, j] of integrityJobs.entries()) {
+    if (records[i] === undefined && j.mode === "require") {
+      if (j.sealed) {
+        await verifyRecord(j.doc, undefined, {
+          providers,
+          trust: j.policy.trust,
+          cache,
+          required: true,
+        });
+      } else {
+        // A file that holds no sealed value needs no record (a plain base.yaml just loads), but a
+        // plaintext value under a name the rules call secret is refused: that is what a sealed
+        // file looks like after someone replaced its blobs with plaintext and removed its record.
+        refusePlainSecrets(j);
+      }
+    }
+    refuseRollback(j.file, records[i], minGeneration(j.file));
+  }
 
   // 4. Integrity and values in one round of provider calls. Each file's record is verified while
   // the values' data keys are fetched and their blobs opened, so a cold load waits for one round
   // trip, not two. Opened values are held aside and reach the tree only after every record has
   // verified; when one fails, they are dropped and the integrity error is what the caller sees.
-  const minGeneration = minGenerationFor(options, specs);
   const verifying = mapConcurrent(integrityJobs, concurrency, async (j, i) => {
-    // A file that holds no sealed value needs no record (a plain base.yaml just loads), but a
-    // plaintext value under a name the rules call secret is refused: that is what a sealed file
-    // looks like after someone replaced its blobs with plaintext and removed its record.
-    if (records[i] === undefined && !j.sealed && j.mode === "require") refusePlainSecrets(j);
-    let record;
     try {
-      record = await verifyRecord(j.doc, records[i], {
+      await verifyRecord(j.doc, records[i], {
         providers,
         context: j.context,
         trust: j.policy.trust,
@@ -413,20 +429,6 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
         );
       }
       throw err;
-    }
-    const min = minGeneration(j.file);
-    if (min !== undefined && (record === undefined || record.generation < min)) {
-      throw new SealfigError(
-        "INTEGRITY_ROLLBACK",
-        record === undefined
-          ? `The file has no integrity record, and generation ${min} or later is required`
-          : `The file is generation ${record.generation}, older than the minimum ${min}`,
-        {
-          file: j.file,
-          hint: "An older version of this file is being loaded (a rollback?); deploy the " +
-            "current file, or lower the pinned minimum generation if this is intended",
-        },
-      );
     }
   });
   // Every blob of every layer in one pass; each distinct data key is fetched once.
@@ -470,6 +472,27 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
       sealedOverridden,
     },
   };
+}
+
+/** INTEGRITY_ROLLBACK when a pinned minimum generation is set and the record is older or absent. */
+function refuseRollback(
+  file: string,
+  record: { generation: number } | undefined,
+  min: number | undefined,
+): void {
+  if (min !== undefined && (record === undefined || record.generation < min)) {
+    throw new SealfigError(
+      "INTEGRITY_ROLLBACK",
+      record === undefined
+        ? `The file has no integrity record, and generation ${min} or later is required`
+        : `The file is generation ${record.generation}, older than the minimum ${min}`,
+      {
+        file,
+        hint: "An older version of this file is being loaded (a rollback?); deploy the " +
+          "current file, or lower the pinned minimum generation if this is intended",
+      },
+    );
+  }
 }
 
 /** Open one pending blob; an error names the file, line and column, or the variable. */

@@ -17,6 +17,7 @@ import {
   isMap,
   isScalar,
   isSeq,
+  Lexer,
   LineCounter,
   type Node,
   type Pair,
@@ -28,6 +29,7 @@ import { isSealfigError, SealfigError } from "../errors.ts";
 import { isBlob, parseBlob, type ValueTypeName } from "../envelope/format.ts";
 import type { SecretValue } from "../envelope/value_codec.ts";
 import { formatPath, type PathSegment, toSegments, type ValuePath } from "../path.ts";
+import { lookalikeReason } from "./lookalike.ts";
 import { resolveScalar } from "./scalar.ts";
 import {
   type DecodedSource,
@@ -44,6 +46,28 @@ export const SECRET_TAG = "!secret";
 export const DEFAULT_MAX_ALIAS_COUNT = 100;
 
 const MAX_DEPTH = 256;
+
+/**
+ * Limits that bound the work of parsing one document, whatever its content (docs/config.md,
+ * "Parsing budget"). The lexical tokens are counted while the syntax tree is built, the rest in
+ * one linear pass over that tree before the YAML nodes are composed, so a hostile file within
+ * the size limit is refused before it can cost more time or memory than a legitimate one.
+ */
+export const PARSE_LIMITS: {
+  /** Lexical tokens (scalars, indicators, spaces, newlines, comments): 1,000,000. */
+  readonly maxTokens: number;
+  /** YAML nodes (collections, keys and values; an empty value counts): 100,000. */
+  readonly maxNodes: number;
+  /** Keys in one map: 10,000. */
+  readonly maxKeysPerMap: number;
+  /** Collection nesting, block and flow: 256 levels. */
+  readonly maxDepth: number;
+} = Object.freeze({
+  maxTokens: 1_000_000,
+  maxNodes: 100_000,
+  maxKeysPerMap: 10_000,
+  maxDepth: MAX_DEPTH,
+});
 
 /**
  * What a value in a document is:
@@ -242,6 +266,16 @@ export class SealfigDocument {
             );
           }
           seen.add(seg);
+          const lookalike = lookalikeReason(seg);
+          if (lookalike !== undefined) {
+            throw this.#error(
+              "YAML_KEY_CONFUSABLE",
+              `A map key ${lookalike}`,
+              pair.key as Node,
+              path,
+              "Rename the key with visible characters of one script: it could pass for another key in a review",
+            );
+          }
           const keyNode = pair.key as Node;
           const col = keyNode.range ? this.position(keyNode.range[0]).col - 1 : keyColumn;
           const value = pair.value as Node | null;
@@ -421,7 +455,12 @@ export class SealfigDocument {
   }
 
   #error(
-    code: "YAML_SYNTAX" | "YAML_SECRET_TAG" | "YAML_DUPLICATE_KEY" | "YAML_UNSUPPORTED",
+    code:
+      | "YAML_SYNTAX"
+      | "YAML_SECRET_TAG"
+      | "YAML_DUPLICATE_KEY"
+      | "YAML_UNSUPPORTED"
+      | "YAML_KEY_CONFUSABLE",
     reason: string,
     node: Node | undefined,
     path?: PathSegment[],
@@ -502,16 +541,17 @@ function parseYamlText(
 ): Document.Parsed {
   let doc: Document.Parsed | undefined;
   try {
-    // What yaml's parseDocument does, with a depth check between its two stages: the parser is
+    // What yaml's parseDocument does, with bounds checked between its two stages: the parser is
     // iterative, the composer recursive, and near the stack limit V8 may abort the whole process
-    // (seen: a fatal "RegExpCompiler Allocation failed") instead of throwing a RangeError.
-    const tokens = [...new Parser(lines.addNewLine).parse(text)];
-    const deep = deepestOffset(tokens);
-    if (deep !== undefined) {
-      throw new SealfigError("YAML_SYNTAX", `Nesting deeper than ${MAX_DEPTH} levels`, {
+    // (seen: a fatal "RegExpCompiler Allocation failed") instead of throwing a RangeError; and a
+    // syntax tree of millions of tokens, or a document of millions of nodes, exhausts the heap.
+    const tokens = boundedTokens(text, lines, file);
+    const over = scanLimits(tokens);
+    if (over !== undefined) {
+      throw new SealfigError(over.code, over.reason, {
         ...(file !== undefined ? { file } : {}),
-        ...lines.linePos(deep),
-        hint: "Flatten the document",
+        ...lines.linePos(over.offset),
+        hint: over.hint,
       });
     }
     const directive = tokens.find((t) => t.type === "directive");
@@ -531,7 +571,7 @@ function parseYamlText(
     // resolveKnownTags: false — the YAML 1.1 tags (!!omap, !!pairs, !!set, !!binary,
     // !!timestamp) are not constructed; the walk refuses them by name.
     const composer = new Composer({
-      uniqueKeys: true,
+      uniqueKeys: false,
       merge: true,
       strict: true,
       version: "1.2",
@@ -653,24 +693,148 @@ function shortTag(tag: string): string {
   return tag.startsWith("tag:yaml.org,2002:") ? `!!${tag.slice(18)}` : tag;
 }
 
-/** Offset of the first collection nested deeper than {@link MAX_DEPTH} levels in a CST. */
-function deepestOffset(tokens: readonly CST.Token[]): number | undefined {
-  const stack: [CST.Token, number][] = tokens.map((t) => [t, 0]);
+/**
+ * The syntax tree of `text`, built token by token so that building it stops at
+ * {@link PARSE_LIMITS}.maxTokens (what yaml's `Parser.parse` does, with a count). On the way, the
+ * tokens that surely make a node each (scalars, aliases, flow collections) are counted against
+ * `maxNodes`, and flow brackets against `maxDepth`, so the tree of a hostile file stops growing
+ * early; {@link scanLimits} counts exactly afterwards.
+ */
+function boundedTokens(text: string, lines: LineCounter, file: string | undefined): CST.Token[] {
+  const parser = new Parser(lines.addNewLine);
+  const tokens: CST.Token[] = [];
+  lines.addNewLine(0);
+  let count = 0;
+  let nodes = 0;
+  let flowDepth = 0;
+  const refuse = (code: "YAML_LIMIT" | "YAML_SYNTAX", reason: string, hint: string) =>
+    new SealfigError(code, reason, {
+      ...(file !== undefined ? { file } : {}),
+      ...lines.linePos(Math.min(parser.offset, text.length)),
+      hint,
+    });
+  for (const lexeme of new Lexer().lex(text)) {
+    if (++count > PARSE_LIMITS.maxTokens) {
+      throw refuse(
+        "YAML_LIMIT",
+        `More than ${PARSE_LIMITS.maxTokens} YAML tokens (scalars, indicators, comments)`,
+        BUDGET_HINT,
+      );
+    }
+    switch (lexeme[0]) {
+      case "[":
+      case "{":
+        if (lexeme.length !== 1) break;
+        nodes++;
+        if (++flowDepth > PARSE_LIMITS.maxDepth) {
+          throw refuse(
+            "YAML_SYNTAX",
+            `Nesting deeper than ${PARSE_LIMITS.maxDepth} levels`,
+            "Flatten the document",
+          );
+        }
+        break;
+      case "]":
+      case "}":
+        if (lexeme.length === 1 && flowDepth > 0) flowDepth--;
+        break;
+      case "\x1f": // a plain scalar follows
+      case '"':
+      case "'":
+      case "*":
+      case "|":
+      case ">":
+        nodes++;
+        break;
+    }
+    if (nodes > PARSE_LIMITS.maxNodes) throw refuse("YAML_LIMIT", tooManyNodes(), BUDGET_HINT);
+    for (const token of parser.next(lexeme)) tokens.push(token);
+  }
+  for (const token of parser.end()) tokens.push(token);
+  return tokens;
+}
+
+const BUDGET_HINT = "Split the file: sealfig bounds the work of parsing one document";
+const tooManyNodes = () =>
+  `More than ${PARSE_LIMITS.maxNodes} YAML nodes (keys, values and collections)`;
+
+/** What {@link scanLimits} found over a limit. */
+interface LimitExceeded {
+  code: "YAML_SYNTAX" | "YAML_LIMIT";
+  reason: string;
+  hint: string;
+  offset: number;
+}
+
+/**
+ * One linear pass over a syntax tree: the first place where it is nested deeper than
+ * {@link MAX_DEPTH} levels, has a map with more than `maxKeysPerMap` keys, or brings the total of
+ * nodes over `maxNodes`. Nodes are counted as the composer will create them: each collection,
+ * each key of a map (or pair in a flow sequence), each value (an empty one too), each document's
+ * root.
+ */
+function scanLimits(tokens: readonly CST.Token[]): LimitExceeded | undefined {
+  const limits = PARSE_LIMITS;
+  const stack: [CST.Token, number][] = [];
+  for (let i = tokens.length - 1; i >= 0; i--) stack.push([tokens[i]!, 0]);
+  let nodes = 0;
+  const tooMany = (offset: number): LimitExceeded => ({
+    code: "YAML_LIMIT",
+    reason: tooManyNodes(),
+    hint: BUDGET_HINT,
+    offset,
+  });
   for (let next = stack.pop(); next; next = stack.pop()) {
     const [token, depth] = next;
     switch (token.type) {
       case "document":
         if (token.value) stack.push([token.value, depth]);
+        else nodes++;
         break;
       case "block-map":
       case "block-seq":
-      case "flow-collection":
-        if (depth >= MAX_DEPTH) return token.offset;
-        for (const item of token.items as CST.CollectionItem[]) {
-          if (item.key) stack.push([item.key, depth + 1]);
-          if (item.value) stack.push([item.value, depth + 1]);
+      case "flow-collection": {
+        if (depth >= limits.maxDepth) {
+          return {
+            code: "YAML_SYNTAX",
+            reason: `Nesting deeper than ${limits.maxDepth} levels`,
+            hint: "Flatten the document",
+            offset: token.offset,
+          };
         }
+        const isMap = token.type === "block-map" ||
+          (token.type === "flow-collection" && token.start.source === "{");
+        const items = token.items as CST.CollectionItem[];
+        if (isMap && items.length > limits.maxKeysPerMap) {
+          return {
+            code: "YAML_LIMIT",
+            reason:
+              `A map has ${items.length} keys, more than the limit of ${limits.maxKeysPerMap}`,
+            hint: "Split the map, or the file: sealfig bounds the work of parsing one document",
+            offset: token.offset,
+          };
+        }
+        nodes++;
+        for (let i = items.length - 1; i >= 0; i--) {
+          const item = items[i]!;
+          const pair = isMap || item.key !== undefined ||
+            item.start.some((t) => t.type === "explicit-key-ind") ||
+            (item.sep ?? []).some((t) => t.type === "map-value-ind");
+          if (pair) {
+            if (item.key) stack.push([item.key, depth + 1]);
+            else nodes++;
+          }
+          if (item.value) stack.push([item.value, depth + 1]);
+          else nodes++;
+        }
+        if (nodes > limits.maxNodes) return tooMany(token.offset);
         break;
+      }
+      default:
+        nodes++;
+        if (nodes > limits.maxNodes) {
+          return tooMany("offset" in token ? token.offset : 0);
+        }
     }
   }
   return undefined;

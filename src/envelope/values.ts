@@ -280,7 +280,13 @@ export async function openDataKey(
   const load = () => provider.decryptDataKey(parsed.keyId, parsed.wrappedDek, context);
   if (cache) {
     return cache.get(
-      { providerId: provider.id, keyId: parsed.keyId, wrapped: parsed.wrappedDek, context },
+      {
+        providerId: provider.id,
+        keyId: parsed.keyId,
+        wrapped: parsed.wrappedDek,
+        context,
+        scope: provider,
+      },
       load,
     );
   }

@@ -162,7 +162,13 @@ function unwrapIntegrityKey(
 ): Promise<DataKey> {
   const context = integrityContext(fileContext);
   return cache.get(
-    { providerId: provider.id, keyId: record.keyId, wrapped: record.wrappedDek, context },
+    {
+      providerId: provider.id,
+      keyId: record.keyId,
+      wrapped: record.wrappedDek,
+      context,
+      scope: provider,
+    },
     () => provider.decryptDataKey(record.keyId, record.wrappedDek, context),
   );
 }

@@ -313,6 +313,12 @@ export class KmsKeyProvider implements KeyProvider {
         },
       );
     }
+    try {
+      answeredKey("GenerateDataKey", keyId, out.KeyId);
+    } catch (err) {
+      plaintext.fill(0);
+      throw err;
+    }
     const dek = new Uint8Array(32);
     dek.set(plaintext);
     plaintext.fill(0);
@@ -340,6 +346,7 @@ export class KmsKeyProvider implements KeyProvider {
       );
     const replica = this.#preferredReplica(keyId);
     let out: DecryptCommandOutput;
+    let asked = replica ?? keyId;
     if (replica === undefined) {
       out = await this.#call(
         "Decrypt",
@@ -361,6 +368,7 @@ export class KmsKeyProvider implements KeyProvider {
       } catch (err) {
         if (!(err instanceof SealfigError) || !FALLBACK_CODES.has(err.code)) throw err;
         this.#stats.fallbacks++;
+        asked = keyId;
         const left = Math.max(1, this.#deadlineMs - (Date.now() - started));
         out = await this.#call(
           "Decrypt",
@@ -383,6 +391,12 @@ export class KmsKeyProvider implements KeyProvider {
           hint: "The wrapped value is not a sealfig data key; re-seal the value",
         },
       );
+    }
+    try {
+      answeredKey("Decrypt", asked, out.KeyId);
+    } catch (err) {
+      plaintext.fill(0);
+      throw err;
     }
     const dek = new Uint8Array(32);
     dek.set(plaintext);
@@ -435,6 +449,8 @@ export class KmsKeyProvider implements KeyProvider {
         },
       );
     }
+    answeredKey("ReEncrypt", keyId, out.SourceKeyId);
+    answeredKey("ReEncrypt", toKeyId, out.KeyId);
     return { wrapped: new Uint8Array(out.CiphertextBlob), keyId: out.KeyId };
   }
 
@@ -596,6 +612,33 @@ export class KmsKeyProvider implements KeyProvider {
       clearTimeout(timer);
       caller?.removeEventListener("abort", onCallerAbort);
     }
+  }
+}
+
+/**
+ * Check the key KMS says it used against the key that was asked for, when the request named one
+ * exactly (a key ARN or a key id; an alias can point anywhere). Real KMS never answers with
+ * another key; an endpoint that does is not trusted with the answer (`KMS_INCORRECT_KEY`).
+ */
+function answeredKey(op: string, requested: string, answered: string | undefined): void {
+  const arn = KEY_ARN.exec(requested);
+  let ok: boolean;
+  if (arn && arn[4] === "key") ok = answered === requested;
+  else if (/^(mrk-[0-9a-f]{32}|[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12})$/.test(requested)) {
+    ok = answered !== undefined && KEY_ARN.exec(answered)?.[5] === requested;
+  } else ok = true;
+  if (!ok) {
+    throw new SealfigError(
+      "KMS_INCORRECT_KEY",
+      `KMS answered ${op} for key ${requested} with ${
+        answered === undefined ? "no key id" : `key ${answered}`
+      }`,
+      {
+        keyId: requested,
+        hint: "Check that the endpoint is AWS KMS (or a compatible server) and not a proxy " +
+          "that rewrites answers",
+      },
+    );
   }
 }
 

@@ -86,6 +86,20 @@ function networkCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * True when the SDK could not parse KMS's answer (a body that is not KMS JSON, or fields of the
+ * wrong shape). Such an error's message may quote the response body, which can hold a plaintext
+ * data key (a truncated `Decrypt` answer): only fixed text is ever taken from it.
+ */
+export function isUnparsableResponse(err: unknown): boolean {
+  if (typeof err !== "object" || err === null) return false;
+  if (errorName(err) === "SyntaxError" || "$responseBodyText" in err) return true;
+  // The SDK marks deserialization failures with the raw `$response`, service errors with `$metadata`.
+  if ("$response" in err && !("$metadata" in err)) return true;
+  const m = fields(err).message;
+  return typeof m === "string" && m.includes("Deserialization error");
+}
+
 /** A short, non-secret description of a failed attempt: the error name, or the HTTP status. */
 export function describeFailure(err: unknown): string {
   const name = errorName(err);
@@ -129,6 +143,7 @@ function action(op: string): string {
 }
 
 function awsMessage(err: unknown): string {
+  if (isUnparsableResponse(err)) return "";
   const m = fields(err).message;
   if (typeof m !== "string" || m === "" || m === "UnknownError") return "";
   return m.length > 400 ? `${m.slice(0, 400)}…` : m;
@@ -141,8 +156,8 @@ function awsMessage(err: unknown): string {
 function safeCause(err: unknown): Error {
   const status = httpStatus(err);
   const e = new Error(
-    status !== undefined && status >= 500 && errorName(err) === "SyntaxError"
-      ? `HTTP ${status} with a body that is not KMS JSON`
+    isUnparsableResponse(err)
+      ? `${status !== undefined ? `HTTP ${status} with a` : "A"} body that is not KMS JSON`
       : awsMessage(err) || errorName(err),
   );
   e.name = describeFailure(err);
@@ -163,6 +178,18 @@ export function mapKmsError(err: unknown, ctx: KmsErrorContext): SealfigError {
   const name = errorName(err);
   const op = ctx.operation;
   const arn = ctx.keyId;
+  if (isUnparsableResponse(err)) {
+    const status = httpStatus(err);
+    return make(
+      "PROVIDER_FAILED",
+      `KMS ${op} with key ${arn} returned an answer that is not KMS JSON${
+        status !== undefined ? ` (HTTP ${status})` : ""
+      }`,
+      ctx,
+      "Check that the endpoint is AWS KMS (or a compatible server)",
+      err,
+    );
+  }
   const ctxJson = JSON.stringify(ctx.context);
   switch (name) {
     case "AccessDeniedException": {

@@ -108,6 +108,10 @@ export const CATEGORIES = [
   "crash safety",
   "concurrency",
   "differential",
+  "parse bounds",
+  "lookalike keys",
+  "kms answers",
+  "kms server",
 ] as const;
 /** A summary category. */
 export type Category = typeof CATEGORIES[number];

@@ -17,6 +17,7 @@ import { crashSuite } from "./_crash.ts";
 import { concurrencySuite } from "./_concurrency.ts";
 import { differentialSuite } from "./_differential.ts";
 import { mergeSuite } from "./_merge.ts";
+import { hardeningSuite } from "./_hardening.ts";
 
 describe("adversarial suite", () => {
   tamperingSuite();
@@ -28,6 +29,7 @@ describe("adversarial suite", () => {
   concurrencySuite();
   differentialSuite();
   mergeSuite();
+  hardeningSuite();
 
   it("leak scan: no canary in any captured error, CLI output or temp file", () => {
     const scan = scanForLeaks();

@@ -117,6 +117,7 @@ async function edit(target: Target, ctx: CliContext, allowUnseal: boolean): Prom
     const tmp = `${dir}/${baseName(file)}`;
     await writeNewFile(tmp, plainText, 0o600);
     for (;;) {
+      const started = Date.now();
       const exit = await runEditor(tmp, ctx);
       if (exit !== 0) {
         ctx.stderr(`sealfig edit: the editor exited with ${exit}; nothing was changed\n`);
@@ -126,6 +127,7 @@ async function edit(target: Target, ctx: CliContext, allowUnseal: boolean): Prom
       const edited = new TextDecoder("utf-8", { ignoreBOM: true }).decode(editedBytes);
       if (edited === plainText) {
         ctx.stderr(`${file}: file has not changed\n`);
+        if (Date.now() - started < EDITOR_RETURNED_AT_ONCE_MS) ctx.stderr(WAIT_HINT);
         return ExitCode.OK;
       }
       let doc: SealfigDocument;
@@ -222,6 +224,12 @@ function plainChanges(before: SealfigDocument | undefined, after: SealfigDocumen
   for (const p of was.keys()) if (!now.has(p)) n++;
   return n;
 }
+/** An editor that exits this soon without a change probably went on in the background. */
+const EDITOR_RETURNED_AT_ONCE_MS = 1_500;
+const WAIT_HINT = "sealfig edit: the editor returned at once without changes. If it keeps " +
+  "running in the background (VS Code, Sublime, gvim …), make it wait for the file to close, " +
+  'e.g. SEALFIG_EDITOR="code --wait", "subl -w" or "gvim -f"; an edit made after this point ' +
+  "is lost (the plaintext copy is already removed)\n";
 
 async function runEditor(file: string, ctx: CliContext): Promise<number> {
   const editor = ctx.env.SEALFIG_EDITOR || ctx.env.VISUAL || ctx.env.EDITOR ||
@@ -248,7 +256,10 @@ async function validate(target: Target, text: string): Promise<void> {
       `Schema ${spec} named by the rules is not a zod/Standard Schema`,
     );
   }
+  // parseDocument already refused duplicate keys and anything over the parsing budget: yaml's
+  // own duplicate check (quadratic) is not needed again.
   const data = parseYaml(text, {
+    uniqueKeys: false,
     customTags: [{ tag: "!secret", resolve: (s: string) => s }],
   });
   const result = (await schema["~standard"].validate(data)) as {

@@ -115,27 +115,53 @@ export class KmsService {
     return JSON.stringify(state, null, 2) + "\n";
   }
 
-  /** Replace the state with one read from {@link serialize} output. */
+  /**
+   * Replace the state with one read from {@link serialize} output. The text is checked whole
+   * before anything is replaced: a corrupt state throws and leaves the current one as it was.
+   */
   restore(text: string): void {
     const state = JSON.parse(text) as StateFile;
     if (state?.format !== "sealfig-kms-server-state" || state.version !== 1) {
       throw new Error("not a sealfig kms-server state file");
+    }
+    const str = (v: unknown) => typeof v === "string";
+    const num = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+    if (
+      !Array.isArray(state.keys) || !Array.isArray(state.aliases) ||
+      typeof state.materials !== "object" || state.materials === null ||
+      !state.keys.every((k) =>
+        typeof k === "object" && k !== null && str(k.keyId) && str(k.region)
+      ) ||
+      !state.aliases.every((a) =>
+        typeof a === "object" && a !== null && str(a.region) && str(a.name) && str(a.target) &&
+        num(a.creationDate) && num(a.lastUpdatedDate)
+      )
+    ) {
+      throw new Error("malformed sealfig kms-server state file");
+    }
+    const materials = new Map<string, Uint8Array<ArrayBuffer>[]>();
+    for (const [id, versions] of Object.entries(state.materials)) {
+      if (!Array.isArray(versions) || versions.length === 0) {
+        throw new Error("bad key material in state file");
+      }
+      materials.set(
+        id,
+        versions.map((b) => {
+          const bytes = typeof b === "string" ? fromBase64(b) : undefined;
+          if (!bytes || bytes.length !== 32) throw new Error("bad key material in state file");
+          return bytes;
+        }),
+      );
+    }
+    if (!state.keys.every((k) => materials.has(k.keyId))) {
+      throw new Error("a key without material in state file");
     }
     this.#keys.clear();
     this.#materials.clear();
     this.#aliases.clear();
     this.#cryptoKeys.clear();
     for (const k of state.keys) this.#keys.set(`${k.region}/${k.keyId}`, k);
-    for (const [id, versions] of Object.entries(state.materials)) {
-      this.#materials.set(
-        id,
-        versions.map((b) => {
-          const bytes = fromBase64(b);
-          if (!bytes || bytes.length !== 32) throw new Error("bad key material in state file");
-          return bytes;
-        }),
-      );
-    }
+    for (const [id, versions] of materials) this.#materials.set(id, versions);
     for (const a of state.aliases) {
       this.#aliasMap(a.region).set(a.name, {
         target: a.target,
@@ -215,6 +241,27 @@ export class KmsService {
 
   /** Throw UnrecognizedClientException / AccessDeniedException unless the policy allows. */
   authorize(caller: KmsCaller, action: string, key: KmsKeyRecord | undefined): void {
+    const names = key ? [...this.#namesOf(key), "*"] : ["*"];
+    const resource = key ? this.keyArn(key) : `arn:aws:kms:${caller.region}:${this.account}:*`;
+    this.#authorizeNames(caller, action, names, resource);
+  }
+
+  /**
+   * The alias itself as a resource (its name, its ARN or `"*"`): alias operations need it besides
+   * the key(s) involved, as in KMS, so nobody moves or removes an alias granted to someone else.
+   */
+  #authorizeAlias(caller: KmsCaller, action: string, region: string, name: string): void {
+    const arn = `arn:aws:kms:${region}:${this.account}:${name}`;
+    this.#authorizeNames(caller, action, [name, arn, "*"], arn);
+  }
+
+  /** The key itself (its id, its ARN or `"*"`), not through an alias pointing to it. */
+  #authorizeKey(caller: KmsCaller, action: string, key: KmsKeyRecord): void {
+    const arn = this.keyArn(key);
+    this.#authorizeNames(caller, action, [key.keyId, arn, "*"], arn);
+  }
+
+  #authorizeNames(caller: KmsCaller, action: string, names: string[], resource: string): void {
     const policy = this.policy;
     if (!policy) return;
     const grants = policy[caller.accessKeyId];
@@ -224,14 +271,12 @@ export class KmsService {
         "The security token included in the request is invalid.",
       );
     }
-    const names = key ? [...this.#namesOf(key), "*"] : ["*"];
     for (const name of names) {
       for (const pattern of grants[name] ?? []) {
         const p = pattern.startsWith("kms:") ? pattern.slice(4) : pattern;
         if (p === action || (p.endsWith("*") && action.startsWith(p.slice(0, -1)))) return;
       }
     }
-    const resource = key ? this.keyArn(key) : `arn:aws:kms:${caller.region}:${this.account}:*`;
     throw new KmsApiError(
       "AccessDeniedException",
       `User: arn:aws:iam::${this.account}:user/${caller.accessKeyId} is not authorized to perform: ` +
@@ -385,7 +430,8 @@ export class KmsService {
       case "CreateAlias": {
         const name = aliasName(input.AliasName);
         const key = this.resolve(input.TargetKeyId, region, "TargetKeyId");
-        this.authorize(caller, "CreateAlias", key);
+        this.#authorizeAlias(caller, "CreateAlias", region, name);
+        this.#authorizeKey(caller, "CreateAlias", key);
         const aliases = this.#aliasMap(region);
         if (aliases.has(name)) {
           throw new KmsApiError(
@@ -408,7 +454,11 @@ export class KmsService {
           );
         }
         const key = this.resolve(input.TargetKeyId, region, "TargetKeyId");
-        this.authorize(caller, "UpdateAlias", key);
+        // Like KMS: the alias, the key it points to now, and the key it is to point to.
+        this.#authorizeAlias(caller, "UpdateAlias", region, name);
+        const current = this.#keys.get(`${region}/${a.target}`);
+        if (current) this.#authorizeKey(caller, "UpdateAlias", current);
+        this.#authorizeKey(caller, "UpdateAlias", key);
         a.target = key.keyId;
         a.lastUpdatedDate = nowSeconds();
         this.#changed();
@@ -417,7 +467,8 @@ export class KmsService {
       case "DeleteAlias": {
         const name = aliasName(input.AliasName);
         const key = this.resolve(name, region, "AliasName");
-        this.authorize(caller, "DeleteAlias", key);
+        this.#authorizeAlias(caller, "DeleteAlias", region, name);
+        this.#authorizeKey(caller, "DeleteAlias", key);
         this.#aliasMap(region).delete(name);
         this.#changed();
         return {};

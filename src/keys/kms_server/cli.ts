@@ -13,7 +13,9 @@ Runs a local AWS KMS-compatible server (development and tests only: no signature
 state file holds raw key material).
 
 Options:
-  --host HOST            interface to bind (default 127.0.0.1)
+  --host HOST            interface to bind (default 127.0.0.1; others need --allow-remote)
+  --allow-remote         allow binding beyond loopback (no authentication: think twice)
+  --allowed-host NAME    also accept requests whose Host header is NAME (repeatable)
   --port PORT            port (default 0: a free port)
   --state FILE           keep keys in FILE (created with mode 0600; default: in memory)
   --policy FILE          JSON permission model {"<accessKeyId>": {"<key ref or *>": ["Decrypt", ...]}}
@@ -59,6 +61,12 @@ export async function runKmsServer(args: string[]): Promise<number> {
     throw err;
   }
   const server = await startKmsServer(options);
+  if (options.allowRemote === true) {
+    writeStderr(
+      `sealfig kms-server: WARNING: listening on ${server.hostname}, beyond loopback. It has no ` +
+        `authentication and its keys are for development only.\n`,
+    );
+  }
   writeStdout(`${server.endpoint}\n`);
   await new Promise<void>((resolve) => {
     const off = onTerminationSignal(() => {
@@ -86,6 +94,13 @@ async function parseArgs(args: string[]): Promise<KmsServerOptions | "help"> {
     switch (name) {
       case "--host":
         o.hostname = value();
+        break;
+      case "--allow-remote":
+        if (eq > 0) throw new UsageError("--allow-remote takes no value");
+        o.allowRemote = true;
+        break;
+      case "--allowed-host":
+        o.allowedHosts = [...(o.allowedHosts ?? []), value()];
         break;
       case "--port":
         o.port = integer(name, value(), 0, 65535);

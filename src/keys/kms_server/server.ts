@@ -13,8 +13,15 @@
  *
  * @module
  */
-import { HttpConnectionReset, readFileBytes, serveHttp, writeFileAtomic } from "../../runtime.ts";
+import {
+  HttpConnectionReset,
+  type HttpRefusal,
+  readFileBytes,
+  serveHttp,
+  writeFileAtomic,
+} from "../../runtime.ts";
 import { fromUtf8 } from "../../crypto/bytes.ts";
+import { SealfigError } from "../../errors.ts";
 import {
   type KmsCaller,
   type KmsJson,
@@ -224,8 +231,14 @@ export function createKmsHandler(
     if (!dirty || !persist) return saving;
     dirty = false;
     const text = service.serialize();
-    saving = saving.then(() => persist(text));
-    return saving;
+    // A failed write does not poison later ones: each waits for the previous one to settle, and
+    // a failure marks the state dirty again so the next change (or close) writes it all.
+    const next = saving.catch(() => {}).then(() => persist(text));
+    next.catch(() => {
+      dirty = true;
+    });
+    saving = next;
+    return next;
   };
 
   const applies = (op: string) => faults.operations === undefined || faults.operations.includes(op);
@@ -377,7 +390,10 @@ export function createKmsHandler(
     },
     serialize: () => service.serialize(),
     restore: (text) => service.restore(text),
-    flush: () => saving,
+    flush: async () => {
+      await saving.catch(() => {});
+      if (dirty) await save();
+    },
   };
 }
 
@@ -415,7 +431,50 @@ export interface KmsServerOptions extends KmsHandlerOptions {
    * after every change). It holds raw key material: development only. Default: in memory.
    */
   statePath?: string;
+  /**
+   * Allow binding to an interface other than loopback (127.0.0.0/8, ::1, localhost). The server
+   * has no authentication and its state holds raw key material, so without this a non-loopback
+   * `hostname` is refused (`OPTION_INVALID`). Default false.
+   */
+  allowRemote?: boolean;
+  /**
+   * `Host` header names accepted besides the loopback ones (`localhost`, `127.x.x.x`, `[::1]`) and,
+   * with {@link allowRemote}, the bound address. Other names are refused with HTTP 421, so a web
+   * page cannot reach the server through DNS rebinding. Default none.
+   */
+  allowedHosts?: readonly string[];
+  /** Transport limits; see {@link KMS_SERVER_LIMITS} for the defaults. */
+  limits?: Partial<KmsServerLimits>;
 }
+
+/** Transport limits of the local KMS server (one slow or huge request cannot hold it). */
+export interface KmsServerLimits {
+  /** Largest request body, in bytes (KMS requests are a few KiB). */
+  maxBodyBytes: number;
+  /** Connections open at once; more are closed as they arrive. */
+  maxConnections: number;
+  /** Time to send a request's headers, and idle time between requests on a connection. */
+  headersTimeoutMs: number;
+  /** Time for a request's body to arrive once its headers have. */
+  bodyTimeoutMs: number;
+}
+
+/**
+ * Default transport limits: 64 KiB bodies, 128 connections, 5 s for headers (and idle between
+ * requests), 10 s for a body.
+ *
+ * @example
+ * ```ts
+ * import { KMS_SERVER_LIMITS } from "@sealfig/sealfig";
+ * console.log(KMS_SERVER_LIMITS.maxBodyBytes); // 65536
+ * ```
+ */
+export const KMS_SERVER_LIMITS: Readonly<KmsServerLimits> = Object.freeze({
+  maxBodyBytes: 64 * 1024,
+  maxConnections: 128,
+  headersTimeoutMs: 5_000,
+  bodyTimeoutMs: 10_000,
+});
 
 /** A running local KMS server. */
 export interface KmsServer extends KmsHandler {
@@ -425,6 +484,12 @@ export interface KmsServer extends KmsHandler {
   readonly port: number;
   /** The interface it is bound to. */
   readonly hostname: string;
+  /**
+   * Requests and connections refused by the transport checks, by reason: `host` (a `Host` header
+   * that is not allowed), `body-too-large`, `too-many-connections`, `headers-timeout`,
+   * `body-timeout`.
+   */
+  readonly refused: Readonly<Record<string, number>>;
   /** Release hanging requests, stop listening, close connections, write pending state. */
   close(): Promise<void>;
 }
@@ -449,23 +514,24 @@ export interface KmsServer extends KmsHandler {
  * ```
  */
 export async function startKmsServer(options: KmsServerOptions = {}): Promise<KmsServer> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  checkBind(hostname, options.allowRemote === true);
   const statePath = options.statePath;
   const persist = statePath === undefined
     ? undefined
     : (text: string) => writeFileAtomic(statePath, text, { mode: 0o600 });
   const handler = createKmsHandler(options, persist);
-  if (statePath !== undefined) {
-    let text: string | undefined;
-    try {
-      text = fromUtf8(await readFileBytes(statePath));
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== "ENOENT") throw err;
-    }
-    if (text !== undefined) handler.restore(text);
-  }
-  const http = await serveHttp(handler.handle, {
-    hostname: options.hostname ?? "127.0.0.1",
+  if (statePath !== undefined) await restoreState(handler, statePath);
+  const refused: Record<string, number> = {};
+  const count = (reason: HttpRefusal | "host") => (refused[reason] = (refused[reason] ?? 0) + 1);
+  const allowed = new Set((options.allowedHosts ?? []).map((h) => h.toLowerCase()));
+  if (options.allowRemote === true) allowed.add(hostname.toLowerCase());
+  const limits = { ...KMS_SERVER_LIMITS, ...options.limits };
+  const http = await serveHttp(guardHost(handler.handle, allowed, () => count("host")), {
+    hostname,
     port: options.port ?? 0,
+    ...limits,
+    onRefused: count,
   });
   const host = http.hostname.includes(":") ? `[${http.hostname}]` : http.hostname;
   return {
@@ -473,10 +539,88 @@ export async function startKmsServer(options: KmsServerOptions = {}): Promise<Km
     endpoint: `http://${host}:${http.port}`,
     port: http.port,
     hostname: http.hostname,
+    refused,
     async close() {
       handler.releaseHanging();
       await http.close();
       await handler.flush();
     },
   };
+}
+
+/** True for loopback names and addresses: `localhost`, 127.0.0.0/8, `::1`. */
+function isLoopback(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h) ||
+    /^::ffff:127(\.\d{1,3}){3}$/.test(h);
+}
+
+/** Refuse (loudly) to listen beyond loopback unless asked to. */
+function checkBind(hostname: string, allowRemote: boolean): void {
+  if (isLoopback(hostname) || allowRemote) return;
+  throw new SealfigError(
+    "OPTION_INVALID",
+    `Refusing to bind the local KMS server to ${hostname}: it would be reachable from other ` +
+      `machines, and it has no authentication while its state holds raw key material`,
+    {
+      hint: "Bind to 127.0.0.1 (the default); only if you really mean it, pass allowRemote " +
+        "(sealfig kms-server --allow-remote)",
+    },
+  );
+}
+
+/**
+ * Answer only requests whose `Host` header names this machine's loopback (or an allowed name):
+ * a page that rebinds its own DNS name to 127.0.0.1 sends its own name, and is refused.
+ */
+function guardHost(
+  handle: (request: Request) => Promise<Response>,
+  allowed: ReadonlySet<string>,
+  onRefused: () => void,
+): (request: Request) => Promise<Response> {
+  return (request) => {
+    const host = (request.headers.get("host") ?? "").toLowerCase();
+    const name = host.startsWith("[")
+      ? host.slice(0, host.indexOf("]") + 1)
+      : host.replace(/:\d*$/, "");
+    if (name !== "" && (isLoopback(name) || allowed.has(name))) return handle(request);
+    onRefused();
+    return Promise.resolve(
+      new Response("Misdirected request: Host is not a loopback name", {
+        status: 421,
+        headers: { "content-type": "text/plain", connection: "close" },
+      }),
+    );
+  };
+}
+
+/** Read the state file into the handler; a corrupt one is a typed error (never its content). */
+async function restoreState(handler: KmsHandler, statePath: string): Promise<void> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFileBytes(statePath);
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "ENOENT") return;
+    throw new SealfigError("STATE_FILE_INVALID", "The KMS server state file cannot be read", {
+      file: statePath,
+      hint: "Check its permissions, or point --state at another file",
+      cause: new Error((err as { code?: string }).code ?? "read failed"),
+    });
+  }
+  try {
+    const text = fromUtf8(bytes);
+    if (text === undefined) throw new Error("not UTF-8");
+    handler.restore(text);
+  } catch {
+    // The parser's message could quote the file, which holds raw key material: not kept.
+    throw new SealfigError(
+      "STATE_FILE_INVALID",
+      "The KMS server state file is corrupt (not a sealfig kms-server state)",
+      {
+        file: statePath,
+        hint: "Restore it from a backup, or move it away to start with no keys (values sealed " +
+          "under its keys cannot be opened without it)",
+      },
+    );
+  }
 }
