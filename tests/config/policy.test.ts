@@ -258,7 +258,7 @@ describe("records follow keys; generations only grow", () => {
         `trusted_keys: [local:${keyB}]\n`,
     );
     const r = await sealfig("rotate", prod, "--key", `local:${keyB}`);
-    expect(r.code).toBe(5);
+    expect(r.code).toBe(4);
     expect(r.err).toContain("KEY_UNTRUSTED");
     expect(r.err.split(`local:${keyB}`).length - 1).toBe(1);
   });

@@ -197,7 +197,10 @@ describe("duplicate keys: sealfig's linear walk (yaml's quadratic uniqueKeys is 
           }
           if (theirs) {
             yamlDuplicates++;
-            expect(ours, text).toBe("YAML_DUPLICATE_KEY");
+            // A quoted `<<` key is refused before duplicates are looked for (YAML_UNSUPPORTED:
+            // docs/format.md §9.3.1); every other file yaml calls a duplicate is one here too.
+            const quotedMerge = keys.includes('"<<"');
+            expect(ours, text).toBe(quotedMerge ? "YAML_UNSUPPORTED" : "YAML_DUPLICATE_KEY");
           }
         },
       ),
