@@ -154,7 +154,7 @@ export class Sealer {
       });
     }
     try {
-      return await sealWithDataKey(
+      return sealWithDataKey(
         dataKey.key,
         dataKey.ref,
         value,
@@ -237,7 +237,7 @@ export async function decryptParsed(
     const segments = toSegments(options.path);
     const key = await openDataKey(parsed, options.providers, options.context ?? {}, options.cache);
     try {
-      return await openWithDataKey(parsed, key, segments, options.context ?? {});
+      return openWithDataKey(parsed, key, segments, options.context ?? {});
     } finally {
       if (!options.cache) key.destroy();
     }

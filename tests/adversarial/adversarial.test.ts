@@ -14,10 +14,12 @@ import { badInputSuite } from "./_bad_input.ts";
 import { kmsFaultsSuite } from "./_kms_faults.ts";
 import { crashSuite } from "./_crash.ts";
 import { concurrencySuite } from "./_concurrency.ts";
+import { cryptoEquivalenceSuite } from "./_crypto_equivalence.ts";
 
 describe("adversarial suite", () => {
   tamperingSuite();
   propertiesSuite();
+  cryptoEquivalenceSuite();
   badInputSuite();
   kmsFaultsSuite();
   crashSuite();
