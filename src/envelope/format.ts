@@ -182,12 +182,50 @@ function malformed(why: string): SealfigError {
   });
 }
 
+// Blobs parsed recently, by their text. One value's blob is read for its type when its document
+// is parsed, for its key when the allowlist checks it, and for its fields when it is opened (and
+// by the CLI once more to render it): with this, it is decoded and validated once. Only valid
+// blobs are kept, oldest dropped first, bounded by their total length. Blobs are not secret.
+const recent = new Map<string, ParsedBlob>();
+let recentChars = 0;
+const RECENT_MAX_CHARS = 4 * 1024 * 1024;
+const RECENT_MAX_BLOB = 64 * 1024;
+let decodes = 0;
+
+/**
+ * How many blob texts {@link parseBlob} has decoded in this isolate (not counting the answers it
+ * gave again from its memo): for tests that assert each blob is decoded once.
+ */
+export function blobDecodeCount(): number {
+  return decodes;
+}
+
 /**
  * Parse a blob string strictly. Throws `BLOB_MALFORMED` (wrong prefix, bad base64, truncated or
  * oversized fields, trailing bytes) or `BLOB_UNSUPPORTED` (unknown version or suite). Never
  * throws anything else, and does no work proportional to more than {@link MAX_BLOB_CHARS}.
+ *
+ * The result is frozen and may be handed out again for the same text: treat its byte arrays as
+ * read-only.
  */
 export function parseBlob(text: string): ParsedBlob {
+  const hit = recent.get(text);
+  if (hit !== undefined) return hit;
+  const parsed = Object.freeze(decodeBlob(text));
+  if (text.length <= RECENT_MAX_BLOB) {
+    recent.set(text, parsed);
+    recentChars += text.length;
+    while (recentChars > RECENT_MAX_CHARS) {
+      const [oldest] = recent.keys();
+      recentChars -= oldest!.length;
+      recent.delete(oldest!);
+    }
+  }
+  return parsed;
+}
+
+function decodeBlob(text: string): ParsedBlob {
+  decodes++;
   if (typeof text !== "string") throw malformed("not a string");
   if (text.length > MAX_BLOB_CHARS) throw malformed(`longer than ${MAX_BLOB_CHARS} characters`);
   if (!text.startsWith(BLOB_PREFIX)) {
