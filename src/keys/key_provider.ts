@@ -39,6 +39,12 @@ export interface RewrappedDataKey {
 export interface ProviderCallOptions {
   /** Abort the call (for deadlines). */
   signal?: AbortSignal;
+  /**
+   * The caller's overall deadline (a time as from `Date.now()`), e.g. the startup deadline a load
+   * gives all its calls. The KMS provider retries throttling until it, without counting throttled
+   * attempts against `maxAttempts` (docs/kms.md, "Deadlines"). Default: none (per-call budget).
+   */
+  deadline?: number;
 }
 
 /**
