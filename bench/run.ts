@@ -32,10 +32,12 @@ import { dotenvxBin, makeFixtures, type Values } from "./_fixtures.ts";
 import {
   type CliResult,
   type CryptoResult,
+  type FleetRow,
   type MemoryResult,
   report,
   type Run,
 } from "./_report.ts";
+import type { FleetJob, FleetResult } from "./fleet.ts";
 import {
   ACCESS_KEY_ID,
   childEnv,
@@ -175,6 +177,20 @@ const RUNS: RunPolicy = args.quick
 const CLI_RUNS = args.quick ? 1 : 10;
 const MEMORY_KEYS = args.quick ? 10_000 : 100_000;
 const WORKER_TIMEOUT_MS = 240_000;
+/**
+ * Fleet start: instances × secrets each, against a request-rate quota (requests per second per
+ * account) at this KMS latency; an instance not up within the deadline counts as failed.
+ */
+export const FLEET = args.quick
+  ? { instances: 10, n: 10, quota: 50, latencyMs: 10, deadlineMs: 30_000 }
+  : { instances: 50, n: 200, quota: 500, latencyMs: 10, deadlineMs: 60_000 };
+const FLEET_VARIANTS = [
+  "sealfig-default",
+  "sealfig-per-value",
+  "esdk-all",
+  "esdk-all-cache",
+  "kms-all",
+];
 
 function log(text: string): void {
   process.stderr.write(`${text}\n`);
@@ -415,6 +431,50 @@ async function cliColdStart(
   return { hasDecrypt, rows };
 }
 
+// --- fleet start under a request-rate quota ---------------------------------------------------------
+
+async function fleet(server: KmsServer, kms: KmsTarget, dir: string): Promise<FleetRow[]> {
+  const rows: FleetRow[] = [];
+  for (const id of FLEET_VARIANTS) {
+    if (args.only && !args.only.has(id)) continue;
+    const variant = VARIANTS.find((v) => v.id === id)!;
+    const job: FleetJob = {
+      variant,
+      dir,
+      instances: FLEET.instances,
+      deadlineMs: FLEET.deadlineMs,
+      kms,
+    };
+    server.faults.latencyMs = FLEET.latencyMs;
+    server.setQuota({ requestsPerSecond: FLEET.quota });
+    server.stats.reset();
+    try {
+      const arg = Buffer.from(JSON.stringify(job)).toString("base64");
+      const result = await jsonChild<FleetResult>(process.execPath, [
+        ...TSX,
+        "bench/fleet.ts",
+        arg,
+      ]);
+      rows.push({
+        variant,
+        result,
+        requests: server.stats.total,
+        throttled: server.stats.quotaThrottled,
+        maxInFlight: server.stats.maxInFlight,
+      });
+      log(
+        `  fleet ${id}: up ${result.upMs.length}/${FLEET.instances}, ${server.stats.total} requests, ${server.stats.quotaThrottled} throttled, ${
+          (result.settledMs / 1000).toFixed(1)
+        } s`,
+      );
+    } finally {
+      server.setQuota(undefined);
+      server.faults.latencyMs = 0;
+    }
+  }
+  return rows;
+}
+
 // --- memory and crypto children ------------------------------------------------------------------
 
 async function jsonChild<T>(cmd: string, argv: string[]): Promise<T> {
@@ -436,7 +496,7 @@ async function main(): Promise<void> {
     const kms: KmsTarget = { endpoint: server.endpoint, region: server.region, keyArn: key.arn };
 
     log(`fixtures in ${tmp} (N = ${SIZES.join(", ")})`);
-    const dirs = new Map(SIZES.map((n) => [n, join(tmp, `n${n}`)]));
+    const dirs = new Map([...new Set([...SIZES, FLEET.n])].map((n) => [n, join(tmp, `n${n}`)]));
     await makeFixtures(dirs, kms);
     log(`fixtures ready (${(since(started) / 1000).toFixed(1)} s)`);
 
@@ -497,6 +557,8 @@ async function main(): Promise<void> {
     ]);
     log(`CLI cold start (${(since(started) / 1000).toFixed(1)} s)`);
     const cli = await cliColdStart(n100, kms, server);
+    log(`fleet (${(since(started) / 1000).toFixed(1)} s)`);
+    const fleetRows = await fleet(server, kms, dirs.get(FLEET.n)!);
 
     const denoVersion = runs.find((r) => r.result.runtime === "deno")?.result.version ??
       "not run";
@@ -509,6 +571,7 @@ async function main(): Promise<void> {
       crypto,
       memory,
       cli,
+      fleet: { ...FLEET, rows: fleetRows },
       machine: {
         cpu: os.cpus()[0]?.model ?? "unknown",
         cores: os.cpus().length,

@@ -138,6 +138,7 @@ async function sealfigExtras(dir: string): Promise<Partial<CellResult>> {
   const reloadMs: number[] = [];
   const reloadCalls: number[] = [];
   const cryptoMs: number[] = [];
+  const yamlMs: number[] = [];
   try {
     await loader.load(); // the first load fills the loader's cache
     const repeats = job.runs.min === 1 ? 1 : Math.max(3, Math.min(job.runs.max, 7));
@@ -171,6 +172,16 @@ async function sealfigExtras(dir: string): Promise<Partial<CellResult>> {
           cache: loader.cache,
         }));
       cryptoMs.push(since(t0));
+    }
+    // YAML.parseDocument of the same file's text, alone (the yaml package sealfig uses): the
+    // yardstick of the reload target, since every reload reads and parses the file.
+    const { parseDocument } = await import("yaml");
+    const text = readFileSync(file, "utf8");
+    for (let i = 0; i < repeats; i++) {
+      gc();
+      const t0 = performance.now();
+      parseDocument(text);
+      yamlMs.push(since(t0));
     }
     // Integrity cost: cold loads with the file's record verified (the default) and ignored
     // (`integrity: "off"`), alternated so that drift hits both alike; and reloads without it.
@@ -215,6 +226,7 @@ async function sealfigExtras(dir: string): Promise<Partial<CellResult>> {
     integrityOffMs,
     integrityOffCalls,
     reloadOffMs,
+    yamlMs,
   };
 }
 
