@@ -20,6 +20,7 @@ import {
   SECRET_TAG,
 } from "./document.ts";
 import { renderScalar, sameTypedValue, type TypedValue } from "./scalar.ts";
+import { restoreText } from "./source.ts";
 
 /**
  * How data keys are shared when sealing:
@@ -88,8 +89,10 @@ export interface SealDocumentResult {
 
 /** What {@link decryptDocument} did. */
 export interface DecryptDocumentResult {
-  /** The plaintext view, with `!secret` tags. */
-  document: SealfigDocument;
+  /** The plaintext view, with `!secret` tags (parsed on first access). */
+  readonly document: SealfigDocument;
+  /** The plaintext view's text, as `document.toString()` gives it, without parsing it again. */
+  text: string;
   /** Values decrypted. */
   decrypted: number;
 }
@@ -312,8 +315,15 @@ export async function decryptDocument(
     const tail = text.startsWith("|") && e.end === doc.text.length ? "\n" : "";
     return { from: e.start, to: e.end, text: `${SECRET_TAG} ${text}${tail}` };
   });
+  if (!edits.length) return { document: doc, text: doc.toString(), decrypted: 0 };
+  const text = applyEdits(doc.text, edits);
+  let view: SealfigDocument | undefined;
   return {
-    document: edits.length ? doc.withText(applyEdits(doc.text, edits)) : doc,
+    // Parsed when asked for: a caller that only prints the view (decrypt) parses the file once.
+    get document() {
+      return (view ??= doc.withText(text));
+    },
+    text: restoreText({ bom: doc.bom, lineEnding: doc.lineEnding }, text),
     decrypted: sealed.length,
   };
 }

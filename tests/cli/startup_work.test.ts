@@ -1,8 +1,8 @@
 /**
  * What a CLI command does at startup, counted (issue 16): no rules file means no rules validator
- * (zod is imported only to read one), a local-key file never imports the AWS SDK, and each sealed
+ * (zod is imported only to read one), a local-key file never imports the AWS SDK, each sealed
  * value's blob is decoded once although the document reader, the key check, the integrity check
- * and the opening each look at it. `runCli` runs in this process so the module counters can be
+ * and the opening each look at it, and a reading command parses its file once. `runCli` runs in this process so the module counters can be
  * read; the commands' behaviour as a process is tested in commands.test.ts. Each test file gets
  * its own module instances (isolate) on both runtimes, so the counters start at zero here.
  */
@@ -12,6 +12,7 @@ import { runCli } from "../../src/cli/main.ts";
 import type { CliContext } from "../../src/cli/command.ts";
 import { rulesValidatorLoadCount } from "../../src/rules.ts";
 import { blobDecodeCount } from "../../src/envelope/format.ts";
+import { yamlParseCount } from "../../src/document/document.ts";
 import { kmsSdkLoadCount } from "../../src/keys/aws_kms_sdk.ts";
 import { LocalKeyProvider } from "../../src/keys/local.ts";
 import { makeTempDir } from "../_helpers/tmp_dir.ts";
@@ -57,6 +58,7 @@ describe("CLI startup work (counts)", () => {
   it("decrypt without a rules file: no rules validator, no AWS SDK, each blob decoded once", async () => {
     expect(rulesValidatorLoadCount()).toBe(0);
     const before = blobDecodeCount();
+    const parses = yamlParseCount();
     const r = await cli(["decrypt", bare]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -64,6 +66,21 @@ describe("CLI startup work (counts)", () => {
     expect(rulesValidatorLoadCount()).toBe(0);
     expect(kmsSdkLoadCount()).toBe(0);
     expect(blobDecodeCount() - before).toBe(N);
+    expect(yamlParseCount() - parses).toBe(1); // the file, once: the plaintext view is not re-read
+  });
+
+  it("each read command parses the file once: get, status, check, stamp, textconv", async () => {
+    const parsesOf = async (args: string[]) => {
+      const before = yamlParseCount();
+      const r = await cli(args);
+      expect(r.code, `${args[0]}: ${r.stderr}`).toBe(0);
+      return yamlParseCount() - before;
+    };
+    expect(await parsesOf(["get", bare, "v3"])).toBe(1);
+    expect(await parsesOf(["status", bare])).toBe(1);
+    expect(await parsesOf(["check", bare])).toBe(1);
+    expect(await parsesOf(["stamp", bare])).toBe(1);
+    expect(await parsesOf(["textconv", bare])).toBe(1);
   });
 
   it("the rules validator is loaded once, when a rules file is read", async () => {

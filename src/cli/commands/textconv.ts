@@ -47,7 +47,7 @@ export const textconvCommand: Command = {
     try {
       await verifyForRead(target, doc, ctx, flagBool(args, "insecure-skip-integrity"));
       if (!flagBool(args, "hashes")) {
-        ctx.stdout(stripIntegrityLines((await decryptDocument(doc, opts)).document.toString()));
+        ctx.stdout(stripIntegrityLines((await decryptDocument(doc, opts)).text));
         return 0;
       }
       const values = await openDocument(doc, opts);
