@@ -243,6 +243,7 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
       file,
       options.maxFileBytes !== undefined ? { maxBytes: options.maxFileBytes } : {},
     );
+    prepareProviders(doc, providers);
     return { doc, spec, file };
   }));
   const jobs: { pending: PendingBlob; context: EncryptionContext; file?: string }[] = [];
@@ -379,6 +380,26 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
       integrityVerified: integrityJobs.filter((_, i) => records[i] !== undefined).length,
     },
   };
+}
+
+/**
+ * Let each provider a file's blobs use get ready (SDK, client, credentials) while the rest of the
+ * load goes on, instead of on its first call. No provider call is made; nothing is awaited.
+ */
+function prepareProviders(doc: SealfigDocument, providers: readonly KeyProvider[]): void {
+  const seen = new Set<string>();
+  for (const v of doc.values()) {
+    if (v.kind !== "sealed") continue;
+    let blob: ParsedBlob;
+    try {
+      blob = parseBlob(v.value as string);
+    } catch {
+      continue; // reported when opened
+    }
+    if (seen.has(blob.providerId)) continue;
+    seen.add(blob.providerId);
+    void providers.find((p) => p.id === blob.providerId)?.prepare?.(blob.keyId);
+  }
 }
 
 /** Open one pending blob; an error names the file, line and column, or the variable. */

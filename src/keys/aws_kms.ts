@@ -439,6 +439,23 @@ export class KmsKeyProvider implements KeyProvider {
   }
 
   /**
+   * Get ready to call KMS about `keyId` without calling it: import the SDK, create the key's
+   * region's client and resolve its credentials (which may mean a round trip to an instance or
+   * container metadata endpoint). The loader calls this as soon as a parsed file holds a KMS blob,
+   * so that work overlaps the rest of the load instead of delaying the first request. Never
+   * rejects (the first real call reports any problem); makes no KMS request.
+   */
+  async prepare(keyId: string): Promise<void> {
+    try {
+      const sdk = await loadKmsSdk();
+      const client = await this.#client(sdk, keyId);
+      await client.config.credentials();
+    } catch {
+      // The call that needs the client reports it.
+    }
+  }
+
+  /**
    * The key ARN a reference (alias name, alias ARN, key id) stands for, from `DescribeKey`; a key
    * ARN is returned as it is without a call. Each reference is resolved once per provider (a failed
    * lookup is retried next time). Used by key allowlists to compare aliases with recorded ARNs.

@@ -85,4 +85,10 @@ export interface KeyProvider {
    * it, references are compared as written. The KMS provider asks `DescribeKey` once per reference.
    */
   resolveKeyId?(keyId: string, options?: ProviderCallOptions): Promise<string>;
+  /**
+   * Get ready to call the provider about `keyId` (load libraries, create clients, resolve
+   * credentials) without calling it. Optional; the loader calls it, without waiting, as soon as a
+   * file holds a blob of this provider. Must never reject.
+   */
+  prepare?(keyId: string): Promise<void>;
 }
