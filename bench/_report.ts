@@ -519,6 +519,7 @@ export function report(input: ReportInput): { file: string; summary: string } {
     ["<target (100 secrets, 10 ms KMS latency)", "want", "measured", "<status"],
     targetRows,
   );
+  const missed = whyMissed(input, targetRows, { find, med, floorOf, T_N, T_LAT });
 
   // --- crypto per value ------------------------------------------------------------------------------
   const cryptoRows: string[][] = [];
@@ -725,7 +726,11 @@ ${mainTables.join("\n\n")}
 ## Targets
 
 ${targets}
-
+${
+    missed.length
+      ? `\n### What was missed, and why\n\n${missed.map((m) => `- ${m}`).join("\n")}\n`
+      : ""
+  }
 ## sealfig: floor, reload, Deno
 
 Reload is a second \`load()\` through the same \`createLoader\` (its data key cache is warm), so
@@ -782,7 +787,11 @@ fails or is not done within ${
     fl.deadlineMs / 1000
   } s (sealfig's default \`startupDeadlineMs\`). The instances run in one
 process (their local work shares a core, as co-located instances share a machine); the server
-counts requests and throttles. Each peer uses its SDK's default retry settings; sealfig retries
+counts requests and throttles. Scale: issue 16's example is 50 instances × 200 secrets at 500
+requests/s; with every instance in one process, at that rate the SDK's own per-request work
+(signing, HTTP, parsing, for thousands of requests) uses up the core and instances fail for want
+of CPU rather than of quota (seen while building this). ${fl.instances} instances at ${fl.quota} requests/s
+keep the same ratio of instances to quota, and so the same demand in seconds. Each peer uses its SDK's default retry settings; sealfig retries
 throttling until the load's startup deadline (docs/kms.md, "Deadlines"). "answered requests ÷
 quota" (requests − throttled: a throttled request costs no quota) is the least time the quota
 allows for the work that was done.
@@ -810,6 +819,149 @@ ${
 
   const summary = `\n${mainTables[0]}\n\n## Targets\n\n${targets}\n\n${detail}\n`;
   return { file, summary };
+}
+
+/** One explanation per missed target, from the measurements. */
+function whyMissed(
+  input: ReportInput,
+  rows: string[][],
+  h: {
+    find: (id: string, rt: "node" | "deno", n: number, lat: number) =>
+      | { cell: CellResult; peakRss: number }
+      | undefined;
+    med: (id: string, n: number, lat: number, runtime?: "node" | "deno") => number | undefined;
+    floorOf: (c: CellResult) => number | undefined;
+    T_N: number;
+    T_LAT: number;
+  },
+): string[] {
+  const out: string[] = [];
+  const isMissed = (prefix: string) =>
+    rows.some((r) => r[0]!.startsWith(prefix) && r[3] === "**missed**");
+  const base = h.find("sealfig-default", "node", h.T_N, h.T_LAT)?.cell;
+  const b = base ? median(base.times) : undefined;
+  const reload = base?.reloadMs?.length ? median(base.reloadMs) : undefined;
+  const crypto = base?.cryptoMs?.length ? median(base.cryptoMs) : undefined;
+  if (isMissed("sealfig within 1.25 × floor") && b !== undefined && reload !== undefined) {
+    out.push(
+      `**Within 1.25 × floor.** The floor counts the KMS round and the local crypto only (${
+        ms(crypto)
+      } ms now that it runs on \`node:crypto\`); a load also reads and parses the file, verifies its MAC and builds, validates and freezes the tree (reload − crypto: ${
+        ms(reload - (crypto ?? 0))
+      } ms) and pays the SDK's request handling beyond the injected latency (load − reload − latency: ${
+        ms(b - reload - h.T_LAT)
+      } ms). With the crypto this cheap, that other work is most of the distance.`,
+    );
+  }
+  if (isMissed("faster than KMS Decrypt per value, Promise.all")) {
+    out.push(
+      "**2× KMS Decrypt per value under Promise.all.** Its requests overlap into a few rounds of latency and its decryption runs in the KMS server's process (on the other core); see Reading the numbers.",
+    );
+  }
+  for (const rt of ["node", "deno"] as const) {
+    const c = input.crypto[rt];
+    const name = rt === "node" ? "Node" : "Deno";
+    if (
+      rows.some((r) => r[0]!.includes(`decrypt, ${name}, 16 at a time`) && r[3] === "**missed**") ||
+      (rt === "node" && isMissed("local crypto per value vs raw WebCrypto AES-GCM, 16"))
+    ) {
+      out.push(
+        `**Local crypto, 16 at a time (${name}).** ${
+          c.sealfig.c16.toFixed(1)
+        } µs per value against ${
+          c.raw.c16.toFixed(1)
+        } µs for bare WebCrypto decrypts 16 at a time: WebCrypto runs its calls on a thread pool, so 16 in flight overlap on the other core; \`node:crypto\`'s calls are synchronous on the calling thread and cannot. One at a time (the latency of a value) sealfig is ${
+          ratio(c.sealfig.seq / c.raw.seq)
+        } a bare decrypt; 16 at a time it uses one core where WebCrypto uses two.`,
+      );
+    }
+    if (
+      rows.some((r) => r[0]!.includes(`decrypt, ${name}, one at a time`) && r[3] === "**missed**")
+    ) {
+      out.push(
+        `**Local crypto, one at a time (${name}).** ${c.sealfig.seq.toFixed(1)} µs against ${
+          c.raw.seq.toFixed(1)
+        } µs: the two \`node:crypto\` calls alone cost ${
+          (c.nodeHkdf.seq + c.nodeGcm.seq).toFixed(1)
+        } µs here (HKDF ${c.nodeHkdf.seq.toFixed(1)}, AES-GCM ${
+          c.nodeGcm.seq.toFixed(1)
+        }), the associated data ${c.aad.seq.toFixed(1)} µs.`,
+      );
+    }
+  }
+  const big = h.find("sealfig-default", "node", 1000, h.T_LAT)?.cell;
+  if (isMissed("reload of 1,000 values") && big?.reloadMs && big.yamlMs && big.cryptoMs) {
+    const r = median(big.reloadMs);
+    const y = median(big.yamlMs);
+    const c = median(big.cryptoMs);
+    out.push(
+      `**Reload of 1,000 values.** ${ms(r)} ms against ${
+        ms(y)
+      } ms for \`YAML.parseDocument\` alone: besides the parse, a reload opens 1,000 values (${
+        ms(c)
+      } ms of crypto with every key cached), walks the document for its MAC, locates every value (line, column, path) and builds, merges and freezes the tree (${
+        ms(r - y - c)
+      } ms together).`,
+    );
+  }
+  if (isMissed("cold `loadConfig`, 100 secrets") && b !== undefined && reload !== undefined) {
+    out.push(
+      `**Cold load ≤ 2 × latency.** ${ms(b)} ms = the ${h.T_LAT} ms round trip + ${
+        ms(reload)
+      } ms of local work (what a reload costs: file, YAML, MAC, ${
+        ms(crypto)
+      } ms of crypto, tree) + ${
+        ms(b - reload - h.T_LAT)
+      } ms of the SDK's request handling and a new connection. The client, SDK and credentials are now prepared while the file is parsed, but the YAML parse and the tree must come before the first request (the data keys are in the file), and the MAC and the values' decryption after the answer; all of it runs on one thread.`,
+    );
+  }
+  if (isMissed("cold `loadConfig`, Deno vs Node")) {
+    out.push("**Deno within 1.2× of Node.** See the Deno column of the detail table.");
+  }
+  if (isMissed("`sealfig decrypt` of 100 values")) {
+    const rows2 = input.cli.rows;
+    const t = (part: string) => {
+      const r = rows2.find((x) => x.label.includes(part));
+      return r && r.times.length ? median(r.times) : undefined;
+    };
+    out.push(
+      `**\`sealfig decrypt\` as a process.** \`node -e 0\` takes ${
+        ms(t("`node -e 0`"))
+      } ms, \`sealfig --help\` from the bundle about ${
+        ms(t("`sealfig --help` (npm"))
+      } ms; the rest is reading, parsing and verifying the file and opening 100 values in a process whose code runs cold (not yet optimised by the JIT), and, with KMS, importing the AWS SDK (it must stay an external, lazily imported package) and its first request.`,
+    );
+  }
+  for (const row of input.fleet.rows) {
+    const id = row.variant.id;
+    if (!id.startsWith("sealfig")) continue;
+    const label = id === "sealfig-default" ? "default policy" : "one DEK per value";
+    if (isMissed(`fleet (${input.fleet.instances}`) && row.result.failed > 0) {
+      out.push(
+        `**Fleet, ${label}: ${row.result.failed} instance(s) failed** (${
+          Object.entries(row.result.reasons).map(([k, v]) => `${v} ${k}`).join(", ")
+        }).`,
+      );
+    }
+    if (
+      rows.some((r) => r[0]!.startsWith(`fleet, ${label}: time`) && r[3] === "**missed**")
+    ) {
+      const demand = (row.requests - row.throttled) / input.fleet.quota;
+      const all = Math.max(...row.result.upMs) / 1000;
+      out.push(
+        `**Fleet, ${label}: time until all up.** ${all.toFixed(2)} s against ${
+          demand.toFixed(2)
+        } s of quota: ${
+          demand < 1
+            ? `the demand is small (${
+              row.requests - row.throttled
+            } answered requests), so the time is that of the instances' own work (${input.fleet.instances} cold loads of ${input.fleet.n} values sharing one core) and of the throttled requests' backoff, not the quota's`
+            : "throttled calls wait a random backoff (full jitter, up to 2 s) before trying again, so the quota is not used to the last token, mostly at the end when few calls are left"
+        }.`,
+      );
+    }
+  }
+  return out;
 }
 
 function readNumbers(
