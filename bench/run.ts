@@ -180,8 +180,8 @@ const SIZES = args.quick ? [10, 100] : [10, 100, 1000];
 const LATENCIES = [0, 10];
 const RUNS: RunPolicy = args.quick
   ? { min: 1, max: 3, budgetMs: 300, minBudgetMs: 300, minRuns: 1, slowBudgetMs: 0 }
-  : { min: 7, max: 21, budgetMs: 2000, minBudgetMs: 5000, minRuns: 2, slowBudgetMs: 25_000 };
-const CLI_RUNS = args.quick ? 1 : 10;
+  : { min: 7, max: 21, budgetMs: 2000, minBudgetMs: 5000, minRuns: 2, slowBudgetMs: 15_000 };
+const CLI_RUNS = args.quick ? 1 : 7;
 const MEMORY_KEYS = args.quick ? 10_000 : 100_000;
 const WORKER_TIMEOUT_MS = 240_000;
 /**
@@ -196,13 +196,9 @@ const WORKER_TIMEOUT_MS = 240_000;
 export const FLEET = args.quick
   ? { instances: 5, n: 10, quota: 25, latencyMs: 10, deadlineMs: 30_000 }
   : { instances: 10, n: 200, quota: 100, latencyMs: 10, deadlineMs: 60_000 };
-const FLEET_VARIANTS = [
-  "sealfig-default",
-  "sealfig-per-value",
-  "esdk-all",
-  "esdk-all-cache",
-  "kms-all",
-];
+// The peers as their users would run them at startup (Promise.all); the caching CMM does not
+// join concurrent misses (see Reading the numbers), so under Promise.all it sends what esdk-all does.
+const FLEET_VARIANTS = ["sealfig-default", "sealfig-per-value", "esdk-all", "kms-all"];
 
 function log(text: string): void {
   process.stderr.write(`${text}\n`);
