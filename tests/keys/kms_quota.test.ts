@@ -97,7 +97,9 @@ describe("KMS request-rate quota", () => {
       );
       expect((late as unknown as SealfigError).code).toMatch(/^KMS_(DEADLINE_EXCEEDED|THROTTLED)$/);
       expect(patient.stats.throttled).toBeGreaterThan(3); // throttles did not use up maxAttempts
-      expect(patient.stats.attempts).toBe(patient.stats.throttled);
+      // Every attempt was throttled, but the last one may have been cut off by the deadline.
+      expect(patient.stats.attempts - patient.stats.throttled).toBeGreaterThanOrEqual(0);
+      expect(patient.stats.attempts - patient.stats.throttled).toBeLessThanOrEqual(1);
     } finally {
       server.setQuota(undefined);
       direct.destroy();
