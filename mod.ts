@@ -14,6 +14,7 @@ export type {
 } from "./src/keys/key_provider.ts";
 export { DekCache } from "./src/cache/dek_cache.ts";
 export type { DataKey } from "./src/crypto/data_key.ts";
+export type { SecretKeyHandle } from "./src/crypto/primitives.ts";
 export type { Bytes } from "./src/crypto/bytes.ts";
 export type { DekCacheKey, DekCacheOptions, DekCacheStats } from "./src/cache/dek_cache.ts";
 export {
@@ -58,6 +59,7 @@ export type {
   KmsHandlerOptions,
   KmsKeyInfo,
   KmsPolicy,
+  KmsQuota,
   KmsServer,
   KmsServerLimits,
   KmsServerOptions,

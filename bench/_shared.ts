@@ -115,6 +115,8 @@ export interface CellResult {
   integrityOffCalls?: number[];
   /** sealfig: reloads with `integrity: "off"` (ms). */
   reloadOffMs?: number[];
+  /** sealfig: `YAML.parseDocument` of the same file's text alone (ms per run). */
+  yamlMs?: number[];
 }
 
 /** What a worker sends back at the end. */

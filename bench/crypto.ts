@@ -1,7 +1,8 @@
 /**
  * Local crypto per value, with the data key already at hand (no KMS):
  * - sealfig `decryptValue` through a warm DekCache: parse the blob, HKDF-derive the value key and
- *   commitment, check it, AES-256-GCM decrypt with the header/path/context as associated data;
+ *   commitment, check it, AES-256-GCM decrypt with the header/path/context as associated data
+ *   (node:crypto); and its parts alone: node:crypto HKDF, node:crypto AES-GCM, the associated data;
  * - raw WebCrypto AES-256-GCM decrypt of the same plaintext size and associated-data size, with
  *   the key already imported (the floor of any WebCrypto envelope scheme), and with an importKey
  *   per value;
@@ -16,7 +17,9 @@
  */
 import process from "node:process";
 import { createRequire } from "node:module";
+import { createDecipheriv, createSecretKey, hkdfSync } from "node:crypto";
 import { decryptValue, DekCache, LocalKeyProvider, parseBlob, Sealer } from "../mod.ts";
+import { buildAad } from "../src/envelope/aad.ts";
 import { CONTEXT, median, pool } from "./_shared.ts";
 
 const quick = process.argv[2] === "quick";
@@ -97,6 +100,24 @@ const importAes = await perValue(() =>
   crypto.subtle.importKey("raw", rawKeyBytes, "AES-GCM", false, ["decrypt"])
 );
 
+// What sealfig does per value now (node:crypto, synchronous): HKDF-SHA-256 to 64 bytes from the
+// data key handle, and the AES-256-GCM decrypt with the associated data; and building that
+// associated data (header fields, path, context) on its own.
+const keyObject = createSecretKey(rawKeyBytes);
+const nodeHkdf = await perValue(() =>
+  Promise.resolve(hkdfSync("sha256", keyObject, salt, info, 64))
+);
+const tagAt = ct.length - 16;
+const nodeGcm = await perValue(() => {
+  const d = createDecipheriv("aes-256-gcm", rawKeyBytes, iv, { authTagLength: 16 });
+  d.setAAD(additionalData);
+  d.setAuthTag(ct.subarray(tagAt));
+  d.update(ct.subarray(0, tagAt));
+  d.final();
+  return Promise.resolve();
+});
+const aad = await perValue(() => Promise.resolve(buildAad(parsed.boundHeader, [PATH], CONTEXT)));
+
 // dotenvx (Node only: it is a CommonJS package)
 let dotenvx: { seq: number; c16: number } | undefined;
 const dotenvxDir = process.argv[3];
@@ -127,6 +148,9 @@ process.stdout.write(
       rawImport,
       hkdf,
       importAes,
+      nodeHkdf,
+      nodeGcm,
+      aad,
       dotenvx,
     })
   }\n`,

@@ -9,6 +9,7 @@
  * with tsc (tsconfig.build.json: ESM .js + .d.ts + source maps with the TypeScript inlined,
  * "./x.ts" -> "./x.js"); rewrite the same specifiers in the .d.ts files (tsc leaves ".ts" there);
  * write npm/package.json (exports, bin with a shebang entry, exact dependency versions, engines);
+ * bundle the bin with esbuild (the AWS SDK and zod stay lazy external imports);
  * copy README, LICENSE and docs; check every .js has a self-contained source map; smoke-import
  * the result with node, as ESM and through require().
  *
@@ -135,6 +136,39 @@ cpSync(join(root, "docs"), join(outDir, "docs"), {
   recursive: true,
   filter: (src) => statSync(src).isDirectory() || src.endsWith(".md"),
 });
+// 4b. The bin is one bundle (esbuild, exact-pinned devDependency): sealfig's own modules, yaml
+//     and dotenv in one file that starts like a native tool, instead of ~60 files resolved and
+//     compiled one by one. The AWS SDK and zod stay lazy, external imports (dependencies of the
+//     package, loaded only on the first KMS call / the first rules file read). Node built-ins stay
+//     external; the banner gives bundled CommonJS code (yaml, dotenv) a `require`.
+const esbuildBin = join(root, "node_modules", "esbuild", "bin", "esbuild");
+const LAZY_EXTERNAL = ["@aws-sdk/client-kms", "zod"];
+const metaFile = join(outDir, "bin-meta.json");
+execFileSync(esbuildBin, [
+  join(root, "scripts", "sealfig.ts"),
+  "--bundle",
+  "--platform=node",
+  "--format=esm",
+  "--target=node20",
+  ...LAZY_EXTERNAL.map((m) => `--external:${m}`),
+  "--sourcemap",
+  "--legal-comments=inline",
+  `--metafile=${metaFile}`,
+  `--outfile=${join(outDir, BIN.sealfig)}`,
+  "--allow-overwrite",
+  "--log-level=warning",
+  '--banner:js=import { createRequire as __sealfigRequire } from "node:module"; ' +
+  "const require = __sealfigRequire(import.meta.url);",
+], { stdio: "inherit", cwd: root });
+const binInputs = Object.keys(
+  (JSON.parse(readFileSync(metaFile, "utf8")) as { inputs: Record<string, unknown> }).inputs,
+);
+rmSync(metaFile);
+const leaked = binInputs.filter((p) => LAZY_EXTERNAL.some((m) => p.includes(`node_modules/${m}/`)));
+if (leaked.length) {
+  console.error(`build_npm: the bin bundle must not contain ${leaked.join(", ")}`);
+  process.exit(1);
+}
 for (const bin of Object.values(BIN)) {
   const file = join(outDir, bin);
   const text = readFileSync(file, "utf8");
@@ -182,6 +216,7 @@ execFileSync(process.execPath, [
      if (!esm[n] || esm[n] !== cjs[n]) { console.error("missing export " + n); process.exit(1); }
    }`,
 ], { stdio: "inherit" });
+execFileSync(process.execPath, [join(outDir, BIN.sealfig), "--help"], { stdio: "ignore" });
 console.log(
   `built ${relative(root, outDir)}/ (${pkg.name}@${pkg.version}); .d.ts files fixed: ${dtsFixed}`,
 );

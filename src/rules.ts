@@ -20,7 +20,6 @@
  *
  * @module
  */
-import { z } from "zod";
 import { isSealfigError, SealfigError } from "./errors.ts";
 import { parseDocument } from "./document/document.ts";
 import type { EncryptionContext } from "./keys/key_provider.ts";
@@ -79,23 +78,43 @@ export interface FileRule {
  */
 export type IntegrityPolicy = "required" | "optional" | "off";
 
-const ruleSchema = z.strictObject({
-  files: z.string().min(1),
-  key: z.string().min(1).optional(),
-  context: z.record(z.string().min(1), z.string()).optional(),
-  secret: z.union([z.string().min(1), z.boolean()]).optional(),
-  dek: z.enum(["per-file", "per-value"]).optional(),
-  max_values_per_dek: z.int().min(1).max(1_000_000).optional(),
-  schema: z.string().min(1).optional(),
-  integrity: z.enum(["required", "optional", "off"]).optional(),
-});
+// zod is imported on the first rules file read, not when sealfig is imported: the loader and
+// every CLI command on a tree without a rules file never need it (issue 16, import cost).
+let rulesSchema: Promise<RulesSchema> | undefined;
+let rulesSchemaLoads = 0;
+type RulesSchema = ReturnType<typeof makeRulesSchema>;
 
-const rulesSchema = z.strictObject({
-  version: z.literal(1).optional(),
-  rules: z.array(ruleSchema),
-  trusted_keys: z.array(z.string().min(1)).optional(),
-  trust: z.literal("any").optional(),
-});
+function makeRulesSchema({ z }: typeof import("zod")) {
+  const ruleSchema = z.strictObject({
+    files: z.string().min(1),
+    key: z.string().min(1).optional(),
+    context: z.record(z.string().min(1), z.string()).optional(),
+    secret: z.union([z.string().min(1), z.boolean()]).optional(),
+    dek: z.enum(["per-file", "per-value"]).optional(),
+    max_values_per_dek: z.int().min(1).max(1_000_000).optional(),
+    schema: z.string().min(1).optional(),
+    integrity: z.enum(["required", "optional", "off"]).optional(),
+  });
+  return z.strictObject({
+    version: z.literal(1).optional(),
+    rules: z.array(ruleSchema),
+    trusted_keys: z.array(z.string().min(1)).optional(),
+    trust: z.literal("any").optional(),
+  });
+}
+
+function loadRulesSchema(): Promise<RulesSchema> {
+  if (!rulesSchema) {
+    rulesSchemaLoads++;
+    rulesSchema = import("zod").then(makeRulesSchema);
+  }
+  return rulesSchema;
+}
+
+/** How many times the rules file's validator (and with it zod) was imported: 0 until one is read. */
+export function rulesValidatorLoadCount(): number {
+  return rulesSchemaLoads;
+}
 
 /** One rule as written in the rules file. */
 export interface RuleEntry {
@@ -236,7 +255,7 @@ export async function readRules(file: string): Promise<Rules> {
       },
     );
   }
-  const parsed = rulesSchema.safeParse(data ?? { rules: [] });
+  const parsed = (await loadRulesSchema()).safeParse(data ?? { rules: [] });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new SealfigError(

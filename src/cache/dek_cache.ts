@@ -49,7 +49,7 @@ export interface DekCacheOptions {
   /**
    * Maximum number of cached keys. Default 4096: room for every data key of a 4,000-value config
    * sealed one key per value (plus its integrity keys), so a reload makes no provider call. An
-   * entry costs about 6 KiB on Node 20 (KMS-sized wrapped key, CryptoKey, cache key), so a full
+   * entry costs about 6 KiB on Node 20 (KMS-sized wrapped key, key handle, cache key), so a full
    * default cache holds about 24 MiB; memory grows only with the keys actually cached.
    */
   maxEntries?: number;
@@ -142,7 +142,7 @@ export class DekCache {
       this.#entries.delete(k);
       if (entry.uses >= this.#maxUses) {
         // Hand out this last use and drop it: zeroing the raw bytes leaves the holder's
-        // non-extractable CryptoKey working.
+        // key handle working.
         this.#stats.evictions++;
         this.#byAge.delete(k);
         entry.key.destroy();

@@ -11,6 +11,7 @@ import { decryptParsed, decryptValue } from "../envelope/values.ts";
 import type { SecretValue } from "../envelope/value_codec.ts";
 import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { sharedProviders } from "../keys/registry.ts";
+import { withDeadline } from "../keys/call_deadline.ts";
 import { getEnv, getEnvAll, readFileBytes, resolvePath, statFile, toFilePath } from "../runtime.ts";
 import { KeyAllowlist, type KeyName, type TrustedKeys } from "../keys/allowlist.ts";
 import { combinedTrust, describeContext, type FilePolicy, policyFor } from "../policy.ts";
@@ -115,6 +116,13 @@ export interface LoadConfigOptions<S extends StandardSchemaV1 | undefined = unde
   context?: EncryptionContext | ((file: string) => EncryptionContext);
   /** Values opened at once (and so provider requests in flight at most). Default 16. */
   concurrency?: number;
+  /**
+   * Startup deadline of the load's provider calls, in ms from the start of the load. Within it,
+   * calls answered with throttling (a KMS request quota shared with other instances) are retried
+   * until they succeed: the instance starts late rather than failing. Faults (errors, timeouts)
+   * still fail a call after the provider's own budget. Default 60000 (docs/kms.md, "Deadlines").
+   */
+  startupDeadlineMs?: number;
   /** Size limit per file in bytes. Default 10 MiB. */
   maxFileBytes?: number;
   /** Alias expansions allowed per file. Default 100. */
@@ -189,6 +197,9 @@ export type DeepReadonly<T> = T extends (...args: never[]) => unknown ? T
 export type ConfigOf<S> = S extends StandardSchemaV1 ? DeepReadonly<InferSchemaOutput<S>>
   : { readonly [key: string]: unknown };
 
+/** Default {@link LoadConfigOptions.startupDeadlineMs}: one minute. */
+export const DEFAULT_STARTUP_DEADLINE_MS = 60_000;
+
 let sharedCache: DekCache | undefined;
 
 /** The data key cache `loadConfig` uses when none is given (created on first use). */
@@ -239,7 +250,14 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
   options: LoadConfigOptions<S>,
 ): Promise<LoadedConfig<ConfigOf<S>>> {
   const cache = options.cache ?? sharedDekCache();
-  const providers = options.providers ?? sharedProviders();
+  const startupDeadlineMs = options.startupDeadlineMs ?? DEFAULT_STARTUP_DEADLINE_MS;
+  if (!(startupDeadlineMs > 0)) {
+    throw new SealfigError("OPTION_INVALID", "startupDeadlineMs must be a positive number");
+  }
+  const providers = withDeadline(
+    options.providers ?? sharedProviders(),
+    Date.now() + startupDeadlineMs,
+  );
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new SealfigError("OPTION_INVALID", "concurrency must be a positive integer");
@@ -263,6 +281,7 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
       file,
       options.maxFileBytes !== undefined ? { maxBytes: options.maxFileBytes } : {},
     );
+    prepareProviders(doc, providers);
     return { doc, spec, file };
   }));
   const jobs: {
@@ -492,6 +511,26 @@ function refuseRollback(
           "current file, or lower the pinned minimum generation if this is intended",
       },
     );
+  }
+}
+
+/**
+ * Let each provider a file's blobs use get ready (SDK, client, credentials) while the rest of the
+ * load goes on, instead of on its first call. No provider call is made; nothing is awaited.
+ */
+function prepareProviders(doc: SealfigDocument, providers: readonly KeyProvider[]): void {
+  const seen = new Set<string>();
+  for (const v of doc.values()) {
+    if (v.kind !== "sealed") continue;
+    let blob: ParsedBlob;
+    try {
+      blob = parseBlob(v.value as string);
+    } catch {
+      continue; // reported when opened
+    }
+    if (seen.has(blob.providerId)) continue;
+    seen.add(blob.providerId);
+    void providers.find((p) => p.id === blob.providerId)?.prepare?.(blob.keyId);
   }
 }
 

@@ -1,11 +1,11 @@
 /**
- * A plaintext data key (DEK) held as a non-extractable WebCrypto HKDF key, plus the raw bytes
- * the provider handed over, which {@link DataKey.destroy} zeroes. Never printed: inspect and
- * JSON show only `DataKey(<redacted>)`.
+ * A plaintext data key (DEK) held as an opaque crypto-library key handle (HKDF input keying
+ * material, see primitives.ts), plus the raw bytes the provider handed over, which
+ * {@link DataKey.destroy} zeroes. Never printed: inspect and JSON show only `DataKey(<redacted>)`.
  *
  * @module
  */
-import type { Bytes } from "./bytes.ts";
+import { importSecretKey, type SecretKeyHandle } from "./primitives.ts";
 
 /** Length of every data key: 256 bits. */
 export const DEK_LENGTH = 32;
@@ -15,32 +15,29 @@ const REDACTED = "DataKey(<redacted>)";
 /** A data key ready for HKDF derivation. Create with {@link DataKey.fromBytes}. */
 export class DataKey {
   #bytes: Uint8Array;
-  #hkdf: CryptoKey;
+  #hkdf: SecretKeyHandle;
   #destroyed = false;
 
-  private constructor(bytes: Uint8Array, hkdf: CryptoKey) {
+  private constructor(bytes: Uint8Array, hkdf: SecretKeyHandle) {
     this.#bytes = bytes;
     this.#hkdf = hkdf;
   }
 
   /**
-   * Take ownership of `bytes` (the plaintext DEK) and import it as an HKDF key. The bytes are
+   * Take ownership of `bytes` (the plaintext DEK) and import it as a key handle. The bytes are
    * zeroed by {@link destroy}; the caller must not zero or reuse them meanwhile.
    * Throws a `TypeError` when the length is not 32 bytes (the bytes are zeroed first).
    */
-  static async fromBytes(bytes: Uint8Array): Promise<DataKey> {
+  static fromBytes(bytes: Uint8Array): Promise<DataKey> {
     if (bytes.length !== DEK_LENGTH) {
       bytes.fill(0);
-      throw new TypeError(`A data key must be ${DEK_LENGTH} bytes`);
+      return Promise.reject(new TypeError(`A data key must be ${DEK_LENGTH} bytes`));
     }
-    const hkdf = await crypto.subtle.importKey("raw", bytes as Bytes, "HKDF", false, [
-      "deriveBits",
-    ]);
-    return new DataKey(bytes, hkdf);
+    return Promise.resolve(new DataKey(bytes, importSecretKey(bytes)));
   }
 
-  /** The HKDF key (non-extractable). */
-  get hkdfKey(): CryptoKey {
+  /** The key handle, HKDF input keying material (opaque: the bytes cannot be read back). */
+  get hkdfKey(): SecretKeyHandle {
     return this.#hkdf;
   }
 
@@ -49,7 +46,7 @@ export class DataKey {
     return this.#destroyed;
   }
 
-  /** Zero the raw key bytes. The CryptoKey stays usable by holders until garbage collected. */
+  /** Zero the raw key bytes. The key handle stays usable by holders until garbage collected. */
   destroy(): void {
     this.#bytes.fill(0);
     this.#destroyed = true;

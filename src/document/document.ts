@@ -533,12 +533,23 @@ function scanProps(
   return { start, tagStart, anchors };
 }
 
+let yamlParses = 0;
+
+/**
+ * How many YAML texts sealfig has parsed in this isolate (documents, rules files, plaintext
+ * views): for tests that assert each command parses each file once.
+ */
+export function yamlParseCount(): number {
+  return yamlParses;
+}
+
 /** Parse YAML text into a Document, turning the first error into a {@link SealfigError}. */
 function parseYamlText(
   text: string,
   lines: LineCounter,
   file: string | undefined,
 ): Document.Parsed {
+  yamlParses++;
   let doc: Document.Parsed | undefined;
   try {
     // What yaml's parseDocument does, with bounds checked between its two stages: the parser is

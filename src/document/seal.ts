@@ -90,7 +90,9 @@ export interface SealDocumentResult {
 /** What {@link decryptDocument} did. */
 export interface DecryptDocumentResult {
   /** The plaintext view, with `!secret` tags. */
-  document: SealfigDocument;
+  readonly document: SealfigDocument;
+  /** The plaintext view's text, as `document.toString()` gives it. */
+  text: string;
   /** Values decrypted. */
   decrypted: number;
 }
@@ -298,8 +300,13 @@ export async function decryptDocument(
     const tv: TypedValue = { value: opened.get(e)!, type: parseBlob(e.value as string).valueType };
     return renderValueEdit(doc, e, tv, `${SECRET_TAG} `, "secret");
   });
+  if (!edits.length) return { document: doc, text: doc.toString(), decrypted: 0 };
+  // The checked splice parses the view once to prove every value reads back exactly; that parse
+  // is the view's document.
+  const document = spliceValues(doc, edits);
   return {
-    document: edits.length ? spliceValues(doc, edits) : doc,
+    document,
+    text: document.toString(),
     decrypted: sealed.length,
   };
 }

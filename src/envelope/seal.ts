@@ -7,6 +7,7 @@
  */
 import { SealfigError } from "../errors.ts";
 import { type Bytes, randomBytes, timingSafeEqual, utf8 } from "../crypto/bytes.ts";
+import { aesGcmDecrypt, aesGcmEncrypt, hkdfSha256 } from "../crypto/primitives.ts";
 import type { DataKey } from "../crypto/data_key.ts";
 import type { EncryptionContext } from "../keys/key_provider.ts";
 import type { ValuePath } from "../path.ts";
@@ -20,7 +21,6 @@ import {
   type ParsedBlob,
   SALT_LENGTH,
   SUITE_1,
-  TAG_LENGTH,
   type ValueTypeName,
 } from "./format.ts";
 import { decodeValue, encodeValue, type SecretValue } from "./value_codec.ts";
@@ -38,42 +38,30 @@ export interface DataKeyRef {
   wrapped: Uint8Array;
 }
 
-async function deriveKeys(
-  dataKey: DataKey,
-  salt: Bytes,
-): Promise<{ aes: CryptoKey; commitment: Bytes }> {
-  const okm = new Uint8Array(
-    await crypto.subtle.deriveBits(
-      { name: "HKDF", hash: "SHA-256", salt, info: HKDF_INFO },
-      dataKey.hkdfKey,
-      8 * (32 + COMMITMENT_LENGTH),
-    ),
-  );
-  try {
-    const aes = await crypto.subtle.importKey("raw", okm.subarray(0, 32), "AES-GCM", false, [
-      "encrypt",
-      "decrypt",
-    ]);
-    return { aes, commitment: okm.slice(32) };
-  } finally {
-    okm.fill(0);
-  }
+/**
+ * HKDF-SHA-256(DEK, salt, info) → 64 bytes: the value's AES-256-GCM key (bytes 0..31) and its key
+ * commitment (32..63). The caller zeroes the whole array when done.
+ */
+function deriveKeys(dataKey: DataKey, salt: Uint8Array): Bytes {
+  return hkdfSha256(dataKey.hkdfKey, salt, HKDF_INFO, 32 + COMMITMENT_LENGTH);
 }
 
 /** Seal one value. `type` defaults to the value's natural type. */
-export async function sealWithDataKey(
+export function sealWithDataKey(
   dataKey: DataKey,
   ref: DataKeyRef,
   value: SecretValue,
   type: ValueTypeName,
   path: ValuePath,
   context: EncryptionContext,
-): Promise<string> {
+): string {
   const plaintext = encodeValue(value, type);
+  let okm: Bytes | undefined;
   try {
     const salt = randomBytes(SALT_LENGTH);
     const iv = randomBytes(IV_LENGTH);
-    const { aes, commitment } = await deriveKeys(dataKey, salt);
+    okm = deriveKeys(dataKey, salt);
+    const commitment = okm.slice(32);
     const header = encodeHeader({
       valueType: type,
       providerId: ref.providerId,
@@ -88,15 +76,10 @@ export async function sealWithDataKey(
       path,
       context,
     );
-    const ct = new Uint8Array(
-      await crypto.subtle.encrypt(
-        { name: "AES-GCM", iv, additionalData, tagLength: TAG_LENGTH * 8 },
-        aes,
-        plaintext,
-      ),
-    );
+    const ct = aesGcmEncrypt(okm.subarray(0, 32), iv, additionalData, plaintext);
     return encodeBlob(header, ct);
   } finally {
+    okm?.fill(0);
     plaintext.fill(0);
   }
 }
@@ -113,27 +96,22 @@ function authFailed(): SealfigError {
 }
 
 /** Open one parsed blob with its data key. Throws `BLOB_AUTH_FAILED` or `BLOB_MALFORMED`. */
-export async function openWithDataKey(
+export function openWithDataKey(
   blob: ParsedBlob,
   dataKey: DataKey,
   path: ValuePath,
   context: EncryptionContext,
-): Promise<SecretValue> {
-  const { aes, commitment } = await deriveKeys(dataKey, blob.salt);
-  if (!timingSafeEqual(commitment, blob.commitment)) throw authFailed();
-  const additionalData = buildAad(blob.boundHeader, path, context);
-  let plaintext: Uint8Array;
+): SecretValue {
+  const okm = deriveKeys(dataKey, blob.salt);
+  let plaintext: Uint8Array | undefined;
   try {
-    plaintext = new Uint8Array(
-      await crypto.subtle.decrypt(
-        { name: "AES-GCM", iv: blob.iv, additionalData, tagLength: TAG_LENGTH * 8 },
-        aes,
-        blob.ciphertext,
-      ),
-    );
-  } catch {
-    throw authFailed();
+    if (!timingSafeEqual(okm.subarray(32), blob.commitment)) throw authFailed();
+    const additionalData = buildAad(blob.boundHeader, path, context);
+    plaintext = aesGcmDecrypt(okm.subarray(0, 32), blob.iv, additionalData, blob.ciphertext);
+  } finally {
+    okm.fill(0);
   }
+  if (plaintext === undefined) throw authFailed();
   try {
     const value = decodeValue(plaintext, blob.valueType);
     if (value === undefined) {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { underlyingProvider } from "../keys/call_deadline.ts";
 import { isSealfigError, SealfigError } from "../errors.ts";
 import { DataKey } from "../crypto/data_key.ts";
 import type { DekCache } from "../cache/dek_cache.ts";
@@ -154,7 +155,7 @@ export class Sealer {
       });
     }
     try {
-      return await sealWithDataKey(
+      return sealWithDataKey(
         dataKey.key,
         dataKey.ref,
         value,
@@ -237,7 +238,7 @@ export async function decryptParsed(
     const segments = toSegments(options.path);
     const key = await openDataKey(parsed, options.providers, options.context ?? {}, options.cache);
     try {
-      return await openWithDataKey(parsed, key, segments, options.context ?? {});
+      return openWithDataKey(parsed, key, segments, options.context ?? {});
     } finally {
       if (!options.cache) key.destroy();
     }
@@ -285,7 +286,7 @@ export async function openDataKey(
         keyId: parsed.keyId,
         wrapped: parsed.wrappedDek,
         context,
-        scope: provider,
+        scope: underlyingProvider(provider),
       },
       load,
     );

@@ -27,6 +27,7 @@ import { isAlias, isMap, isScalar, isSeq, type Node, type Pair } from "yaml";
 import { SealfigError } from "../errors.ts";
 import { type Bytes, ByteWriter, fromUtf8, utf8 } from "../crypto/bytes.ts";
 import type { DataKey } from "../crypto/data_key.ts";
+import { hkdfSha256, hmacSha256 } from "../crypto/primitives.ts";
 import { canonicalContext } from "../envelope/aad.ts";
 import { ValueType, type ValueTypeName } from "../envelope/format.ts";
 import type { SecretValue } from "../envelope/value_codec.ts";
@@ -37,6 +38,7 @@ import { INTEGRITY_KEY, INTEGRITY_VERSION, u64 } from "./record.ts";
 
 /** The label that starts the MAC input and is the HKDF info of the MAC key. */
 export const MAC_LABEL = "sealfig/v1/file-mac";
+const MAC_INFO = utf8(MAC_LABEL);
 /** The encryption context key added to the file's context when wrapping the integrity DEK. */
 export const INTEGRITY_PURPOSE_KEY = "sealfig:purpose";
 /** Its value. */
@@ -219,24 +221,11 @@ function keyOf(pair: Pair<unknown, unknown>): string {
 }
 
 /** HMAC-SHA-256 of `input` under the MAC key derived from the integrity data key. */
-export async function computeMac(dek: DataKey, input: Uint8Array): Promise<Uint8Array> {
-  const bits = new Uint8Array(
-    await crypto.subtle.deriveBits(
-      { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: utf8(MAC_LABEL) },
-      dek.hkdfKey,
-      256,
-    ),
-  );
+export function computeMac(dek: DataKey, input: Uint8Array): Promise<Uint8Array> {
+  const key = hkdfSha256(dek.hkdfKey, new Uint8Array(0), MAC_INFO, 32);
   try {
-    const key = await crypto.subtle.importKey(
-      "raw",
-      bits,
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign"],
-    );
-    return new Uint8Array(await crypto.subtle.sign("HMAC", key, input as Bytes));
+    return Promise.resolve(hmacSha256(key, input));
   } finally {
-    bits.fill(0);
+    key.fill(0);
   }
 }

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { underlyingProvider } from "../keys/call_deadline.ts";
 import { DekCache } from "../cache/dek_cache.ts";
 import { timingSafeEqual } from "../crypto/bytes.ts";
 import { DataKey } from "../crypto/data_key.ts";
@@ -167,7 +168,7 @@ function unwrapIntegrityKey(
       keyId: record.keyId,
       wrapped: record.wrappedDek,
       context,
-      scope: provider,
+      scope: underlyingProvider(provider),
     },
     () => provider.decryptDataKey(record.keyId, record.wrappedDek, context),
   );

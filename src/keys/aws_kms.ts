@@ -455,6 +455,23 @@ export class KmsKeyProvider implements KeyProvider {
   }
 
   /**
+   * Get ready to call KMS about `keyId` without calling it: import the SDK, create the key's
+   * region's client and resolve its credentials (which may mean a round trip to an instance or
+   * container metadata endpoint). The loader calls this as soon as a parsed file holds a KMS blob,
+   * so that work overlaps the rest of the load instead of delaying the first request. Never
+   * rejects (the first real call reports any problem); makes no KMS request.
+   */
+  async prepare(keyId: string): Promise<void> {
+    try {
+      const sdk = await loadKmsSdk();
+      const client = await this.#client(sdk, keyId);
+      await client.config.credentials();
+    } catch {
+      // The call that needs the client reports it.
+    }
+  }
+
+  /**
    * The key ARN a reference (alias name, alias ARN, key id) stands for, from `DescribeKey`; a key
    * ARN is returned as it is without a call. Each reference is resolved once per provider (a failed
    * lookup is retried next time). Used by key allowlists to compare aliases with recorded ARNs.
@@ -561,13 +578,34 @@ export class KmsKeyProvider implements KeyProvider {
 
     const controller = new AbortController();
     const deadline = new DeadlineSignal();
-    const timer = setTimeout(() => controller.abort(deadline), deadlineMs);
+    // Without a caller deadline, `deadlineMs` bounds the whole call from now, and throttled
+    // attempts count against maxAttempts. Under a caller's (a load's) deadline, `deadlineMs` bounds
+    // the time without progress, from the first send (time queued behind this provider's own
+    // calls does not count) and again from each throttling answer (KMS is up, the account's quota
+    // is busy): throttling is retried until the caller's deadline, faults still fail the call
+    // after maxAttempts or deadlineMs of silence (docs/kms.md, "Deadlines").
+    const hard = options.deadline;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let budgetMs = deadlineMs;
+    let progress = 0;
+    const arm = () => {
+      clearTimeout(timer);
+      progress = Date.now();
+      const left = hard === undefined ? deadlineMs : Math.min(hard - Date.now(), deadlineMs);
+      budgetMs = hard === undefined || hard - Date.now() > deadlineMs
+        ? deadlineMs
+        : Math.max(0, hard - started);
+      timer = setTimeout(() => controller.abort(deadline), Math.max(0, left));
+    };
+    const started = Date.now();
+    if (hard === undefined) arm();
+    else timer = setTimeout(() => controller.abort(deadline), Math.max(0, hard - started));
+    let faults = 0;
     const caller = options.signal;
     const onCallerAbort = () => controller.abort(caller?.reason);
     if (caller?.aborted) onCallerAbort();
     else caller?.addEventListener("abort", onCallerAbort, { once: true });
     const signal = controller.signal;
-    const started = Date.now();
 
     try {
       for (let attempt = 1;; attempt++) {
@@ -577,6 +615,7 @@ export class KmsKeyProvider implements KeyProvider {
         } catch {
           break; // aborted while queued
         }
+        if (hard !== undefined && attempt === 1) arm();
         const s = this.#stats;
         s.inFlight++;
         if (s.inFlight > s.maxInFlight) s.maxInFlight = s.inFlight;
@@ -594,10 +633,15 @@ export class KmsKeyProvider implements KeyProvider {
         const kind = classifyKmsError(failure);
         if (kind === "throttled") this.#stats.throttled++;
         if (kind === "final") throw mapKmsError(failure, ctx);
-        if (attempt >= this.#maxAttempts) throw budgetExhausted(kind, failure, ctx);
+        const patient = kind === "throttled" && hard !== undefined;
+        if (!patient && ++faults >= this.#maxAttempts) throw budgetExhausted(kind, failure, ctx);
+        if (patient) arm();
         const cap = Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (attempt - 1));
         const delay = this.#random() * cap;
-        if (Date.now() - started + delay >= deadlineMs) throw budgetExhausted(kind, failure, ctx);
+        const end = hard === undefined
+          ? started + deadlineMs
+          : Math.min(hard, progress + deadlineMs);
+        if (Date.now() + delay >= end) throw budgetExhausted(kind, failure, ctx);
         this.#stats.retries++;
         try {
           await sleep(delay, signal);
@@ -606,7 +650,7 @@ export class KmsKeyProvider implements KeyProvider {
         }
       }
       // Only an abort leaves the loop.
-      if (signal.reason === deadline) throw deadlineExceeded(deadlineMs, ctx);
+      if (signal.reason === deadline) throw deadlineExceeded(budgetMs, ctx);
       throw signal.reason;
     } finally {
       clearTimeout(timer);

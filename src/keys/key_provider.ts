@@ -39,6 +39,12 @@ export interface RewrappedDataKey {
 export interface ProviderCallOptions {
   /** Abort the call (for deadlines). */
   signal?: AbortSignal;
+  /**
+   * The caller's overall deadline (a time as from `Date.now()`), e.g. the startup deadline a load
+   * gives all its calls. The KMS provider retries throttling until it, without counting throttled
+   * attempts against `maxAttempts` (docs/kms.md, "Deadlines"). Default: none (per-call budget).
+   */
+  deadline?: number;
 }
 
 /**
@@ -85,4 +91,11 @@ export interface KeyProvider {
    * exactly these: a provider without `keyIds` makes it trust none (fail closed).
    */
   keyIds?(): Promise<string[]>;
+
+  /**
+   * Get ready to call the provider about `keyId` (load libraries, create clients, resolve
+   * credentials) without calling it. Optional; the loader calls it, without waiting, as soon as a
+   * file holds a blob of this provider. Must never reject.
+   */
+  prepare?(keyId: string): Promise<void>;
 }

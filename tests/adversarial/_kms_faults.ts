@@ -72,12 +72,22 @@ export function kmsFaultsSuite(): void {
       return p;
     }
 
+    /** The loads' startup deadline (ms), when a case sets one. */
+    let startupDeadlineMs: number | undefined;
+
     /** One load through `provider` and `cache`, one value at a time (nothing left in flight). */
     function load(provider: KmsKeyProvider, cache: DekCache, content?: string, trust?: "any") {
       const f = content === undefined ? file : dir.write("variant.yaml", content);
       return returnsWithin(
         loadConfigWithReport(noIntegrity(
-          { files: [f], providers: [provider, local], cache, context: CONTEXT, concurrency: 1 },
+          {
+            files: [f],
+            providers: [provider, local],
+            cache,
+            context: CONTEXT,
+            concurrency: 1,
+            ...(startupDeadlineMs !== undefined ? { startupDeadlineMs } : {}),
+          },
           trust ?? [keyArn],
         )),
         NO_HANG_MS,
@@ -181,10 +191,31 @@ export function kmsFaultsSuite(): void {
       }
     });
 
-    it("throttling, 5xx and resets past the budget fail clearly and are not cached", async () => {
+    it("throttling past the load's startup deadline fails clearly, and is not charged to maxAttempts", async () => {
+      // In a load, throttling is retried until the startup deadline (docs/kms.md, "Deadlines").
+      startupDeadlineMs = 500;
+      try {
+        await failsThenRecovers(
+          "100% throttling",
+          ["KMS_THROTTLED", "KMS_DEADLINE_EXCEEDED"],
+          () => {
+            server.stats.reset();
+            Object.assign(server.faults, { throttleRate: 1, operations: ["Decrypt"] });
+          },
+          () => {
+            expect(server.stats.throttled).toBe(server.stats.count("Decrypt"));
+            expect(server.stats.count("Decrypt")).toBeGreaterThan(4); // more than maxAttempts
+            server.resetFaults();
+          },
+        );
+      } finally {
+        startupDeadlineMs = undefined;
+      }
+    });
+
+    it("5xx and resets past the budget fail clearly and are not cached", async () => {
       for (
         const [what, codes, faults] of [
-          ["100% throttling", ["KMS_THROTTLED"], { throttleRate: 1 }],
           ["100% KMSInternalException", ["KMS_UNAVAILABLE"], { errorRate: 1 }],
           ["100% bare 503", ["KMS_UNAVAILABLE"], { errorRate: 1, errorKind: "unavailable" }],
           ["100% connection resets", ["KMS_UNAVAILABLE"], { resetRate: 1 }],

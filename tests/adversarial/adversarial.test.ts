@@ -18,11 +18,13 @@ import { concurrencySuite } from "./_concurrency.ts";
 import { differentialSuite } from "./_differential.ts";
 import { mergeSuite } from "./_merge.ts";
 import { hardeningSuite } from "./_hardening.ts";
+import { cryptoEquivalenceSuite } from "./_crypto_equivalence.ts";
 
 describe("adversarial suite", () => {
   tamperingSuite();
   propertiesSuite();
   fidelitySuite();
+  cryptoEquivalenceSuite();
   badInputSuite();
   kmsFaultsSuite();
   crashSuite();

@@ -35,13 +35,13 @@ export const decryptCommand: Command = {
     const target = await resolveTarget(file, args, ctx);
     const doc = await readTarget(target, ctx);
     await verifyForRead(target, doc, ctx, flagBool(args, "insecure-skip-integrity"));
-    const { document } = await decryptDocument(doc, {
+    const { text } = await decryptDocument(doc, {
       providers: target.providers,
       context: target.rule.context,
       cache: target.cache,
     });
     // The plaintext view carries no integrity record: it is written again when sealing.
-    ctx.stdout(stripIntegrityLines(document.toString()));
+    ctx.stdout(stripIntegrityLines(text));
     return 0;
   },
 };

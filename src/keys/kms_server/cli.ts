@@ -25,6 +25,9 @@ Options:
   --throttle-rate R      answer a fraction R (0..1) of requests with ThrottlingException
   --error-rate R         answer a fraction R (0..1) of requests with KMSInternalException
   --seed N               seed for the fault dice
+  --quota-rps N          request-rate quota: N cryptographic requests per second per account
+                         and region (token bucket), ThrottlingException beyond it
+  --quota-burst N        the quota bucket's size (default N/10)
   -h, --help             show this help
 
 Prints the endpoint (http://host:port) on stdout, then serves until interrupted.
@@ -81,6 +84,7 @@ export async function runKmsServer(args: string[]): Promise<number> {
 async function parseArgs(args: string[]): Promise<KmsServerOptions | "help"> {
   const o: KmsServerOptions = {};
   const faults: NonNullable<KmsServerOptions["faults"]> = {};
+  let quotaBurst: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const flag = args[i]!;
     if (flag === "-h" || flag === "--help") return "help";
@@ -137,9 +141,19 @@ async function parseArgs(args: string[]): Promise<KmsServerOptions | "help"> {
       case "--seed":
         o.seed = integer(name, value(), 0, 2 ** 32 - 1);
         break;
+      case "--quota-rps":
+        o.quota = { ...o.quota, requestsPerSecond: integer(name, value(), 1, 10_000_000) };
+        break;
+      case "--quota-burst":
+        quotaBurst = integer(name, value(), 1, 10_000_000);
+        break;
       default:
         throw new UsageError(`unknown option ${JSON.stringify(flag)}`);
     }
+  }
+  if (quotaBurst !== undefined) {
+    if (!o.quota) throw new UsageError("--quota-burst needs --quota-rps");
+    o.quota.burst = quotaBurst;
   }
   o.faults = faults;
   return o;

@@ -30,8 +30,10 @@ import {
   KmsService,
 } from "./_service.ts";
 import { KmsApiError, parseSigV4 } from "./_wire.ts";
+import { type KmsQuota, RequestQuota } from "./_quota.ts";
 
 export type { KmsPolicy } from "./_service.ts";
+export type { KmsQuota } from "./_quota.ts";
 
 /** The faults the server injects, changeable at any time. Rates are probabilities in 0..1. */
 export interface KmsFaults {
@@ -76,6 +78,8 @@ export class KmsServerStats {
   maxInFlight = 0;
   /** Requests answered with an injected ThrottlingException. */
   throttled = 0;
+  /** Requests answered with ThrottlingException because the request-rate quota was spent. */
+  quotaThrottled = 0;
   /** Requests answered with an injected server error. */
   errors = 0;
   /** Connections reset on purpose. */
@@ -89,6 +93,7 @@ export class KmsServerStats {
     this.total = 0;
     this.maxInFlight = this.inFlight;
     this.throttled = 0;
+    this.quotaThrottled = 0;
     this.errors = 0;
     this.resets = 0;
     this.hung = 0;
@@ -122,6 +127,8 @@ export interface KmsHandlerOptions {
   faults?: Partial<KmsFaults>;
   /** Seed for the fault dice, for reproducible runs. Default: random. */
   seed?: number;
+  /** Request-rate quota (token bucket per account and region). Default: none (unlimited). */
+  quota?: KmsQuota;
 }
 
 /** A KMS request handler with its state, faults and counters. */
@@ -138,6 +145,8 @@ export interface KmsHandler {
   readonly account: string;
   /** Replace the permission model (undefined allows everything). */
   setPolicy(policy: KmsPolicy | undefined): void;
+  /** Set the request-rate quota (a full bucket), or remove it with undefined. */
+  setQuota(quota: KmsQuota | undefined): void;
   /** Turn every fault off. */
   resetFaults(): void;
   /** Re-seed the fault dice. */
@@ -225,6 +234,7 @@ export function createKmsHandler(
   const stats = new KmsServerStats();
   const faults: KmsFaults = { ...NO_FAULTS, ...options.faults };
   let rand = mulberry32(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+  let quota = options.quota ? new RequestQuota(options.quota) : undefined;
   const hanging = new Set<() => void>();
 
   const save = (): Promise<void> => {
@@ -254,6 +264,15 @@ export function createKmsHandler(
       const body = new Uint8Array(await request.arrayBuffer());
       if (applies(op)) {
         if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
+      }
+      if (quota) {
+        const scope = parseSigV4(request.headers.get("authorization"))?.region ?? region;
+        if (!quota.take(account, scope, op)) {
+          stats.quotaThrottled++;
+          return errorResponse(new KmsApiError("ThrottlingException", "Rate exceeded"));
+        }
+      }
+      if (applies(op)) {
         if (faults.hang) {
           stats.hung++;
           await new Promise<void>((resolve) => hanging.add(resolve));
@@ -354,6 +373,9 @@ export function createKmsHandler(
     account,
     setPolicy(policy) {
       service.policy = policy;
+    },
+    setQuota(q) {
+      quota = q ? new RequestQuota(q) : undefined;
     },
     resetFaults() {
       Object.assign(faults, NO_FAULTS);
