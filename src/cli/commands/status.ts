@@ -111,6 +111,7 @@ function describeIntegrity(c: IntegrityCheck | undefined): string {
     case "missing":
       return "MISSING: no integrity record";
     case "invalid":
+      if (c.error?.code === "INTEGRITY_UNSUPPORTED") return `INVALID: ${c.error.reason} (${gen})`;
       return `INVALID: record mismatch, the file was changed outside sealfig (${gen})`;
     case "malformed":
       return "MALFORMED: the record cannot be read";
