@@ -366,14 +366,17 @@ export async function recordMac(
 }
 
 /**
- * The plain values a v1 record cannot pin exactly: integers beyond ±(2^53−1), which the loader
- * returns as exact bigints while v1's MAC input holds only their nearest double (docs/format.md
- * §9.4). A v1 record is accepted only over a file where this is empty.
+ * The plain values a v1 record cannot pin exactly: integers beyond ±(2^53−1). The loader returns
+ * them as exact bigints while v1's MAC input holds only the text of their nearest double, and
+ * that text is also what an integral `!!float` beyond 2^53 (a number, typed an integer) gives
+ * (docs/format.md §9.4). A v1 record is accepted only over a file where this is empty; whether it
+ * is empty is a function of the v1 MAC input itself (an integer leaf whose text is not a decimal
+ * within ±(2^53−1)), so two files with one v1 input are both accepted or both refused.
  */
 export function v1Uncovered(doc: SealfigDocument): DocumentValue[] {
   return doc.values().filter((v) =>
-    v.kind === "plain" && typeof v.value === "bigint" &&
-    !(v.path.length === 1 && v.path[0] === INTEGRITY_KEY)
+    v.kind === "plain" && v.type === "integer" &&
+    !(typeof v.value === "number" && Number.isSafeInteger(v.value))
   );
 }
 

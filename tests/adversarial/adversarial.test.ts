@@ -16,6 +16,7 @@ import { kmsFaultsSuite } from "./_kms_faults.ts";
 import { crashSuite } from "./_crash.ts";
 import { concurrencySuite } from "./_concurrency.ts";
 import { differentialSuite } from "./_differential.ts";
+import { macInjectiveSuite } from "./_mac_injective.ts";
 
 describe("adversarial suite", () => {
   tamperingSuite();
@@ -26,6 +27,7 @@ describe("adversarial suite", () => {
   crashSuite();
   concurrencySuite();
   differentialSuite();
+  macInjectiveSuite();
 
   it("leak scan: no canary in any captured error, CLI output or temp file", () => {
     const scan = scanForLeaks();
