@@ -157,7 +157,7 @@ export {
   parseIntegrityRecord,
   stripIntegrityLines,
 } from "./src/integrity/record.ts";
-export type { IntegrityRecord } from "./src/integrity/record.ts";
+export type { IntegrityRecord, IntegrityVersion } from "./src/integrity/record.ts";
 export { integrityContext, macInput } from "./src/integrity/mac.ts";
 export {
   checkIntegrity,

@@ -1,7 +1,9 @@
 /**
- * Generates tests/vectors/integrity_v1.json ONCE: test vectors for the whole-file integrity
- * record (docs/format.md §9). The committed file is the reference, so this script refuses to
- * overwrite it (pass --force only when writing a new vectors file under a new name).
+ * Generates tests/vectors/integrity_v2.json ONCE: test vectors for the whole-file integrity
+ * record v2 (docs/format.md §9), the version every writer writes. The committed file is the
+ * reference, so this script refuses to overwrite it (pass --force only when writing a new vectors
+ * file under a new name). tests/vectors/integrity_v1.json was written by this script's revision in
+ * commit 6a719bf (when writers wrote v1); it is read-only history and is never regenerated.
  *
  *   npx tsx scripts/gen_integrity_vectors.ts [out.json] [--force]
  *
@@ -11,10 +13,11 @@
 import { existsSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { concat, fromBase64Url, toBase64Url, toHex } from "../src/crypto/bytes.ts";
+import { DataKey } from "../src/crypto/data_key.ts";
 import { parseDocument, type SealfigDocument } from "../src/document/document.ts";
 import { sealDocument } from "../src/document/seal.ts";
 import { setSecret, setValue, unsetValue } from "../src/document/edit.ts";
-import { integrityContext, macInput } from "../src/integrity/mac.ts";
+import { integrityContext, macInput, recordMac } from "../src/integrity/mac.ts";
 import {
   encodeIntegrityRecord,
   INTEGRITY_PREFIX,
@@ -24,7 +27,7 @@ import {
 import { readIntegrityRecord, stampDocument } from "../src/integrity/verify.ts";
 import { LocalKeyProvider } from "../src/keys/local.ts";
 
-const out = process.argv.find((a) => a.endsWith(".json")) ?? "tests/vectors/integrity_v1.json";
+const out = process.argv.find((a) => a.endsWith(".json")) ?? "tests/vectors/integrity_v2.json";
 if (existsSync(out) && !process.argv.includes("--force")) {
   console.error(`${out} exists; vectors are generated once. Use a new file name.`);
   process.exit(1);
@@ -46,6 +49,14 @@ service:
   one_float: 1.0
   neg_zero: -0.0
   big: 12345678901234567890
+  big_negative: -98765432109876543210
+  big_hex: 0xFFFFFFFFFFFFFFFFFF
+  two_53: 9007199254740992
+  max_safe: 9007199254740991
+  float_big: !!float 9007199254740993.0
+  float_huge: 1e300
+  infinity: -.inf
+  not_a_number: .nan
   enabled: true
   nothing: null
   empty_value:
@@ -93,6 +104,9 @@ const gen7 = await stamp(gen7Body, 7, gen6);
 const text7 = gen7.toString();
 
 const recordLine = (text: string) => /^sealfig_integrity: (\S+)$/m.exec(text)![1]!;
+if (!recordLine(text7).startsWith(INTEGRITY_PREFIX) || INTEGRITY_PREFIX !== "sealfig-mac:v2:") {
+  throw new Error("writers must write v2 records");
+}
 const withRecord = (text: string, record: string) =>
   text.replace(/^sealfig_integrity: \S+$/m, `sealfig_integrity: ${record}`);
 
@@ -126,11 +140,26 @@ const positive = [
     generation: 7,
   },
   { name: "empty document", file: empty, generation: 1 },
+  {
+    name: "integers respelled with the same exact value (+, octal, hex, .Inf case)",
+    file: text7
+      .replace("  big: 12345678901234567890", "  big: +12345678901234567890")
+      .replace("  big_hex: 0xFFFFFFFFFFFFFFFFFF", "  big_hex: 4722366482869645213695")
+      .replace("  max_safe: 9007199254740991", "  max_safe: 0o377777777777777777")
+      .replace("  infinity: -.inf", "  infinity: -.Inf"),
+    generation: 7,
+  },
 ];
 
 const mutate = (doc: SealfigDocument, f: (d: SealfigDocument) => SealfigDocument) =>
   f(parseDocument(doc.toString())).toString();
 const r7 = parseIntegrityRecord(recordLine(text7));
+/** A genuine v1 record (v1 MAC input and HKDF info) under the same integrity data key. */
+const dek7 = await DataKey.fromBytes(
+  await provider.decryptDataKey(r7.keyId, r7.wrappedDek, integrityContext(context)),
+);
+const v1Mac = await recordMac(dek7, 1, macInput(parseDocument(text7), 7, context, 1));
+const v1RecordOf = (_text: string) => encodeIntegrityRecord({ ...r7, version: 1, mac: v1Mac });
 const r7Bytes = fromBase64Url(recordLine(text7).slice(INTEGRITY_PREFIX.length))!;
 
 const negative = [
@@ -209,9 +238,57 @@ const negative = [
     code: "INTEGRITY_MALFORMED",
   },
   {
+    name: "plain integer changed beyond double precision (last digit)",
+    file: text7.replace("  big: 12345678901234567890", "  big: 12345678901234567891"),
+    code: "INTEGRITY_INVALID",
+  },
+  {
+    name: "negative plain integer changed beyond double precision",
+    file: text7.replace(
+      "  big_negative: -98765432109876543210",
+      "  big_negative: -98765432109876543211",
+    ),
+    code: "INTEGRITY_INVALID",
+  },
+  {
+    name: "2^53 as a bigint replaced by a float of the same value",
+    file: text7.replace("  two_53: 9007199254740992", "  two_53: 9007199254740992.0"),
+    code: "INTEGRITY_INVALID",
+  },
+  {
+    name: "a !!float beyond 2^53 replaced by the integer it rounds to",
+    file: text7.replace("  float_big: !!float 9007199254740993.0", "  float_big: 9007199254740992"),
+    code: "INTEGRITY_INVALID",
+  },
+  {
+    name: "-.inf changed to .inf",
+    file: text7.replace("  infinity: -.inf", "  infinity: .inf"),
+    code: "INTEGRITY_INVALID",
+  },
+  {
+    name: "-0.0 changed to 0.0",
+    file: text7.replace("  neg_zero: -0.0", "  neg_zero: 0.0"),
+    code: "INTEGRITY_INVALID",
+  },
+  {
     name: "unknown record version",
-    file: withRecord(text7, recordLine(text7).replace(INTEGRITY_PREFIX, "sealfig-mac:v2:")),
+    file: withRecord(text7, recordLine(text7).replace(INTEGRITY_PREFIX, "sealfig-mac:v3:")),
     code: "INTEGRITY_MALFORMED",
+  },
+  {
+    name: "v2 record bytes under the v1 prefix (version byte does not match)",
+    file: withRecord(text7, recordLine(text7).replace(INTEGRITY_PREFIX, "sealfig-mac:v1:")),
+    code: "INTEGRITY_MALFORMED",
+  },
+  {
+    name: "downgraded to v1: version byte and prefix v1, v2 MAC (HKDF info differs)",
+    file: withRecord(text7, encodeIntegrityRecord({ ...r7, version: 1 })),
+    code: "INTEGRITY_INVALID",
+  },
+  {
+    name: "a valid v1 record over the same content (big integers: v1 cannot pin them)",
+    file: withRecord(text7, v1RecordOf(text7)),
+    code: "INTEGRITY_UNSUPPORTED",
   },
   {
     name: "record with trailing bytes",
@@ -227,7 +304,7 @@ const negative = [
 ];
 
 const vectors = {
-  description: "sealfig integrity record v1 test vectors. Generated once by " +
+  description: "sealfig integrity record v2 test vectors. Generated once by " +
     "scripts/gen_integrity_vectors.ts; never regenerate. Positive files must verify (with the " +
     "keys and context given) to the recorded generation; negative ones must fail with the " +
     "recorded error code (INTEGRITY_ROLLBACK: verifies, but its generation is below minGeneration).",
@@ -240,7 +317,7 @@ const vectors = {
     description: "The MAC input (hex) of the first positive file: its content without the record",
     file: stripIntegrityLines(text7),
     generation: 7,
-    hex: toHex(macInput(parseDocument(text7), 7, context)),
+    hex: toHex(macInput(parseDocument(text7), 7, context, 2)),
   },
   positive,
   negative,

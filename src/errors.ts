@@ -129,8 +129,13 @@ export const ErrorCode = {
   INTEGRITY_MISSING: "INTEGRITY_MISSING",
   /** A file's integrity record does not match its content: it was changed outside sealfig. */
   INTEGRITY_INVALID: "INTEGRITY_INVALID",
-  /** A file's integrity record is not a well-formed `sealfig-mac:v1:` record. */
+  /** A file's integrity record is not a well-formed `sealfig-mac:v2:` (or `v1:`) record. */
   INTEGRITY_MALFORMED: "INTEGRITY_MALFORMED",
+  /**
+   * A file's record is of a version that cannot cover its content exactly: a v1 record over a
+   * plain integer beyond ±(2^53−1) (docs/format.md §9.4).
+   */
+  INTEGRITY_UNSUPPORTED: "INTEGRITY_UNSUPPORTED",
   /** A file's integrity record is valid but older than the pinned minimum generation. */
   INTEGRITY_ROLLBACK: "INTEGRITY_ROLLBACK",
 } as const;

@@ -10,16 +10,22 @@
  * (the record itself) is left out.
  *
  * ```text
- * "sealfig/v1/file-mac" (19 bytes) || u8 version (0x01) || u64 generation
+ * "sealfig/v2/file-mac" (19 bytes) || u8 version (0x02) || u64 generation
  * u32 context pairs; per pair (sorted by key bytes): u32 len || key || u32 len || value
  * u32 leaf count
  * per leaf: u32 segment count; per segment 0x01 || u32 len || UTF-8 key | 0x02 || u32 index
  *           u8 kind (0x01 sealed, 0x02 plain, 0x03 alias, 0x04 empty map, 0x05 empty sequence)
  *           u8 type (0x01..0x05 as in blobs; 0x00 for aliases, empty collections, other types)
  *           u32 len || payload (blob text; plain canonical text; alias target segments; empty)
- * MAC key = HKDF-SHA-256(IKM = integrity DEK, salt = empty, info = "sealfig/v1/file-mac", 32 bytes)
+ * MAC key = HKDF-SHA-256(IKM = integrity DEK, salt = empty, info = "sealfig/v2/file-mac", 32 bytes)
  * MAC     = HMAC-SHA-256(MAC key, encoding)
  * ```
+ *
+ * v2 encodes a plain value by the value the loader returns: an integer by its exact decimal
+ * digits (a bigint beyond ±(2^53−1)), a number that is not a safe integer as a float. v1 (label
+ * "sealfig/v1/file-mac", version 0x01; read only) is the same except that a plain integer beyond
+ * ±(2^53−1) entered as the text of its nearest double, so a v1 record is accepted only over files
+ * without such integers ({@link v1Uncovered}).
  *
  * @module
  */
@@ -33,12 +39,22 @@ import { ValueType, type ValueTypeName } from "../envelope/format.ts";
 import type { SecretValue } from "../envelope/value_codec.ts";
 import type { EncryptionContext } from "../keys/key_provider.ts";
 import { formatPath, type PathSegment, type ValuePath } from "../path.ts";
-import type { SealfigDocument } from "../document/document.ts";
-import { INTEGRITY_KEY, INTEGRITY_VERSION, u64 } from "./record.ts";
+import type { DocumentValue, SealfigDocument } from "../document/document.ts";
+import {
+  INTEGRITY_KEY,
+  INTEGRITY_VERSION,
+  type IntegrityRecord,
+  type IntegrityVersion,
+  u64,
+} from "./record.ts";
 
-/** The label that starts the MAC input and is the HKDF info of the MAC key. */
+/** The v1 label that starts a v1 MAC input and is the HKDF info of a v1 MAC key. */
 export const MAC_LABEL = "sealfig/v1/file-mac";
 const MAC_INFO = utf8(MAC_LABEL);
+/** The v2 label: starts a v2 MAC input and is the HKDF info of a v2 MAC key. */
+export const MAC_LABEL_V2 = "sealfig/v2/file-mac";
+/** The label of each record version. */
+const LABELS: Readonly<Record<IntegrityVersion, string>> = { 1: MAC_LABEL, 2: MAC_LABEL_V2 };
 /** The encryption context key added to the file's context when wrapping the integrity DEK. */
 export const INTEGRITY_PURPOSE_KEY = "sealfig:purpose";
 /** Its value. */
@@ -79,12 +95,33 @@ function segments(w: ByteWriter, path: ValuePath): void {
   w.u32(path.length);
   for (const seg of path) {
     if (typeof seg === "number") w.u8(0x02).u32(seg);
-    else w.u8(0x01).lp32(utf8(seg));
+    else w.u8(0x01).lp32(validUtf8(seg, path));
   }
 }
 
-/** The canonical text of a plain value of a type (the blob plaintext encoding, without limits). */
-function canonicalText(
+/**
+ * UTF-8 of a key or string value; `VALUE_INVALID` when it is not valid Unicode (a lone
+ * surrogate would encode as U+FFFD, the same bytes as another string: not injective).
+ */
+function validUtf8(text: string, path: ValuePath): Bytes {
+  const bytes = utf8(text);
+  if (fromUtf8(bytes) !== text) {
+    throw new SealfigError(
+      "VALUE_INVALID",
+      "A string or key is not valid Unicode (lone surrogate), so it cannot be authenticated",
+      { path: formatPath(path) },
+    );
+  }
+  return bytes;
+}
+
+/**
+ * The v1 canonical text of a plain value of a type (the blob plaintext encoding, without limits).
+ * A plain integer beyond ±(2^53−1) (a bigint) enters as the text of its nearest double: what yaml
+ * used to read, pinned by tests/vectors/integrity_v1.json. Files holding one are refused under
+ * v1 records ({@link v1Uncovered}).
+ */
+function canonicalTextV1(
   value: SecretValue,
   type: ValueTypeName | undefined,
   path: ValuePath,
@@ -95,33 +132,84 @@ function canonicalText(
   } else if (type === "null") {
     text = "";
   } else if (type === "integer" && typeof value === "bigint") {
-    // v1 pins a plain integer beyond 2^53 as the text of its nearest double (what yaml used to
-    // read; tests/vectors/integrity_v1.json): documents now hold it exactly, v1 records do not.
     text = String(Number(value));
   } else {
     text = String(value);
   }
-  const bytes = utf8(text);
-  if (typeof value === "string" && fromUtf8(bytes) !== value) {
-    throw new SealfigError(
-      "VALUE_INVALID",
-      "A string is not valid Unicode (lone surrogate), so it cannot be authenticated",
-      { path: formatPath(path) },
-    );
-  }
-  return bytes;
+  return typeof value === "string" ? validUtf8(value, path) : utf8(text);
 }
 
 /**
+ * The v2 type byte and canonical text of a plain value: a function of the value the loader
+ * returns (and, for a number, whether the document types it an integer), so that two leaves
+ * loading to different values never share an encoding:
+ *
+ * - string: its UTF-8 (valid Unicode only);
+ * - integer: its exact decimal digits, `-?(0|[1-9][0-9]*)`; the loader returns a number exactly
+ *   when it is within ±(2^53−1), else a bigint, so the digits determine the value and its type;
+ * - float: any other number (`1.0`, `-0.0`, `.inf`, `.nan`, and a `!!float` beyond 2^53 whose
+ *   value is integral): JavaScript's shortest round-trip text, `-0`, `Infinity`, `-Infinity`,
+ *   `NaN`;
+ * - boolean `true`/`false`; null: empty.
+ */
+function canonicalV2(
+  value: SecretValue,
+  type: ValueTypeName | undefined,
+  path: ValuePath,
+): { type: number; text: Bytes } {
+  if (typeof value === "string") {
+    // A string of another YAML type (type 0x00) keeps its type byte; its text is the string.
+    return { type: type === "string" ? ValueType.string : 0, text: validUtf8(value, path) };
+  }
+  if (typeof value === "bigint") {
+    if (value >= -MAX_SAFE && value <= MAX_SAFE) {
+      // The loader never returns one (a safe integer is a number): it would share the number's
+      // digits. Refuse rather than encode two values alike.
+      throw new SealfigError(
+        "VALUE_INVALID",
+        "A safe integer held as a bigint cannot be authenticated",
+        { path: formatPath(path) },
+      );
+    }
+    return { type: ValueType.integer, text: utf8(value.toString()) };
+  }
+  if (typeof value === "number") {
+    if (type === "integer" && Number.isSafeInteger(value) && !Object.is(value, -0)) {
+      return { type: ValueType.integer, text: utf8(String(value)) };
+    }
+    return { type: ValueType.float, text: utf8(Object.is(value, -0) ? "-0" : String(value)) };
+  }
+  if (typeof value === "boolean") {
+    return { type: ValueType.boolean, text: utf8(value ? "true" : "false") };
+  }
+  return { type: ValueType.null, text: new Uint8Array(0) };
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
  * The canonical MAC input of `doc` (its content without the integrity record) for a generation
- * and encryption context. Throws `SECRET_UNSEALED` for a `!secret` value: only sealed files
- * carry records.
+ * and encryption context, in the record format `version` (default 2, what sealfig writes).
+ * Throws `SECRET_UNSEALED` for a `!secret` value (only sealed files carry records) and
+ * `VALUE_INVALID` for a key or string that is not valid Unicode.
+ *
+ * @example
+ * ```ts
+ * import { macInput, parseDocument } from "@sealfig/sealfig";
+ * const a = macInput(parseDocument("n: 12345678901234567890\n"), 1, {});
+ * const b = macInput(parseDocument("n: 12345678901234567891\n"), 1, {});
+ * a.length === b.length && a.some((x, i) => x !== b[i]); // true: v2 covers every digit
+ * ```
  */
 export function macInput(
   doc: SealfigDocument,
   generation: number,
   context: EncryptionContext,
+  version: IntegrityVersion = INTEGRITY_VERSION,
 ): Uint8Array {
+  if (version !== 1 && version !== 2) {
+    throw new SealfigError("OPTION_INVALID", `Unknown integrity record version ${version}`);
+  }
   // The leaves are written into one body as they are met; their count goes in front of it.
   const body = new ByteWriter();
   let leafCount = 0;
@@ -173,8 +261,11 @@ export function macInput(
       const value = e ? e.value : String(node.value);
       if (e?.kind === "sealed") {
         leaf(path, LeafKind.sealed, typeByte, utf8(value as string));
+      } else if (version === 1) {
+        leaf(path, LeafKind.plain, typeByte, canonicalTextV1(value, type, path));
       } else {
-        leaf(path, LeafKind.plain, typeByte, canonicalText(value, type, path));
+        const c = canonicalV2(value, type, path);
+        leaf(path, LeafKind.plain, c.type, c.text);
       }
       return;
     }
@@ -200,8 +291,8 @@ export function macInput(
   const empty = root === null || root === undefined || (isScalar(root) && root.value === null);
   if (!empty) visit(root as Node, [], 0);
   const w = new ByteWriter()
-    .bytes(utf8(MAC_LABEL))
-    .u8(INTEGRITY_VERSION)
+    .bytes(utf8(LABELS[version]))
+    .u8(version)
     .bytes(u64(generation));
   const pairs = canonicalContext(context);
   w.u32(pairs.length);
@@ -220,12 +311,77 @@ function keyOf(pair: Pair<unknown, unknown>): string {
   return "";
 }
 
-/** HMAC-SHA-256 of `input` under the MAC key derived from the integrity data key. */
-export function computeMac(dek: DataKey, input: Uint8Array): Promise<Uint8Array> {
-  const key = hkdfSha256(dek.hkdfKey, new Uint8Array(0), MAC_INFO, 32);
+/**
+ * HMAC-SHA-256 of `input` under the MAC key derived from the integrity data key with HKDF (info:
+ * the record version's label; default v1's "sealfig/v1/file-mac").
+ */
+export function computeMac(
+  dek: DataKey,
+  input: Uint8Array,
+  info: Uint8Array = MAC_INFO,
+): Promise<Uint8Array> {
+  const key = hkdfSha256(dek.hkdfKey, new Uint8Array(0), info, 32);
   try {
     return Promise.resolve(hmacSha256(key, input));
   } finally {
     key.fill(0);
   }
+}
+
+const MAC_INFO_V2 = utf8(MAC_LABEL_V2);
+
+/**
+ * The MAC of a record of `version` over `input`: {@link computeMac} with the version's label as
+ * HKDF info ("sealfig/v1/file-mac", "sealfig/v2/file-mac"), so a MAC key of one version is never
+ * the other's, even over the same integrity data key.
+ */
+export function recordMac(
+  dek: DataKey,
+  version: IntegrityVersion,
+  input: Uint8Array,
+): Promise<Uint8Array> {
+  return computeMac(dek, input, version === 1 ? MAC_INFO : MAC_INFO_V2);
+}
+
+/**
+ * The plain values a v1 record cannot pin exactly: integers beyond ±(2^53−1). The loader returns
+ * them as exact bigints while v1's MAC input holds only the text of their nearest double, and
+ * that text is also what an integral `!!float` beyond 2^53 (a number, typed an integer) gives
+ * (docs/format.md §9.4). A v1 record is accepted only over a file where this is empty; whether it
+ * is empty is a function of the v1 MAC input itself (an integer leaf whose text is not a decimal
+ * within ±(2^53−1)), so two files with one v1 input are both accepted or both refused.
+ */
+export function v1Uncovered(doc: SealfigDocument): DocumentValue[] {
+  return doc.values().filter((v) =>
+    v.kind === "plain" && v.type === "integer" &&
+    !(typeof v.value === "number" && Number.isSafeInteger(v.value))
+  );
+}
+
+/**
+ * Refuse a verified v1 record over a file it does not pin exactly: `INTEGRITY_UNSUPPORTED` naming
+ * the first plain integer beyond ±(2^53−1) (file:line:col and path). A v2 record passes.
+ */
+export function refuseUncoveredV1(
+  doc: SealfigDocument,
+  record: Pick<IntegrityRecord, "version">,
+): void {
+  if (record.version !== 1) return;
+  const uncovered = v1Uncovered(doc);
+  const first = uncovered[0];
+  if (!first) return;
+  throw new SealfigError(
+    "INTEGRITY_UNSUPPORTED",
+    `The file's v1 integrity record cannot cover ${uncovered.length} plain integer(s) beyond ` +
+      "2^53 exactly (v1 holds only their nearest double), and the app would load their exact " +
+      "digits",
+    {
+      ...(doc.file !== undefined ? { file: doc.file } : {}),
+      line: first.line,
+      col: first.col,
+      path: first.pathText,
+      hint: "Review these integers (git log -p FILE), then run sealfig stamp --force FILE to " +
+        "write a v2 record that covers every digit",
+    },
+  );
 }

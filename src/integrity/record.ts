@@ -1,11 +1,13 @@
 /**
- * The integrity record format: the one-line `sealfig_integrity: sealfig-mac:v1:<base64url>` entry
+ * The integrity record format: the one-line `sealfig_integrity: sealfig-mac:v2:<base64url>` entry
  * at the top level of a sealed file. Pure parsing and serialisation, no crypto. The normative
- * description is docs/format.md §9; keep the two in step.
+ * description is docs/format.md §9; keep the two in step. Writers write v2; v1 records (same
+ * layout, version byte 0x01, prefix `sealfig-mac:v1:`) are still read (see verify.ts for what a
+ * v1 record is accepted over).
  *
  * ```text
- * sealfig-mac:v1:<base64url, unpadded, canonical>
- *   u8  version            = 0x01
+ * sealfig-mac:v2:<base64url, unpadded, canonical>     (v1: sealfig-mac:v1:, version 0x01)
+ *   u8  version            = 0x02 (0x01), must match the prefix
  *   u64 generation         1 .. 2^53-1, +1 on every write that changes the file
  *   u8  P, P bytes         provider id, [a-z0-9-], 1..32
  *   u16 K, K bytes         key id, UTF-8, 1..2048
@@ -28,10 +30,17 @@ import { isValidProviderId, MAX_KEY_ID, MAX_WRAPPED_DEK } from "../envelope/form
 
 /** The top-level key that holds a file's integrity record. Reserved: never part of the config. */
 export const INTEGRITY_KEY = "sealfig_integrity";
-/** The text every v1 integrity record starts with. */
-export const INTEGRITY_PREFIX = "sealfig-mac:v1:";
-/** Record format version byte. */
-export const INTEGRITY_VERSION = 0x01;
+/** The text every integrity record sealfig writes starts with (v2). */
+export const INTEGRITY_PREFIX = "sealfig-mac:v2:";
+/** Record format version byte of the records sealfig writes (v2). */
+export const INTEGRITY_VERSION = 0x02;
+/** A record format version sealfig reads: 1 (read only, with limits; docs/format.md §9.4) or 2. */
+export type IntegrityVersion = 1 | 2;
+/** The text a record of each version starts with. */
+const PREFIXES: Readonly<Record<IntegrityVersion, string>> = {
+  1: "sealfig-mac:v1:",
+  2: INTEGRITY_PREFIX,
+};
 /** Length of the MAC: 32 bytes (HMAC-SHA-256). */
 export const MAC_LENGTH = 32;
 /** Largest generation a record may hold (2^53 - 1, so it is exact as a JavaScript number). */
@@ -39,6 +48,11 @@ export const MAX_GENERATION: number = Number.MAX_SAFE_INTEGER;
 
 /** The fields of an integrity record. */
 export interface IntegrityRecord {
+  /**
+   * Record format version: 2 for every record sealfig writes, 1 for older records read from
+   * files. Default (when encoding) 2.
+   */
+  version?: IntegrityVersion;
   /** Write counter: 1 for the first record, +1 on every write that changes the file. */
   generation: number;
   /** Provider of the key that wraps the integrity data key. */
@@ -86,15 +100,17 @@ export function encodeIntegrityRecord(record: IntegrityRecord): string {
     throw bad("bad wrapped key length");
   }
   if (record.mac.length !== MAC_LENGTH) throw bad("bad MAC length");
+  const version = record.version ?? INTEGRITY_VERSION;
+  if (version !== 1 && version !== 2) throw bad("unknown version");
   const bytes = new ByteWriter()
-    .u8(INTEGRITY_VERSION)
+    .u8(version)
     .bytes(u64(record.generation))
     .u8(provider.length).bytes(provider)
     .u16(keyId.length).bytes(keyId)
     .u16(record.wrappedDek.length).bytes(record.wrappedDek)
     .bytes(record.mac)
     .finish();
-  return INTEGRITY_PREFIX + toBase64Url(bytes);
+  return PREFIXES[version] + toBase64Url(bytes);
 }
 
 /** Big-endian u64 of a generation (1 .. 2^53-1). Throws `OPTION_INVALID` out of range. */
@@ -111,20 +127,22 @@ export function u64(n: number): Bytes {
 }
 
 /**
- * Parse a record's text strictly. Throws `INTEGRITY_MALFORMED` for anything but a well-formed v1
- * record (wrong prefix, bad base64, truncated or oversized fields, trailing bytes, generation 0 or
- * above 2^53-1). `file` only goes into the error.
+ * Parse a record's text strictly. Throws `INTEGRITY_MALFORMED` for anything but a well-formed v2
+ * or v1 record (wrong prefix, a version byte that is not the prefix's, bad base64, truncated or
+ * oversized fields, trailing bytes, generation 0 or above 2^53-1). `file` only goes into the
+ * error.
  */
 export function parseIntegrityRecord(text: string, file?: string): IntegrityRecord {
   if (typeof text !== "string") throw malformed("not a string", file);
   if (text.length > 8192) throw malformed("too long", file);
-  if (!text.startsWith(INTEGRITY_PREFIX)) {
+  const version = text.startsWith(PREFIXES[2]) ? 2 : text.startsWith(PREFIXES[1]) ? 1 : undefined;
+  if (version === undefined) {
     if (/^sealfig-mac:v[0-9]{1,6}:/.test(text)) {
       throw malformed("unknown record version (upgrade sealfig to read it)", file);
     }
     throw malformed(`does not start with "${INTEGRITY_PREFIX}"`, file);
   }
-  const bytes = fromBase64Url(text.slice(INTEGRITY_PREFIX.length));
+  const bytes = fromBase64Url(text.slice(PREFIXES[version].length));
   if (!bytes) throw malformed("not canonical unpadded base64url", file);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let off = 0;
@@ -132,7 +150,12 @@ export function parseIntegrityRecord(text: string, file?: string): IntegrityReco
     if (off + n > bytes.length) throw malformed(`truncated in ${what}`, file);
   };
   need(9, "header");
-  if (bytes[0] !== INTEGRITY_VERSION) throw malformed(`unknown version byte ${bytes[0]}`, file);
+  if (bytes[0] !== version) {
+    throw malformed(
+      `version byte ${bytes[0]} does not match the prefix sealfig-mac:v${version}:`,
+      file,
+    );
+  }
   const hi = view.getUint32(1), lo = view.getUint32(5);
   off = 9;
   const generation = hi * 2 ** 32 + lo;
@@ -164,7 +187,7 @@ export function parseIntegrityRecord(text: string, file?: string): IntegrityReco
   const mac = bytes.slice(off, off + MAC_LENGTH);
   off += MAC_LENGTH;
   if (off !== bytes.length) throw malformed("trailing bytes", file);
-  return { generation, providerId, keyId, wrappedDek, mac };
+  return { version, generation, providerId, keyId, wrappedDek, mac };
 }
 
 const RECORD_LINE = /^sealfig_integrity:[^\n]*(?:\n|$)/gm;
@@ -181,7 +204,7 @@ const RECORD_FLOW_FIRST =
  * @example
  * ```ts
  * import { stripIntegrityLines } from "@sealfig/sealfig";
- * stripIntegrityLines("a: 1\nsealfig_integrity: sealfig-mac:v1:AAAA\n"); // "a: 1\n"
+ * stripIntegrityLines("a: 1\nsealfig_integrity: sealfig-mac:v2:AAAA\n"); // "a: 1\n"
  * ```
  */
 export function stripIntegrityLines(text: string): string {

@@ -19,10 +19,11 @@ import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { applyEdits } from "../document/seal.ts";
 import type { DocumentValue, SealfigDocument } from "../document/document.ts";
 import { isMap, isScalar } from "yaml";
-import { computeMac, integrityContext, macInput } from "./mac.ts";
+import { integrityContext, macInput, recordMac, refuseUncoveredV1 } from "./mac.ts";
 import {
   encodeIntegrityRecord,
   INTEGRITY_KEY,
+  INTEGRITY_VERSION,
   type IntegrityRecord,
   parseIntegrityRecord,
 } from "./record.ts";
@@ -223,7 +224,8 @@ function invalid(doc: SealfigDocument, cause?: unknown): SealfigError {
  * Verify the document's integrity record. Resolves to the record when it matches, to undefined
  * when there is none and `required` is false. Throws `INTEGRITY_MISSING` (no record, required),
  * `INTEGRITY_MALFORMED`, `KEY_UNTRUSTED` (the record's key), `INTEGRITY_INVALID` (changed outside
- * sealfig), or the provider's error when the integrity data key cannot be opened.
+ * sealfig), `INTEGRITY_UNSUPPORTED` (a v1 record over a plain integer beyond 2^53, which v1 does
+ * not pin), or the provider's error when the integrity data key cannot be opened.
  *
  * @example
  * ```ts
@@ -272,8 +274,12 @@ export async function verifyRecord(
   const cache = options.cache ?? new DekCache();
   try {
     const key = await openIntegrityKey(doc, record, options, cache);
-    const mac = await computeMac(key, macInput(doc, record.generation, options.context ?? {}));
+    const version = record.version ?? INTEGRITY_VERSION;
+    const input = macInput(doc, record.generation, options.context ?? {}, version);
+    const mac = await recordMac(key, version, input);
     if (!timingSafeEqual(mac, record.mac)) throw invalid(doc);
+    // A v1 record is accepted only where its MAC input pins the loaded config (§9.4).
+    refuseUncoveredV1(doc, { version });
     return record;
   } finally {
     if (!options.cache) cache.clear();
@@ -311,7 +317,8 @@ export async function checkIntegrity(
     }
     const state: IntegrityState = err.code === "INTEGRITY_MALFORMED"
       ? "malformed"
-      : err.code === "INTEGRITY_INVALID" || err.code === "CONTEXT_MISMATCH"
+      : err.code === "INTEGRITY_INVALID" || err.code === "CONTEXT_MISMATCH" ||
+          err.code === "INTEGRITY_UNSUPPORTED"
       ? "invalid"
       : err.code === "KEY_UNTRUSTED"
       ? "untrusted"
@@ -353,7 +360,7 @@ export interface StampDocumentResult {
 }
 
 /**
- * Write (or replace) the document's integrity record: `sealfig_integrity: sealfig-mac:v1:…` as
+ * Write (or replace) the document's integrity record: `sealfig_integrity: sealfig-mac:v2:…` as
  * the last top-level entry (an existing record line is replaced where it is). Nothing else in the
  * text changes. Throws `SECRET_UNSEALED` when a `!secret` value is not sealed, and
  * `OPTION_INVALID` when the top level is not a block map.
@@ -368,7 +375,7 @@ export interface StampDocumentResult {
  *   keyId: id,
  *   generation: 1,
  * });
- * document.toString().startsWith("host: db.internal\nsealfig_integrity: sealfig-mac:v1:"); // true
+ * document.toString().startsWith("host: db.internal\nsealfig_integrity: sealfig-mac:v2:"); // true
  * ```
  */
 export async function stampDocument(
@@ -412,11 +419,12 @@ export async function stampDocument(
       newDataKey = true;
     }
     const record: IntegrityRecord = {
+      version: INTEGRITY_VERSION,
       generation: options.generation,
       providerId: slot!.providerId,
       keyId: slot!.keyId,
       wrappedDek: slot!.wrappedDek,
-      mac: await computeMac(key, input),
+      mac: await recordMac(key, INTEGRITY_VERSION, input),
     };
     const document = withRecord(doc, encodeIntegrityRecord(record));
     // The record must not change what it authenticates (e.g. by joining a block scalar).

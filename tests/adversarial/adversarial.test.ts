@@ -19,6 +19,7 @@ import { differentialSuite } from "./_differential.ts";
 import { mergeSuite } from "./_merge.ts";
 import { hardeningSuite } from "./_hardening.ts";
 import { cryptoEquivalenceSuite } from "./_crypto_equivalence.ts";
+import { macInjectiveSuite } from "./_mac_injective.ts";
 
 describe("adversarial suite", () => {
   tamperingSuite();
@@ -32,6 +33,7 @@ describe("adversarial suite", () => {
   differentialSuite();
   mergeSuite();
   hardeningSuite();
+  macInjectiveSuite();
 
   it("leak scan: no canary in any captured error, CLI output or temp file", () => {
     const scan = scanForLeaks();

@@ -168,7 +168,7 @@ describe("sealfig CLI and integrity records", () => {
     const last = readIntegrityRecord(parseDocument(text))!;
     expect(last.generation).toBe(3);
     expect(last.wrappedDek).toEqual(first.wrappedDek); // same integrity data key: one line moves
-    expect(text.trimEnd().split("\n").pop()).toMatch(/^sealfig_integrity: sealfig-mac:v1:/);
+    expect(text.trimEnd().split("\n").pop()).toMatch(/^sealfig_integrity: sealfig-mac:v2:/);
     const config = await load();
     expect((config.db as Record<string, unknown>).user).toBe("app");
     expect(config.port).toBeUndefined();

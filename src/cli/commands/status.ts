@@ -112,6 +112,7 @@ function describeIntegrity(c: IntegrityCheck | undefined): string {
       return "MISSING: no integrity record";
     case "invalid":
       if (c.error?.code === "CONTEXT_MISMATCH") return `CONTEXT MISMATCH: ${c.error.reason}`;
+      if (c.error?.code === "INTEGRITY_UNSUPPORTED") return `INVALID: ${c.error.reason} (${gen})`;
       return `INVALID: record mismatch, the file was changed outside sealfig (${gen})`;
     case "malformed":
       return "MALFORMED: the record cannot be read";
