@@ -25,6 +25,7 @@ export const decryptCommand: Command = {
   flags: {
     rules: RULE_FLAGS.rules!,
     context: RULE_FLAGS.context!,
+    format: RULE_FLAGS.format!,
     "insecure-skip-integrity": SKIP_INTEGRITY_FLAG,
   },
   async run(args, ctx) {
@@ -41,7 +42,7 @@ export const decryptCommand: Command = {
       cache: target.cache,
     });
     // The plaintext view carries no integrity record: it is written again when sealing.
-    ctx.stdout(stripIntegrityLines(document.toString()));
+    ctx.stdout(document.textWithoutRecord(stripIntegrityLines));
     return 0;
   },
 };
