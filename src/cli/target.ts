@@ -190,10 +190,23 @@ export function sealOptions(target: Target, previous?: SealfigDocument): SealDoc
     maxValuesPerDek: target.rule.maxValuesPerDek,
     dekPolicy: target.rule.dekPolicy,
     providers: target.providers,
-    select: markedSecret(target.rule),
+    select: selectToSeal(target, previous),
     cache: target.cache,
     ...(previous ? { previous } : {}),
   };
+}
+
+/**
+ * The plain values to seal: those the rules mark secret; in a `.env` file (no tags), also those
+ * that were sealed in `previous`, so a decrypted view sealed again never unseals a value.
+ */
+function selectToSeal(
+  target: Target,
+  previous: SealfigDocument | undefined,
+): (v: DocumentValue) => boolean {
+  const marked = markedSecret(target.rule);
+  if (target.format !== "env" || !previous) return marked;
+  return (v) => marked(v) || previous.get(v.path)?.kind === "sealed";
 }
 
 /** The provider and key the file's rule seals with. Throws `OPTION_INVALID` when it has none. */

@@ -213,8 +213,9 @@ export function parseEnvText(text: string, file?: string): EnvLayout {
     }
     seen.set(name, line);
     j++;
+    const afterEq = j;
     while (text[j] === " " || text[j] === "\t") j++;
-    const start = j;
+    let start = j;
     const valueCol = col(j);
     let value: string;
     let valueEnd: number;
@@ -304,6 +305,9 @@ export function parseEnvText(text: string, file?: string): EnvLayout {
       while (e > j && (text[e - 1] === " " || text[e - 1] === "\t")) e--;
       value = text.slice(j, e);
       valueEnd = e;
+      // An empty value before a comment sits right after `=`: text written there keeps the
+      // blanks before the `#` (and so stays a value). Without a comment, it sits after them.
+      if (value === "" && stop < lineEndAt) start = valueEnd = afterEq;
       pos = lineEndAt < text.length ? lineEndAt + 1 : lineEndAt;
     }
     entries.push({
@@ -434,13 +438,16 @@ export function renderEnv(
 const SAFE_UNQUOTED = /^[A-Za-z0-9_./:@%+,=~-]+$/;
 
 /**
- * A value as `.env` text: a blob or a simple word unquoted, else single-quoted (literal, may span
+ * A value as `.env` text: a blob or a simple word unquoted, the empty string as `''`, else
+ * single-quoted (literal, may span
  * lines), else double-quoted with `\"`, `\\` and `\r` escaped. Throws `VALUE_NOT_REPRESENTABLE`
  * for a NUL character (no environment variable can hold one).
  */
 export function renderEnvValue(v: Pick<EnvViewValue, "kind" | "text">): string {
   const t = v.text;
-  if (v.kind === "sealed" || t === "" || SAFE_UNQUOTED.test(t)) return t;
+  if (v.kind === "sealed" || SAFE_UNQUOTED.test(t)) return t;
+  // '' rather than nothing: where an empty value sits would depend on the blanks around it.
+  if (t === "") return "''";
   if (t.includes("\u0000")) {
     throw new SealfigError(
       "VALUE_NOT_REPRESENTABLE",

@@ -18,6 +18,7 @@ import { concurrencySuite } from "./_concurrency.ts";
 import { differentialSuite } from "./_differential.ts";
 import { mergeSuite } from "./_merge.ts";
 import { hardeningSuite } from "./_hardening.ts";
+import { dotenvSuite } from "./_dotenv.ts";
 
 describe("adversarial suite", () => {
   tamperingSuite();
@@ -30,6 +31,7 @@ describe("adversarial suite", () => {
   differentialSuite();
   mergeSuite();
   hardeningSuite();
+  dotenvSuite();
 
   it("leak scan: no canary in any captured error, CLI output or temp file", () => {
     const scan = scanForLeaks();
