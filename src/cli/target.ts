@@ -358,6 +358,18 @@ export async function verifyForWrite(
 }
 
 /**
+ * The same text but for the record (a `.env` file compares its own text: its YAML view also
+ * holds where multi-line values were).
+ */
+function sameText(a: SealfigDocument, b: SealfigDocument): boolean {
+  if (a.format === "env" || b.format === "env") {
+    return a.format === b.format &&
+      a.textWithoutRecord(stripIntegrityLines) === b.textWithoutRecord(stripIntegrityLines);
+  }
+  return stripIntegrityLines(a.text) === stripIntegrityLines(b.text);
+}
+
+/**
  * For `--force`: the existing record's generation (when it parses), without verifying anything;
  * a new integrity data key is made.
  */
@@ -394,7 +406,7 @@ export async function stampForWrite(
   // too.
   const moving = options.freshKey === true || options.key !== undefined;
   if (
-    !moving && before && stripIntegrityLines(before.text) === stripIntegrityLines(after.text)
+    !moving && before && sameText(before, after)
   ) {
     return before;
   }
