@@ -352,7 +352,9 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
       layers.push(dotenv.variables);
       // A .env sealed in place carries a record: verified with the environment's context (the
       // context its values open with), under the trust of the .env file's own policy.
-      if (dotenv.doc && readIntegrityRecord(dotenv.doc) !== undefined) {
+      if (
+        dotenv.doc && options.integrity !== "off" && readIntegrityRecord(dotenv.doc) !== undefined
+      ) {
         const policy = await policyFor(dotenv.doc.file!, {
           ...(rulesOption !== undefined ? { rules: rulesOption } : {}),
           ...(options.trustedKeys !== undefined ? { trustedKeys: options.trustedKeys } : {}),

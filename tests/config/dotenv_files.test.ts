@@ -94,6 +94,18 @@ describe(".env files in the loader", () => {
     });
     t.write("layer/.env", sealed.replace("db.internal", "evil.example"));
     expect((await refusal(load())).code).toBe("INTEGRITY_INVALID");
+    // integrity: "off" turns it off here too, as for the files.
+    expect(
+      await loadConfig({
+        files: [yaml],
+        dotenv,
+        env: { prefix: "APP_", vars: {}, context: CONTEXT },
+        providers: [provider],
+        trustedKeys,
+        context: CONTEXT,
+        integrity: "off",
+      }),
+    ).toMatchObject({ db: { host: "evil.example" } });
     // Reordering or requoting is not content: the record still verifies.
     t.write(
       "layer/.env",
