@@ -68,12 +68,19 @@ export { runKmsServer } from "./src/keys/kms_server/cli.ts";
 // --- Sealed YAML documents and the config loader ---
 export {
   DEFAULT_MAX_ALIAS_COUNT,
+  formatOfFile,
   parseDocument,
   readDocument,
   SealfigDocument,
   SECRET_TAG,
 } from "./src/document/document.ts";
-export type { DocumentValue, ParseDocumentOptions, ValueKind } from "./src/document/document.ts";
+export type {
+  DocumentFormat,
+  DocumentValue,
+  ParseDocumentOptions,
+  ValueKind,
+} from "./src/document/document.ts";
+export { isEnvFileName } from "./src/document/dotenv.ts";
 export { DEFAULT_MAX_FILE_BYTES } from "./src/document/source.ts";
 export { DEFAULT_CONCURRENCY } from "./src/document/_concurrency.ts";
 export { decryptDocument, getValue, openDocument, sealDocument } from "./src/document/seal.ts";

@@ -114,6 +114,12 @@ export const ErrorCode = {
   /** An environment variable cannot be mapped onto the config (ambiguous or conflicting name). */
   ENV_INVALID: "ENV_INVALID",
   /**
+   * A `.env` file is outside the dotenv language sealfig reads (a line that is not `NAME=value`,
+   * a comment or blank; an unclosed quote, an unknown escape, a `#` inside an unquoted value, a
+   * name set twice): docs/config.md, ".env files".
+   */
+  ENV_SYNTAX: "ENV_SYNTAX",
+  /**
    * A plaintext environment variable (or `.env` entry) would replace a value that is sealed in a
    * lower layer; allow it with `env.plaintextOverSealed: "allow"`.
    */

@@ -7,7 +7,9 @@
  */
 import { SealfigError } from "../errors.ts";
 import {
+  type DocumentFormat,
   type DocumentValue,
+  formatOfFile,
   parseDocument,
   readDocument,
   type SealfigDocument,
@@ -29,7 +31,7 @@ import {
   stampDocument,
   verifyIntegrity,
 } from "../integrity/verify.ts";
-import { rejectReservedContext } from "../config/env_overrides.ts";
+import { envSealing, rejectReservedContext } from "../config/env_overrides.ts";
 import { type FlagSpec, type ParsedArgs, UsageError } from "./args.ts";
 import { type CliContext, flagList, flagString } from "./command.ts";
 
@@ -45,6 +47,11 @@ export const RULE_FLAGS: Record<string, FlagSpec> = {
     type: "list",
     value: "K=V",
     description: "Encryption context entry, overriding the rules (repeatable)",
+  },
+  format: {
+    type: "string",
+    value: "yaml|env",
+    description: "File format (default: by the file name, .env files as env; yaml for stdin)",
   },
 };
 
@@ -64,6 +71,8 @@ export interface Target {
   trust: KeyAllowlist;
   /** Data key cache shared by the command's verify, open and stamp steps on this file. */
   cache: DekCache;
+  /** The file format: `--format`, else by the file name (stdin: yaml). */
+  format: DocumentFormat;
 }
 
 /** Options for {@link resolveTarget}. */
@@ -100,25 +109,58 @@ export async function resolveTarget(
   });
   // `sealfig:source` is for values sealed for the environment (seal-env), never for a file.
   rejectReservedContext(policy.context, file === "-" ? undefined : file);
+  const format = targetFormat(args, file, options.ruleFile);
   for (const ignored of policy.ignoredRules) {
     ctx?.stderr(
       `sealfig: WARNING: ignoring ${ignored}: other users can write it (or its directory)\n`,
     );
   }
-  const providers = defaultProviders();
+  return targetOf(file, policy, defaultProviders(), format);
+}
+
+/**
+ * The target for `file` under `policy`. A `.env` file's values are the environment's: its
+ * context gets `sealfig:source = env`, as seal-env's values and the loader's (docs/config.md).
+ */
+export function targetOf(
+  file: string,
+  policy: FilePolicy,
+  providers: KeyProvider[],
+  format: DocumentFormat,
+): Target {
+  const rule = format === "env"
+    ? { ...policy, context: envSealing("", policy.context).context }
+    : policy;
   return {
     file,
-    rule: policy,
+    rule,
     providers: guardProviders(providers, policy.trust),
     trust: policy.trust,
     cache: new DekCache(),
+    format,
   };
+}
+
+/** `--format`, else the format of the file's name (or of the path its rule is matched with). */
+export function targetFormat(args: ParsedArgs, file: string, ruleFile?: string): DocumentFormat {
+  const flag = args.flags.format;
+  if (typeof flag === "string") {
+    if (flag !== "yaml" && flag !== "env") {
+      throw new UsageError(`--format wants yaml or env, got ${JSON.stringify(flag)}`);
+    }
+    return flag;
+  }
+  if (file === "-") return "yaml";
+  // A temporary copy (git textconv) keeps the format of the path its rule is matched with.
+  return formatOfFile(ruleFile ?? file);
 }
 
 /** Read the target's document; `-` reads stdin. Throws FILE_NOT_FOUND etc. */
 export async function readTarget(target: Target, ctx: CliContext): Promise<SealfigDocument> {
-  if (target.file === "-") return parseDocument(await ctx.readStdin(), { file: "<stdin>" });
-  return await readDocument(target.file);
+  if (target.file === "-") {
+    return parseDocument(await ctx.readStdin(), { file: "<stdin>", format: target.format });
+  }
+  return await readDocument(target.file, { format: target.format });
 }
 
 /** Whether the target file exists (stdin always does). */
@@ -148,10 +190,23 @@ export function sealOptions(target: Target, previous?: SealfigDocument): SealDoc
     maxValuesPerDek: target.rule.maxValuesPerDek,
     dekPolicy: target.rule.dekPolicy,
     providers: target.providers,
-    select: markedSecret(target.rule),
+    select: selectToSeal(target, previous),
     cache: target.cache,
     ...(previous ? { previous } : {}),
   };
+}
+
+/**
+ * The plain values to seal: those the rules mark secret; in a `.env` file (no tags), also those
+ * that were sealed in `previous`, so a decrypted view sealed again never unseals a value.
+ */
+function selectToSeal(
+  target: Target,
+  previous: SealfigDocument | undefined,
+): (v: DocumentValue) => boolean {
+  const marked = markedSecret(target.rule);
+  if (target.format !== "env" || !previous) return marked;
+  return (v) => marked(v) || previous.get(v.path)?.kind === "sealed";
 }
 
 /** The provider and key the file's rule seals with. Throws `OPTION_INVALID` when it has none. */
@@ -303,6 +358,18 @@ export async function verifyForWrite(
 }
 
 /**
+ * The same text but for the record (a `.env` file compares its own text: its YAML view also
+ * holds where multi-line values were).
+ */
+function sameText(a: SealfigDocument, b: SealfigDocument): boolean {
+  if (a.format === "env" || b.format === "env") {
+    return a.format === b.format &&
+      a.textWithoutRecord(stripIntegrityLines) === b.textWithoutRecord(stripIntegrityLines);
+  }
+  return stripIntegrityLines(a.text) === stripIntegrityLines(b.text);
+}
+
+/**
  * For `--force`: the existing record's generation (when it parses), without verifying anything;
  * a new integrity data key is made.
  */
@@ -339,7 +406,7 @@ export async function stampForWrite(
   // too.
   const moving = options.freshKey === true || options.key !== undefined;
   if (
-    !moving && before && stripIntegrityLines(before.text) === stripIntegrityLines(after.text)
+    !moving && before && sameText(before, after)
   ) {
     return before;
   }

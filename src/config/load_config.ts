@@ -12,7 +12,7 @@ import type { SecretValue } from "../envelope/value_codec.ts";
 import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { sharedProviders } from "../keys/registry.ts";
 import { withDeadline } from "../keys/call_deadline.ts";
-import { getEnv, getEnvAll, readFileBytes, resolvePath, statFile, toFilePath } from "../runtime.ts";
+import { getEnv, getEnvAll, resolvePath, statFile, toFilePath } from "../runtime.ts";
 import { KeyAllowlist, type KeyName, type TrustedKeys } from "../keys/allowlist.ts";
 import { combinedTrust, describeContext, type FilePolicy, policyFor } from "../policy.ts";
 import type { Rules } from "../rules.ts";
@@ -21,12 +21,11 @@ import { readIntegrityRecord, verifyRecord } from "../integrity/verify.ts";
 import type { SealfigDocument } from "../document/document.ts";
 import { DEFAULT_CONCURRENCY, mapConcurrent } from "../document/_concurrency.ts";
 import { DEFAULT_MAX_ALIAS_COUNT, readDocument } from "../document/document.ts";
-import { decodeSource, DEFAULT_MAX_FILE_BYTES } from "../document/source.ts";
+import { DEFAULT_MAX_FILE_BYTES } from "../document/source.ts";
 import { toBase64Url } from "../crypto/bytes.ts";
 import { formatPath } from "../path.ts";
 import {
   applyEnv,
-  dotenvLine,
   envSealing,
   type EnvVariable,
   rejectReservedContext,
@@ -323,8 +322,9 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
       cache: rulesCache,
     });
     policies.push(policy);
-    const context = policy.context;
-    rejectReservedContext(context, file);
+    rejectReservedContext(policy.context, file);
+    // A .env file's values are bound to the environment, as the dotenv layer's (docs/config.md).
+    const context = doc.format === "env" ? envSealing("", policy.context).context : policy.context;
     const built = documentToTree(doc, {
       maxAliasCount: options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT,
     });
@@ -366,7 +366,29 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
       ? KeyAllowlist.from(options.trustedKeys)
       : combinedTrust(policies);
     const layers: EnvVariable[][] = [];
-    if (options.dotenv) layers.push(await readDotenv(options.dotenv, options.baseDir, prefix));
+    if (options.dotenv) {
+      const dotenv = await readDotenv(options.dotenv, options.baseDir, prefix);
+      layers.push(dotenv.variables);
+      // A .env sealed in place carries a record: verified with the environment's context (the
+      // context its values open with), under the trust of the .env file's own policy.
+      if (
+        dotenv.doc && options.integrity !== "off" && readIntegrityRecord(dotenv.doc) !== undefined
+      ) {
+        const policy = await policyFor(dotenv.doc.file!, {
+          ...(rulesOption !== undefined ? { rules: rulesOption } : {}),
+          ...(options.trustedKeys !== undefined ? { trustedKeys: options.trustedKeys } : {}),
+          cache: rulesCache,
+        });
+        integrityJobs.push({
+          doc: dotenv.doc,
+          context: envSealing("", envContext).context,
+          mode: "require",
+          file: dotenv.doc.file!,
+          policy,
+          sealed: dotenv.doc.values().some((v) => v.kind === "sealed"),
+        });
+      }
+    }
     layers.push(
       selectVariables(options.env.vars ?? getEnvAll(), prefix, (name) => ({
         source: "env",
@@ -754,31 +776,31 @@ async function readDotenv(
   option: true | string,
   baseDir: string | URL | undefined,
   prefix: string,
-): Promise<EnvVariable[]> {
+): Promise<{ variables: EnvVariable[]; doc: SealfigDocument | undefined }> {
   const file = toFilePath(option === true ? ".env" : option, baseDir);
   const info = await statFile(file);
   if (!info) {
-    if (option === true) return [];
+    if (option === true) return { variables: [], doc: undefined };
     throw new SealfigError("FILE_NOT_FOUND", "The .env file does not exist", {
       file,
       hint: "Create it, or set dotenv: true to read .env only when it exists",
     });
   }
-  if (info.size > DEFAULT_MAX_FILE_BYTES) {
-    throw new SealfigError(
-      "FILE_TOO_LARGE",
-      `File is ${info.size} bytes, more than the limit of ${DEFAULT_MAX_FILE_BYTES} bytes`,
-      { file },
-    );
+  // sealfig's one .env reader (document/dotenv.ts), as for .env files in `files` and the CLI.
+  const doc = await readDocument(file, { format: "env", maxBytes: DEFAULT_MAX_FILE_BYTES });
+  const vars: Record<string, string> = {};
+  const lines = new Map<string, number>();
+  for (const v of doc.values()) {
+    const name = String(v.path[0]);
+    if (name === INTEGRITY_KEY) continue;
+    vars[name] = String(v.value ?? "");
+    lines.set(name, v.line);
   }
-  const { text } = decodeSource(await readFileBytes(file), file);
-  const dotenv = await import("dotenv");
-  const parse = dotenv.parse ?? (dotenv as unknown as { default: typeof dotenv }).default.parse;
-  const vars = parse(text);
-  return selectVariables(vars, prefix, (name) => {
-    const line = dotenvLine(text, name);
+  const variables = selectVariables(vars, prefix, (name) => {
+    const line = lines.get(name);
     return { source: "dotenv", file, ...(line !== undefined ? { line } : {}), variable: name };
   });
+  return { variables, doc };
 }
 
 /** A loader that keeps its data key cache across reloads (e.g. on SIGHUP). */

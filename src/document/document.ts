@@ -30,6 +30,17 @@ import { isBlob, parseBlob, type ValueTypeName } from "../envelope/format.ts";
 import type { SecretValue } from "../envelope/value_codec.ts";
 import { formatPath, type PathSegment, toSegments, type ValuePath } from "../path.ts";
 import { lookalikeReason } from "./lookalike.ts";
+import {
+  ENV_RECORD_NAME,
+  type EnvLayout,
+  type EnvView,
+  envView,
+  type EnvViewValue,
+  isEnvFileName,
+  isEnvName,
+  parseEnvText,
+  renderEnv,
+} from "./dotenv.ts";
 import { resolveScalar } from "./scalar.ts";
 import {
   type DecodedSource,
@@ -98,10 +109,32 @@ export interface DocumentValue {
   readonly col: number;
 }
 
+/**
+ * A document's file format: `yaml`, or `env` (a `.env` file, read through a YAML view of its
+ * `NAME=value` entries; docs/config.md, ".env files").
+ */
+export type DocumentFormat = "yaml" | "env";
+
+/**
+ * The format of a file by its name: `env` for `.env`, `.env.*` and `*.env`, else `yaml`.
+ *
+ * @example
+ * ```ts
+ * import { formatOfFile } from "@sealfig/sealfig";
+ * formatOfFile(".env.production"); // "env"
+ * formatOfFile("config/app.yaml"); // "yaml"
+ * ```
+ */
+export function formatOfFile(file: string): DocumentFormat {
+  return isEnvFileName(file) ? "env" : "yaml";
+}
+
 /** Options for {@link parseDocument} and {@link readDocument}. */
 export interface ParseDocumentOptions {
   /** The file name, for error messages. */
   file?: string;
+  /** The format. Default: by the file name ({@link formatOfFile}); `yaml` without one. */
+  format?: DocumentFormat;
   /** Refuse sources larger than this many bytes. Default 10 MiB. */
   maxBytes?: number;
 }
@@ -171,6 +204,19 @@ export class SealfigDocument {
   /** True when the source started with a byte order mark. */
   get bom(): boolean {
     return this.#source.bom;
+  }
+
+  /** The file format: `yaml` here, `env` for a `.env` file. */
+  get format(): DocumentFormat {
+    return "yaml";
+  }
+
+  /**
+   * @internal The document as text without its integrity record; `strip` removes the record
+   * line from YAML text (the integrity layer owns its syntax).
+   */
+  textWithoutRecord(strip: (text: string) => string): string {
+    return strip(this.toString());
   }
 
   /** Every scalar value in document order (aliases not repeated). */
@@ -886,7 +932,25 @@ export function parseDocument(
   const decoded = typeof source === "string"
     ? normalizeText(source)
     : decodeSource(source, options.file);
-  return new SealfigDocument(decoded, options.file);
+  return newDocument(decoded, options.file, options.format);
+}
+
+function newDocument(
+  decoded: DecodedSource,
+  file: string | undefined,
+  format: DocumentFormat | undefined,
+): SealfigDocument {
+  const f = format ?? (file !== undefined ? formatOfFile(file) : "yaml");
+  if (f === "env") {
+    const layout = parseEnvText(decoded.text, file);
+    return new EnvDocument(layout, decoded, file, envView(layout));
+  }
+  if (f !== "yaml") {
+    throw new SealfigError("OPTION_INVALID", `Unknown document format ${JSON.stringify(f)}`, {
+      hint: "Use yaml or env",
+    });
+  }
+  return new SealfigDocument(decoded, file);
 }
 
 /**
@@ -908,7 +972,140 @@ export async function readDocument(
     file,
     options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {},
   );
-  return new SealfigDocument(decoded, file);
+  return newDocument(decoded, file, options.format);
+}
+
+/** View columns of the EnvDocument being constructed (its position() runs inside super()). */
+let constructingColumns: EnvView["columns"] | undefined;
+const columnsOf = new WeakMap<SealfigDocument, EnvView["columns"]>();
+
+/**
+ * A `.env` file as a document: the YAML view (src/document/dotenv.ts) is what every sealfig
+ * function reads and edits; positions are the `.env` file's; {@link toString} carries the view's
+ * values back into the file's own text, checked by reading it again.
+ */
+class EnvDocument extends SealfigDocument {
+  readonly #layout: EnvLayout;
+  #rendered: Map<boolean, string> = new Map();
+
+  constructor(
+    layout: EnvLayout,
+    source: Omit<DecodedSource, "text">,
+    file: string | undefined,
+    view: EnvView,
+  ) {
+    // Set for this constructor only (synchronous); each EnvDocument sets it before super().
+    constructingColumns = view.columns;
+    super({ text: view.text, bom: source.bom, lineEnding: source.lineEnding }, file);
+    constructingColumns = undefined;
+    columnsOf.set(this, view.columns);
+    this.#layout = layout;
+  }
+
+  override get format(): DocumentFormat {
+    return "env";
+  }
+
+  override position(offset: number): { line: number; col: number } {
+    const p = super.position(offset);
+    const c = (columnsOf.get(this) ?? constructingColumns)?.get(p.line);
+    if (!c) return p;
+    // Values map to their .env column; keys keep the view's (edits indent by them).
+    return p.col >= c.view ? { line: p.line, col: p.col - c.view + c.env } : p;
+  }
+
+  override withText(text: string): SealfigDocument {
+    return new EnvDocument(this.#layout, this, this.file, {
+      text,
+      columns: columnsOf.get(this) ?? new Map(),
+    });
+  }
+
+  override toString(): string {
+    return this.#render(true);
+  }
+
+  override textWithoutRecord(): string {
+    return this.#render(false);
+  }
+
+  #render(withRecord: boolean): string {
+    let out = this.#rendered.get(withRecord);
+    if (out === undefined) {
+      out = restoreText(this, this.#envText(withRecord));
+      this.#rendered.set(withRecord, out);
+    }
+    return out;
+  }
+
+  /** The `.env` text of the view, read back and compared before it is returned. */
+  #envText(withRecord: boolean): string {
+    const values: EnvViewValue[] = [];
+    let record: string | undefined;
+    const root = this.yaml.contents;
+    const topLevel = isMap(root) ? root.items.length : 0;
+    if (root && !isMap(root) && !(isScalar(root) && root.value === null)) {
+      throw this.#unrepresentable(undefined, "a .env file holds NAME=value lines only");
+    }
+    for (const e of this.entries()) {
+      const name = e.path[0];
+      if (e.path.length === 1 && name === ENV_RECORD_NAME) {
+        record = typeof e.value === "string" ? e.value : String(e.value);
+        continue;
+      }
+      if (e.path.length !== 1 || typeof name !== "string" || !isEnvName(name)) {
+        throw this.#unrepresentable(e, "a .env file holds NAME=value lines only");
+      }
+      if (e.kind === "plain" && e.type !== "string" && e.value !== null) {
+        throw this.#unrepresentable(e, "a plain .env value is a string");
+      }
+      const text = e.kind === "sealed"
+        ? String(e.value)
+        : e.value === null
+        ? ""
+        : Object.is(e.value, -0)
+        ? "-0"
+        : String(e.value);
+      if (e.kind !== "sealed" && /^sealfig:v[0-9]+:/.test(text)) {
+        throw this.#unrepresentable(e, "a plaintext value would read as a sealed one");
+      }
+      values.push({ name, kind: e.kind, text });
+    }
+    if (topLevel !== values.length + (record !== undefined ? 1 : 0)) {
+      throw this.#unrepresentable(undefined, "a .env file holds NAME=value lines only");
+    }
+    const text = renderEnv(this.#layout, values, withRecord ? record : undefined);
+    // Read it back: the same names, each with the same text.
+    let back: EnvLayout;
+    try {
+      back = parseEnvText(text, this.file);
+    } catch (err) {
+      throw this.#unrepresentable(undefined, "the written file would not parse", err);
+    }
+    const got = new Map(back.entries.map((e) => [e.name, e.value]));
+    const same = back.entries.length === values.length &&
+      values.every((v) => got.get(v.name) === v.text) &&
+      back.record?.value === (withRecord ? record : undefined);
+    if (!same) throw this.#unrepresentable(undefined, "a value would not read back");
+    return text;
+  }
+
+  #unrepresentable(e: DocumentEntry | undefined, why: string, cause?: unknown): SealfigError {
+    return new SealfigError(
+      "VALUE_NOT_REPRESENTABLE",
+      `Cannot write this as a .env file: ${why}; nothing was written`,
+      {
+        ...(this.file !== undefined ? { file: this.file } : {}),
+        ...(e ? { path: e.pathText } : {}),
+        // A position only for a line of the file (an added value has none yet).
+        ...(e && this.#layout.entries.some((x) => x.line === e.line)
+          ? { line: e.line, col: e.col }
+          : {}),
+        ...(cause !== undefined ? { cause } : {}),
+        hint: "Keep .env values top-level strings (NAME=value), or use a YAML file",
+      },
+    );
+  }
 }
 
 /** Add file/line/col of an entry to a sealfig error. */

@@ -20,6 +20,7 @@ import { mergeSuite } from "./_merge.ts";
 import { hardeningSuite } from "./_hardening.ts";
 import { cryptoEquivalenceSuite } from "./_crypto_equivalence.ts";
 import { macInjectiveSuite } from "./_mac_injective.ts";
+import { dotenvSuite } from "./_dotenv.ts";
 
 describe("adversarial suite", () => {
   tamperingSuite();
@@ -34,6 +35,7 @@ describe("adversarial suite", () => {
   mergeSuite();
   hardeningSuite();
   macInjectiveSuite();
+  dotenvSuite();
 
   it("leak scan: no canary in any captured error, CLI output or temp file", () => {
     const scan = scanForLeaks();

@@ -180,10 +180,13 @@ describe("sealfig edit", () => {
       env: { ...env, EDIT_WAIT: marker },
       onSpawn: (child) => {
         const poll = setInterval(() => {
-          if (existsSync(marker)) {
+          // The editor writes the marker non-atomically: wait for its content (an empty read
+          // under load made this test time out).
+          const written = existsSync(marker) ? readFileSync(marker, "utf8") : "";
+          if (written !== "") {
             clearInterval(poll);
             // The plaintext is in the scratch dir right now.
-            expect(readFileSync(readFileSync(marker, "utf8"), "utf8")).toContain(CANARY);
+            expect(readFileSync(written, "utf8")).toContain(CANARY);
             child.kill("SIGTERM");
           }
         }, 20);

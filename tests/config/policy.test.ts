@@ -258,6 +258,7 @@ describe("records follow keys; generations only grow", () => {
         `trusted_keys: [local:${keyB}]\n`,
     );
     const r = await sealfig("rotate", prod, "--key", `local:${keyB}`);
+    // KEY_UNTRUSTED exits 4, like content that does not authenticate (README, exit codes).
     expect(r.code).toBe(4);
     expect(r.err).toContain("KEY_UNTRUSTED");
     expect(r.err.split(`local:${keyB}`).length - 1).toBe(1);

@@ -25,6 +25,7 @@ export const decryptCommand: Command = {
   flags: {
     rules: RULE_FLAGS.rules!,
     context: RULE_FLAGS.context!,
+    format: RULE_FLAGS.format!,
     "insecure-skip-integrity": SKIP_INTEGRITY_FLAG,
   },
   async run(args, ctx) {
@@ -35,13 +36,13 @@ export const decryptCommand: Command = {
     const target = await resolveTarget(file, args, ctx);
     const doc = await readTarget(target, ctx);
     await verifyForRead(target, doc, ctx, flagBool(args, "insecure-skip-integrity"));
-    const { text } = await decryptDocument(doc, {
+    const { document } = await decryptDocument(doc, {
       providers: target.providers,
       context: target.rule.context,
       cache: target.cache,
     });
     // The plaintext view carries no integrity record: it is written again when sealing.
-    ctx.stdout(stripIntegrityLines(text));
+    ctx.stdout(document.textWithoutRecord(stripIntegrityLines));
     return 0;
   },
 };

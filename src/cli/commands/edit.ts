@@ -90,17 +90,17 @@ async function edit(target: Target, ctx: CliContext, allowUnseal: boolean): Prom
   const existing = await statFile(file);
   const originalBytes = existing ? await readFileBytes(file) : new Uint8Array(0);
   const originalDigest = existing ? await sha256(originalBytes) : undefined;
-  const sealed = existing ? parseDocument(originalBytes, { file }) : undefined;
+  const sealed = existing
+    ? parseDocument(originalBytes, { file, format: target.format })
+    : undefined;
   // A file changed outside sealfig is never re-stamped (that would launder the change).
   const prior = await verifyForWrite(target, sealed, ctx);
   const plainText = sealed
-    ? stripIntegrityLines(
-      (await decryptDocument(sealed, {
-        providers: target.providers,
-        context: target.rule.context,
-        cache: target.cache,
-      })).document.toString(),
-    )
+    ? (await decryptDocument(sealed, {
+      providers: target.providers,
+      context: target.rule.context,
+      cache: target.cache,
+    })).document.textWithoutRecord(stripIntegrityLines)
     : "";
   // Fail early, before the editor opens, when nothing could be sealed afterwards.
   sealOptions(target);
@@ -132,7 +132,7 @@ async function edit(target: Target, ctx: CliContext, allowUnseal: boolean): Prom
       }
       let doc: SealfigDocument;
       try {
-        doc = parseDocument(editedBytes, { file });
+        doc = parseDocument(editedBytes, { file, format: target.format });
         await validate(target, edited);
         if (!allowUnseal) refuseUnsealing(target, sealed, doc);
       } catch (err) {
@@ -188,7 +188,8 @@ function refuseUnsealing(
   before: SealfigDocument | undefined,
   after: SealfigDocument,
 ): void {
-  if (!before) return;
+  // A .env file has no tags: what was sealed is sealed again (sealOptions), never unsealed.
+  if (!before || after.format === "env") return;
   const marked = markedSecret(target.rule);
   for (const e of after.values()) {
     if (e.kind !== "plain" || marked(e)) continue;

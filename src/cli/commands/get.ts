@@ -38,6 +38,7 @@ export const getCommand: Command = {
     sealed: { type: "boolean", description: "Leave sealed values sealed (no decryption)" },
     rules: RULE_FLAGS.rules!,
     context: RULE_FLAGS.context!,
+    format: RULE_FLAGS.format!,
     "insecure-skip-integrity": SKIP_INTEGRITY_FLAG,
   },
   async run(args, ctx) {

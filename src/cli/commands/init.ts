@@ -32,7 +32,7 @@ export const initCommand: Command = {
     files: {
       type: "string",
       value: "REGEX",
-      description: "Files the rule applies to (default: YAML files)",
+      description: "Files the rule applies to (default: YAML and .env files)",
     },
     context: { type: "list", value: "K=V", description: "Encryption context entry (repeatable)" },
     secret: {
@@ -75,7 +75,7 @@ export const initCommand: Command = {
       if (Object.hasOwn(context, k)) throw new UsageError(`--context ${k} is given twice`);
       context[k] = kv.slice(eq + 1);
     }
-    const files = flagString(args, "files") ?? "\\.ya?ml$";
+    const files = flagString(args, "files") ?? DEFAULT_FILES;
     const secret = flagString(args, "secret");
     validateInit({ files, secret, context });
     let key = flagString(args, "key");
@@ -115,6 +115,11 @@ export const initCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * The default rule's files: every format sealfig reads (YAML; `.env`, `.env.*` and `*.env`).
+ */
+export const DEFAULT_FILES = "\\.ya?ml$|\\.env$|(^|/)\\.env\\.[^/]+$";
 
 /** Check the regexes and the context `init` would write; throws before anything is written. */
 function validateInit(

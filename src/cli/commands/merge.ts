@@ -85,6 +85,15 @@ export const mergeCommand: Command = {
       ruleFile: real,
       searchFrom: path !== undefined ? dirName(real) : top,
     });
+    if (target.format !== "yaml") {
+      // A .env file's record is a comment line and its merge by key is not built yet: exit 1,
+      // so git reports a conflict and keeps both sides for a merge by hand.
+      ctx.stderr(
+        `sealfig merge: ${name}: .env files are not merged by sealfig yet; resolve the ` +
+          "conflict by hand (keep one record line or none), then run sealfig stamp FILE\n",
+      );
+      return CONFLICT;
+    }
     const texts = await Promise.all([base, current, other].map(async (f) => {
       return new TextDecoder().decode(await readFileBytes(f));
     }));

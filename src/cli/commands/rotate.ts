@@ -76,6 +76,7 @@ export const rewrapCommand: Command = {
     to: { type: "string", value: "REF", description: "The key to wrap under" },
     rules: RULE_FLAGS.rules!,
     context: RULE_FLAGS.context!,
+    format: RULE_FLAGS.format!,
   },
   async run(args, ctx) {
     const toText = flagString(args, "to");

@@ -128,7 +128,7 @@ export const statusCommand: Command = {
   name: "status",
   summary: "Per file: values sealed, keys used, distinct data keys, context, unsealed secrets",
   usage: "status FILE...",
-  flags: { rules: RULE_FLAGS.rules! },
+  flags: { rules: RULE_FLAGS.rules!, format: RULE_FLAGS.format! },
   async run(args, ctx) {
     if (args.positionals.length === 0) throw new UsageError("status takes one or more FILEs");
     for (const file of args.positionals) {
@@ -174,6 +174,7 @@ export const checkCommand: Command = {
   flags: {
     decrypt: { type: "boolean", description: "Also decrypt every blob" },
     rules: RULE_FLAGS.rules!,
+    format: RULE_FLAGS.format!,
   },
   async run(args, ctx) {
     if (args.positionals.length === 0) throw new UsageError("check takes one or more FILEs");

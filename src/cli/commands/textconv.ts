@@ -21,10 +21,8 @@ import { type CliContext, type Command, flagBool, flagString } from "../command.
 import { stripIntegrityLines } from "../../integrity/record.ts";
 import { checkIntegrity } from "../../integrity/verify.ts";
 import type { SealfigDocument } from "../../document/document.ts";
-import { guardProviders } from "../../keys/allowlist.ts";
 import { defaultProviders } from "../../keys/registry.ts";
-import { DekCache } from "../../cache/dek_cache.ts";
-import { type FilePolicy, policiesOfRules } from "../../policy.ts";
+import { policiesOfRules } from "../../policy.ts";
 import { findRulesFileFrom } from "../../rules.ts";
 import { currentDir, relativePath, resolvePath } from "../../runtime.ts";
 import {
@@ -34,6 +32,8 @@ import {
   RULE_FLAGS,
   SKIP_INTEGRITY_FLAG,
   type Target,
+  targetFormat,
+  targetOf,
 } from "../target.ts";
 
 /** The textconv command. */
@@ -53,6 +53,7 @@ export const textconvCommand: Command = {
       description: "Show sha256:<12 hex> of each plaintext instead of the value",
     },
     rules: RULE_FLAGS.rules!,
+    format: RULE_FLAGS.format!,
     "insecure-skip-integrity": SKIP_INTEGRITY_FLAG,
   },
   async run(args, ctx) {
@@ -62,7 +63,7 @@ export const textconvCommand: Command = {
     const doc = await readTarget(candidates[0]!, ctx);
     // A plain file: shown as it is, with nothing to verify or warn about.
     if (!doc.values().some((v) => v.kind === "sealed")) {
-      ctx.stdout(stripIntegrityLines(doc.toString()));
+      ctx.stdout(doc.textWithoutRecord(stripIntegrityLines));
       return 0;
     }
     const skip = flagBool(args, "insecure-skip-integrity");
@@ -129,21 +130,8 @@ async function targetsFor(
   const policies = found.file ? await policiesOfRules(found.file) : [];
   if (policies.length === 0) return [await resolveTarget(file, args, ctx, { searchFrom: top })];
   const providers = defaultProviders();
-  return policies.map((p) => toTarget(file, { ...p, file: resolvePath(file) }, providers));
-}
-
-function toTarget(
-  file: string,
-  policy: FilePolicy,
-  providers: ReturnType<typeof defaultProviders>,
-): Target {
-  return {
-    file,
-    rule: policy,
-    providers: guardProviders(providers, policy.trust),
-    trust: policy.trust,
-    cache: new DekCache(),
-  };
+  const format = targetFormat(args, file);
+  return policies.map((p) => targetOf(file, { ...p, file: resolvePath(file) }, providers, format));
 }
 
 /** Why the record does not verify under this policy (undefined: it does, or the rule has none). */
@@ -179,7 +167,7 @@ async function render(
   const opts = { providers: target.providers, context: target.rule.context, cache: target.cache };
   try {
     if (!hashes) {
-      return stripIntegrityLines((await decryptDocument(doc, opts)).document.toString());
+      return (await decryptDocument(doc, opts)).document.textWithoutRecord(stripIntegrityLines);
     }
     const values = await openDocument(doc, opts);
     const edits = [];
@@ -189,11 +177,12 @@ async function render(
       const digest = new Uint8Array(
         await crypto.subtle.digest("SHA-256", utf8(`${e.pathText}\u0000${String(v)}`)),
       );
-      edits.push({
-        from: e.start,
-        to: e.end,
-        text: `!secret sha256:${toHex(digest).slice(0, 12)}`,
-      });
+      // A .env file has no tags: its hashes show as plain values.
+      const tag = doc.format === "env" ? "" : "!secret ";
+      edits.push({ from: e.start, to: e.end, text: `${tag}sha256:${toHex(digest).slice(0, 12)}` });
+    }
+    if (doc.format === "env") {
+      return doc.withText(applyEdits(doc.text, edits)).textWithoutRecord(stripIntegrityLines);
     }
     return stripIntegrityLines(applyEdits(doc.text, edits));
   } catch (err) {
