@@ -22,7 +22,7 @@ import { currentDir, joinPath, statFile, writeFileAtomic } from "../runtime.ts";
 import { guardProviders, type KeyAllowlist } from "../keys/allowlist.ts";
 import { DekCache } from "../cache/dek_cache.ts";
 import { parseBlob } from "../envelope/format.ts";
-import { INTEGRITY_KEY, type IntegrityRecord, stripIntegrityLines } from "../integrity/record.ts";
+import { INTEGRITY_KEY, type IntegrityRecord, stripIntegrityRecord } from "../integrity/record.ts";
 import {
   checkIntegrity,
   readIntegrityRecord,
@@ -339,7 +339,7 @@ export async function stampForWrite(
   // too.
   const moving = options.freshKey === true || options.key !== undefined;
   if (
-    !moving && before && stripIntegrityLines(before.text) === stripIntegrityLines(after.text)
+    !moving && before && stripIntegrityRecord(before) === stripIntegrityRecord(after)
   ) {
     return before;
   }

@@ -345,3 +345,56 @@ describe("every command that writes a file leaves one that check and the loader 
     }
   });
 });
+
+describe("text that looks like an integrity record entry is content to every command", () => {
+  const text = [
+    "a: 1",
+    'note: "see {x, sealfig_integrity: sealfig-mac:v1:abc}"',
+    'pw: !secret "tok, sealfig_integrity: sealfig-mac:v1:Zz9}"',
+    "n: {k: 1, sealfig_integrity: sealfig-mac:v1:q}",
+    "",
+  ].join("\n");
+  const want = {
+    a: 1,
+    note: "see {x, sealfig_integrity: sealfig-mac:v1:abc}",
+    pw: "tok, sealfig_integrity: sealfig-mac:v1:Zz9}",
+    n: { k: 1, sealfig_integrity: "sealfig-mac:v1:q" },
+  };
+
+  it("rotate, edit, decrypt → encrypt --previous and textconv keep every value", async () => {
+    const r = await repo();
+    r.write("f.yaml", text);
+    expect((await r.sealfig("encrypt", "-i", "f.yaml")).code).toBe(0);
+    expect(await r.load("f.yaml")).toEqual(want);
+    const rotate = await r.sealfig("rotate", "f.yaml");
+    expect(rotate.code, rotate.stderr).toBe(0);
+    expect(await r.load("f.yaml")).toEqual(want);
+    const edit = await runSealfig(["edit", "f.yaml"], {
+      cwd: r.dir,
+      env: { ...r.env, EDIT_FROM: "a: 1", EDIT_TO: "a: 2" },
+    });
+    expect(edit.code, edit.stderr).toBe(0);
+    expect(await r.load("f.yaml")).toEqual({ ...want, a: 2 });
+    const dec = await r.sealfig("decrypt", "f.yaml");
+    expect(dec.code, dec.stderr).toBe(0);
+    expect(dec.stdout).toBe(text.replace("a: 1", "a: 2"));
+    r.write("view.yaml", dec.stdout.replace("a: 2", "a: 3"));
+    const enc = await r.sealfig("encrypt", "view.yaml", "--previous", "f.yaml");
+    expect(enc.code, enc.stderr).toBe(0);
+    r.write("g.yaml", enc.stdout);
+    expect(await r.load("g.yaml")).toEqual({ ...want, a: 3 });
+    const tc = await r.sealfig("textconv", "f.yaml");
+    expect(tc.code, tc.stderr).toBe(0);
+    expect(tc.stdout).toBe(text.replace("a: 1", "a: 2"));
+  });
+
+  it("a set that only adds record-like text is a change: written and re-stamped", async () => {
+    const r = await repo();
+    r.write("s.yaml", 'note: "x}"\n');
+    expect((await r.sealfig("stamp", "s.yaml")).code).toBe(0);
+    const value = "x, sealfig_integrity: sealfig-mac:v1:Q}";
+    const set = await r.sealfig("set", "s.yaml", "note", value, "--plain");
+    expect(set.code, set.stderr).toBe(0);
+    expect(await r.load("s.yaml")).toEqual({ note: value });
+  });
+});

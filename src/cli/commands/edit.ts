@@ -47,7 +47,7 @@ import {
   type Target,
   verifyForWrite,
 } from "../target.ts";
-import { INTEGRITY_KEY, stripIntegrityLines } from "../../integrity/record.ts";
+import { INTEGRITY_KEY, stripIntegrityRecord } from "../../integrity/record.ts";
 import { sameEntry } from "../../document/splice.ts";
 
 /** The edit command. */
@@ -94,12 +94,12 @@ async function edit(target: Target, ctx: CliContext, allowUnseal: boolean): Prom
   // A file changed outside sealfig is never re-stamped (that would launder the change).
   const prior = await verifyForWrite(target, sealed, ctx);
   const plainText = sealed
-    ? stripIntegrityLines(
+    ? stripIntegrityRecord(
       (await decryptDocument(sealed, {
         providers: target.providers,
         context: target.rule.context,
         cache: target.cache,
-      })).document.toString(),
+      })).document,
     )
     : "";
   // Fail early, before the editor opens, when nothing could be sealed afterwards.
