@@ -398,3 +398,52 @@ describe("text that looks like an integrity record entry is content to every com
     expect(await r.load("s.yaml")).toEqual({ note: value });
   });
 });
+
+describe("run: a config never replaces a variable the child inherits", () => {
+  const keys = ["path", "ld_preload", "node_options", "home", "lang"];
+  it("each config key named like an inherited variable is RUN_ENV_COLLISION, naming it; --override and --prefix allow it", async () => {
+    const r = await repo();
+    const code = "process.stdout.write(JSON.stringify([process.env.APP_PATH, process.env.LANG]))";
+    for (const key of keys) {
+      const name = key.toUpperCase();
+      r.write("c.yaml", `${key}: /evil-${key}\nok: 1\n`);
+      expect((await r.sealfig("stamp", "c.yaml")).code).toBe(0);
+      const out = await runSealfig(["run", "-f", "c.yaml", "--", "node", "-e", "0"], {
+        cwd: r.dir,
+        env: { ...r.env, [name]: process.env[name] ?? "inherited" },
+      });
+      expect(out.code, `${key}: ${out.stderr}`).toBe(3);
+      expect(out.stderr).toContain("RUN_ENV_COLLISION");
+      expect(out.stderr).toContain(name);
+      expect(out.stderr).not.toContain(`/evil-${key}`);
+    }
+    // LANG: an explicit --override lets the config set it; --prefix keeps names apart.
+    r.write("l.yaml", "lang: C.UTF-8\npath: /opt/app\n");
+    expect((await r.sealfig("stamp", "l.yaml")).code).toBe(0);
+    const env = { ...r.env, LANG: "inherited" };
+    const over = await runSealfig(
+      [
+        "run",
+        "-f",
+        "l.yaml",
+        "--override",
+        "LANG",
+        "--override",
+        "PATH",
+        "--",
+        process.execPath,
+        "-e",
+        code,
+      ],
+      { cwd: r.dir, env },
+    );
+    expect(over.code, over.stderr).toBe(0);
+    expect(JSON.parse(over.stdout)).toEqual([null, "C.UTF-8"]);
+    const prefixed = await runSealfig(
+      ["run", "-f", "l.yaml", "--prefix", "APP_", "--", "node", "-e", code],
+      { cwd: r.dir, env },
+    );
+    expect(prefixed.code, prefixed.stderr).toBe(0);
+    expect(JSON.parse(prefixed.stdout)).toEqual(["/opt/app", "inherited"]);
+  });
+});
