@@ -105,7 +105,35 @@ describe("values survive decrypt → encrypt --previous and edit (whitespace bef
   });
 });
 
+/**
+ * `sealfig merge` as git runs it (BASE CURRENT OTHER PATH) on `name`, sealed from `text`: one side
+ * sets a, the other b (plain, through sealfig). Returns the merge's result.
+ */
+async function mergeCase(r: Repo, name: string, text: string | Uint8Array) {
+  r.write(name, text);
+  const enc = await r.sealfig("encrypt", "-i", name);
+  expect(enc.code, enc.stderr).toBe(0);
+  const base = readFileSync(join(r.dir, name));
+  writeFileSync(join(r.dir, `${name}.base`), base);
+  expect((await r.sealfig("set", name, "b", "2", "--plain", "--type", "integer")).code).toBe(0);
+  writeFileSync(join(r.dir, `${name}.other`), readFileSync(join(r.dir, name)));
+  writeFileSync(join(r.dir, name), base);
+  expect((await r.sealfig("set", name, "a", "2", "--plain", "--type", "integer")).code).toBe(0);
+  return r.sealfig("merge", `${name}.base`, name, `${name}.other`, name);
+}
+
 describe("writes keep BOM, document markers, line endings, final newline, mode, symlinks", () => {
+  it("merge keeps a UTF-8 BOM and CRLF line endings, like every other writer", async () => {
+    const r = await repo();
+    const merged = await mergeCase(r, "m.yaml", "\ufeffa: 1\r\nb: 1\r\nc: !secret s\r\n");
+    expect(merged.code, merged.stderr).toBe(0);
+    const text = r.read("m.yaml");
+    expect(text.startsWith("\ufeffa: 2\r\n")).toBe(true);
+    expect(text.replaceAll("\r\n", "")).not.toContain("\n");
+    expect(await r.load("m.yaml")).toEqual({ a: 2, b: 2, c: "s" });
+    expect((await r.sealfig("check", "m.yaml")).code).toBe(0);
+  });
+
   it("keeps a UTF-8 BOM on stdout (encrypt FILE, set --stdout) as -i does", async () => {
     const r = await repo();
     r.write("bom.yaml", "\ufeffa: !secret x\n");
@@ -308,7 +336,7 @@ describe("counts and summaries; edit never unseals silently; set reuses the data
 });
 
 describe("every command that writes a file leaves one that check and the loader accept", () => {
-  it("encrypt -i, set, set --plain, unset, edit, stamp, rotate, rewrap", async () => {
+  it("encrypt -i, set, set --plain, unset, edit, stamp, rotate, rewrap, merge", async () => {
     const r = await repo();
     const base = "# a file\nkeep: 1\nsecret: !secret s\n";
     const commands: [string, string, string[], Record<string, string>?][] = [
@@ -333,7 +361,9 @@ describe("every command that writes a file leaves one that check and the loader 
       const out = await runSealfig(argv, { cwd: r.dir, env: { ...r.env, ...env } });
       expect(out.code, `${argv.join(" ")}: ${out.stderr}`).toBe(0);
     }
-    const files = commands.map((c) => c[0]);
+    const merged = await mergeCase(r, "merge.yaml", "a: 1\nb: 1\nc: !secret s\n");
+    expect(merged.code, merged.stderr).toBe(0);
+    const files = [...commands.map((c) => c[0]), "merge.yaml"];
     const check = await r.sealfig("check", ...files);
     expect(check.code, check.stdout + check.stderr).toBe(0);
     for (const f of files) {
