@@ -8,6 +8,7 @@
 import { SealfigError } from "../errors.ts";
 import {
   type DocumentValue,
+  locate,
   parseDocument,
   readDocument,
   type SealfigDocument,
@@ -323,6 +324,21 @@ export interface StampForWriteOptions {
 }
 
 /**
+ * Every write leaves a file that `check` and the loader accept: a value that reads as a blob
+ * (`sealfig:vN:…`) but is not a well-formed one is refused with `BLOB_MALFORMED` at its line.
+ */
+function refuseMalformedBlobs(doc: SealfigDocument): void {
+  for (const v of doc.values()) {
+    if (v.kind !== "sealed" || (v.path.length === 1 && v.path[0] === INTEGRITY_KEY)) continue;
+    try {
+      parseBlob(v.value as string);
+    } catch (err) {
+      throw locate(err, doc, v);
+    }
+  }
+}
+
+/**
  * The document to write: `after` with an integrity record of generation (previous + 1), keeping
  * the previous integrity data key when it opened. When `after` has the same text as `before`
  * (apart from the record), `before` is returned as it is: nothing changed, nothing is rewritten.
@@ -338,6 +354,7 @@ export async function stampForWrite(
   // key (rotate, rewrap --to, stamp --key): records follow keys, in files without a sealed value
   // too.
   const moving = options.freshKey === true || options.key !== undefined;
+  refuseMalformedBlobs(after);
   if (
     !moving && before && stripIntegrityRecord(before) === stripIntegrityRecord(after)
   ) {

@@ -477,3 +477,41 @@ describe("run: a config never replaces a variable the child inherits", () => {
     expect(JSON.parse(prefixed.stdout)).toEqual(["/opt/app", "inherited"]);
   });
 });
+
+describe("every write leaves a file check and the loader accept (blob look-alikes, map shapes)", () => {
+  it("set --plain of a blob look-alike, and stamp or edit leaving a malformed blob, are refused", async () => {
+    const r = await repo();
+    r.write("h.yaml", "a: 1\n");
+    expect((await r.sealfig("stamp", "h.yaml")).code).toBe(0);
+    const before = r.read("h.yaml");
+    const set = await r.sealfig("set", "--plain", "h.yaml", "note", "sealfig:v1:AAAA");
+    expect(set.code).toBe(3);
+    expect(set.stderr).toContain("VALUE_NOT_REPRESENTABLE");
+    expect(r.read("h.yaml")).toBe(before);
+    const edit = await runSealfig(["edit", "h.yaml"], {
+      cwd: r.dir,
+      env: { ...r.env, EDIT_FROM: "a: 1", EDIT_TO: "a: sealfig:v1:AAAA" },
+    });
+    expect(edit.code).toBe(3);
+    expect(edit.stderr).toContain("h.yaml:1:4");
+    expect(edit.stderr).toContain("BLOB_MALFORMED");
+    expect(r.read("h.yaml")).toBe(before);
+    r.write("s.yaml", "a: 1\nnote: sealfig:v1:AAAA\n");
+    const stamp = await r.sealfig("stamp", "s.yaml");
+    expect(stamp.code).toBe(3);
+    expect(stamp.stderr).toContain("s.yaml:2:7");
+    expect(r.read("s.yaml")).toBe("a: 1\nnote: sealfig:v1:AAAA\n");
+    expect((await r.sealfig("check", "h.yaml")).code).toBe(0);
+  });
+
+  it("set adds a key to a map whose first key is tagged or explicit", async () => {
+    const r = await repo();
+    for (const [f, text] of [["t.yaml", "!!str a: 1\n"], ["x.yaml", "? a\n: 1\n"]] as const) {
+      r.write(f, text);
+      expect((await r.sealfig("stamp", f)).code).toBe(0);
+      const set = await r.sealfig("set", f, "newkey", "v");
+      expect(set.code, set.stderr).toBe(0);
+      expect(await r.load(f)).toEqual({ a: 1, newkey: "v" });
+    }
+  });
+});
