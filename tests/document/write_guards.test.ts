@@ -112,3 +112,56 @@ describe("setValue adds a key to a block map whatever its first entry looks like
     );
   });
 });
+
+describe("map keys and path segments must be well-formed Unicode", () => {
+  const lone = fc.constantFrom("\\uD800", "\\uDBFF", "\\uDC00", "\\uDFFF", "\\uDC00\\uD800");
+  it("a key holding a lone surrogate is YAML_KEY_CONFUSABLE at its line and column, anywhere", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom("a", "b", "é", "秘", "\\u00e9"), maxLength: 4 }),
+        lone,
+        fc.string({ unit: fc.constantFrom("a", "z", "🔐"), maxLength: 3 }),
+        fc.constantFrom("top", "nested", "flow", "item"),
+        (before, surrogate, after, place) => {
+          const key = `"${before}${surrogate}${after}"`;
+          const text = {
+            top: `ok: 1\n${key}: v\n`,
+            nested: `ok: 1\ndb:\n  x: 1\n  ${key}: v\n`,
+            flow: `ok: 1\ndb: {x: 1, ${key}: v}\n`,
+            item: `ok: 1\nlist:\n  - ${key}: v\n`,
+          }[place];
+          let err: unknown;
+          try {
+            parseDocument(text, { file: "u.yaml" });
+          } catch (e) {
+            err = e;
+          }
+          expect(isSealfigError(err) && err.code).toBe("YAML_KEY_CONFUSABLE");
+          const e = err as { file?: string; line?: number; col?: number };
+          expect(e.file).toBe("u.yaml");
+          expect(e.line).toBe(text.split("\n").findIndex((l) => l.includes(key)) + 1);
+          expect(e.col).toBe(text.split("\n")[e.line! - 1]!.indexOf(key) + 1);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("the same keys with their surrogates paired, or as U+FFFD, are accepted", () => {
+    const doc = parseDocument('db: {"\\uFFFD": v, "\\uD83D\\uDD10": w}\n');
+    expect(doc.values().map((v) => v.pathText).length).toBe(2);
+  });
+
+  it("a path segment with a lone surrogate is PATH_INVALID (text and segment paths)", () => {
+    fc.assert(
+      fc.property(fc.constantFrom("\uD800", "\uDFFF", "a\uDC00b"), (seg) => {
+        const doc = parseDocument("a: 1\n");
+        expect(codeOf(() => setValue(doc, ["db", seg], "v"))).toBe("PATH_INVALID");
+        expect(codeOf(() => setValue(doc, `db[${JSON.stringify(seg)}]`, "v"))).toBe(
+          "PATH_INVALID",
+        );
+        expect(codeOf(() => doc.get(["db", seg]))).toBe("PATH_INVALID");
+      }),
+    );
+  });
+});
