@@ -99,7 +99,9 @@ describe("values survive decrypt → encrypt --previous and edit (whitespace bef
       env: { ...r.env, EDIT_FROM: "plain: 1", EDIT_TO: "plain: 2" },
     });
     expect(ed.code, ed.stderr).toBe(0);
-    expect(ed.stderr).toContain("sealed 0 changed value(s), kept 2; 1 plain value(s)");
+    expect(ed.stderr).toContain(
+      "0 secret value(s) and 1 plain value(s) added, changed or removed (sealed 0 anew, kept 2",
+    );
     expect(parseDocument(r.read("a.yaml")).get("ws")!.value).toBe(blob);
     expect((await r.load("a.yaml")).ws).toBe(value);
   });
@@ -312,7 +314,7 @@ describe("counts and summaries; edit never unseals silently; set reuses the data
       env: { ...r.env, ...edit },
     });
     expect(allowed.code, allowed.stderr).toBe(0);
-    expect(allowed.stderr).toContain("1 plain value(s) added, changed or removed");
+    expect(allowed.stderr).toContain("0 secret value(s) and 1 plain value(s) added, changed");
     expect(await r.load("u.yaml")).toEqual({ pw: "hunter2" });
   });
 
@@ -512,6 +514,34 @@ describe("every write leaves a file check and the loader accept (blob look-alike
       const set = await r.sealfig("set", f, "newkey", "v");
       expect(set.code, set.stderr).toBe(0);
       expect(await r.load(f)).toEqual({ a: 1, newkey: "v" });
+    }
+  });
+});
+
+describe("edit's summary counts what changed in the loaded config", () => {
+  it("a sealed item replaced by an alias to another secret, and a value moved behind an alias, count", async () => {
+    const r = await repo();
+    r.write(
+      "a.yaml",
+      "main: !secret &m one\nlist:\n  - !secret two\n  - x\nplain: &p 1\ncopy: 2\n",
+    );
+    expect((await r.sealfig("encrypt", "-i", "a.yaml")).code).toBe(0);
+    const cases: [string, string, number, number, Record<string, unknown>][] = [
+      // The sealed item becomes an alias to the other secret: one secret value changed.
+      ["  - !secret two", "  - *m", 1, 0, { list: ["one", "x"], copy: 2 }],
+      // A plain value replaced by an alias to another plain one: one plain value changed.
+      ["copy: 2", "copy: *p", 0, 1, { list: ["one", "x"], copy: 1 }],
+    ];
+    for (const [from, to, secret, plain, want] of cases) {
+      const ed = await runSealfig(["edit", "a.yaml"], {
+        cwd: r.dir,
+        env: { ...r.env, EDIT_FROM: from, EDIT_TO: to },
+      });
+      expect(ed.code, ed.stderr).toBe(0);
+      expect(ed.stderr).toContain(
+        `${secret} secret value(s) and ${plain} plain value(s) added, changed or removed`,
+      );
+      expect(await r.load("a.yaml")).toMatchObject({ main: "one", plain: 1, ...want });
     }
   });
 });
