@@ -545,3 +545,73 @@ describe("edit's summary counts what changed in the loaded config", () => {
     }
   });
 });
+
+describe("get and run print values so they read back as the same value", () => {
+  it("floats (as scalars, in maps, in run), strings with and without a final newline, big integer keys", async () => {
+    const r = await repo();
+    const floats = [-0, 1, 0.5, -2.5e-7, 1e21, Infinity, -Infinity, NaN];
+    const yamlFloat = (n: number) =>
+      Number.isNaN(n)
+        ? ".nan"
+        : n === Infinity
+        ? ".inf"
+        : n === -Infinity
+        ? "-.inf"
+        : Object.is(n, -0)
+        ? "-0.0"
+        : /[.eE]/.test(String(n))
+        ? String(n)
+        : `${n}.0`;
+    const lines = floats.map((n, i) => `f${i}: !secret ${yamlFloat(n)}`);
+    r.write(
+      "g.yaml",
+      [
+        ...lines,
+        's1: !secret "a"',
+        's2: !secret "a\\n"',
+        `m: {${floats.map((n, i) => `k${i}: ${yamlFloat(n)}`).join(", ")}}`,
+        "",
+      ].join("\n"),
+    );
+    expect((await r.sealfig("encrypt", "-i", "g.yaml")).code).toBe(0);
+    for (const [i, n] of floats.entries()) {
+      const got = await r.sealfig("get", "g.yaml", `f${i}`);
+      expect(got.code, got.stderr).toBe(0);
+      expect(got.stdout.endsWith("\n")).toBe(true);
+      const back = parseDocument(`v: ${got.stdout.slice(0, -1)}\n`).get("v")!;
+      expect(back.type, `f${i}`).toBe("float");
+      expect(Object.is(back.value, n), `f${i}: ${got.stdout}`).toBe(true);
+    }
+    const map = await r.sealfig("get", "g.yaml", "m");
+    expect(map.code, map.stderr).toBe(0);
+    const m = parseDocument(map.stdout);
+    for (const [i, n] of floats.entries()) {
+      expect(m.get(`k${i}`)?.type).toBe("float");
+      expect(Object.is(m.get(`k${i}`)?.value, n)).toBe(true);
+    }
+    const s1 = await r.sealfig("get", "g.yaml", "s1");
+    const s2 = await r.sealfig("get", "g.yaml", "s2");
+    expect(s1.stdout).toBe("a\n");
+    expect(s2.stdout).toBe("a\n\n");
+    expect((await r.sealfig("get", "--raw", "g.yaml", "s2")).stdout).toBe("a\n");
+    const run = await r.sealfig(
+      "run",
+      "-f",
+      "g.yaml",
+      "--",
+      "node",
+      "-e",
+      "process.stdout.write(String(Object.is(Number(process.env.F0), -0)))",
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe("true");
+    r.write("k.yaml", "ids: {12345678901234567891: alice}\n");
+    const big = await r.sealfig("stamp", "k.yaml");
+    expect(big.code).toBe(3);
+    expect(big.stderr).toContain("YAML_UNSUPPORTED");
+    expect(big.stderr).toContain("k.yaml:1:7");
+    r.write("q.yaml", 'ids: {"12345678901234567891": alice}\n');
+    expect((await r.sealfig("stamp", "q.yaml")).code).toBe(0);
+    expect(await r.load("q.yaml")).toEqual({ ids: { "12345678901234567891": "alice" } });
+  });
+});
