@@ -163,6 +163,7 @@ export {
   INTEGRITY_PREFIX,
   parseIntegrityRecord,
   stripIntegrityLines,
+  stripIntegrityRecord,
 } from "./src/integrity/record.ts";
 export type { IntegrityRecord, IntegrityVersion } from "./src/integrity/record.ts";
 export { integrityContext, macInput } from "./src/integrity/mac.ts";

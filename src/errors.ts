@@ -124,6 +124,11 @@ export const ErrorCode = {
    * lower layer; allow it with `env.plaintextOverSealed: "allow"`.
    */
   ENV_SEALED_OVERRIDE: "ENV_SEALED_OVERRIDE",
+  /**
+   * `sealfig run`: a variable made from the config has the name of one the child would inherit
+   * (`PATH`, `LD_PRELOAD`, `NODE_OPTIONS` …); allowed only by `--override NAME`.
+   */
+  RUN_ENV_COLLISION: "RUN_ENV_COLLISION",
   /** The loaded config does not satisfy the schema (see `ConfigValidationError.issues`). */
   CONFIG_INVALID: "CONFIG_INVALID",
   /** The local KMS server's state file cannot be read or is corrupt. */

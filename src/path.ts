@@ -109,5 +109,17 @@ function bad(text: string, why: string) {
 
 /** Accept a path as text or segments; returns segments. */
 export function toSegments(path: string | ValuePath): ValuePath {
-  return typeof path === "string" ? parsePath(path) : path;
+  const segments = typeof path === "string" ? parsePath(path) : path;
+  for (const s of segments) {
+    // A lone surrogate has no UTF-8 form: the AAD binding a value to its path could not hold it.
+    if (
+      typeof s === "string" &&
+      /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)
+    ) {
+      throw new SealfigError("PATH_INVALID", "A path segment is not well-formed Unicode", {
+        hint: "Path segments must be valid text: a lone surrogate (\\uD800) cannot be written",
+      });
+    }
+  }
+  return segments;
 }

@@ -6,7 +6,7 @@
  *   `A-Z 0-9 _` becomes `_` (`maxConnections` → `MAX_CONNECTIONS`, `api-key` → `API_KEY`);
  * - an optional prefix is prepended (`--prefix APP_`);
  * - strings pass through unchanged (multi-line PEMs, spaces and quotes intact: no shell is
- *   involved), numbers and booleans as their text, null as the empty string; empty maps and
+ *   involved), numbers and booleans as their text (-0 as `-0`), null as the empty string; empty maps and
  *   sequences produce no variable;
  * - two paths that flatten to the same name are an error rather than one silently winning, and so
  *   is a name that is not a POSIX name (`[A-Za-z_][A-Za-z0-9_]*`: an empty key, a leading digit
@@ -65,7 +65,8 @@ export function flattenToEnv(config: unknown, prefix = ""): Record<string, strin
       });
     }
     origin.set(name, where);
-    out[name] = v === null || v === undefined ? "" : String(v);
+    // -0 keeps its sign (String(-0) is "0"): Number("-0") and parseFloat read it back as -0.
+    out[name] = v === null || v === undefined ? "" : Object.is(v, -0) ? "-0" : String(v);
   };
   walk(config, []);
   return out;

@@ -10,6 +10,7 @@ import {
   type DocumentFormat,
   type DocumentValue,
   formatOfFile,
+  locate,
   parseDocument,
   readDocument,
   type SealfigDocument,
@@ -24,7 +25,7 @@ import { currentDir, joinPath, statFile, writeFileAtomic } from "../runtime.ts";
 import { guardProviders, type KeyAllowlist } from "../keys/allowlist.ts";
 import { DekCache } from "../cache/dek_cache.ts";
 import { parseBlob } from "../envelope/format.ts";
-import { INTEGRITY_KEY, type IntegrityRecord, stripIntegrityLines } from "../integrity/record.ts";
+import { INTEGRITY_KEY, type IntegrityRecord, stripIntegrityRecord } from "../integrity/record.ts";
 import {
   checkIntegrity,
   readIntegrityRecord,
@@ -362,11 +363,7 @@ export async function verifyForWrite(
  * holds where multi-line values were).
  */
 function sameText(a: SealfigDocument, b: SealfigDocument): boolean {
-  if (a.format === "env" || b.format === "env") {
-    return a.format === b.format &&
-      a.textWithoutRecord(stripIntegrityLines) === b.textWithoutRecord(stripIntegrityLines);
-  }
-  return stripIntegrityLines(a.text) === stripIntegrityLines(b.text);
+  return a.format === b.format && stripIntegrityRecord(a) === stripIntegrityRecord(b);
 }
 
 /**
@@ -390,6 +387,21 @@ export interface StampForWriteOptions {
 }
 
 /**
+ * Every write leaves a file that `check` and the loader accept: a value that reads as a blob
+ * (`sealfig:vN:…`) but is not a well-formed one is refused with `BLOB_MALFORMED` at its line.
+ */
+function refuseMalformedBlobs(doc: SealfigDocument): void {
+  for (const v of doc.values()) {
+    if (v.kind !== "sealed" || (v.path.length === 1 && v.path[0] === INTEGRITY_KEY)) continue;
+    try {
+      parseBlob(v.value as string);
+    } catch (err) {
+      throw locate(err, doc, v);
+    }
+  }
+}
+
+/**
  * The document to write: `after` with an integrity record of generation (previous + 1), keeping
  * the previous integrity data key when it opened. When `after` has the same text as `before`
  * (apart from the record), `before` is returned as it is: nothing changed, nothing is rewritten.
@@ -405,6 +417,7 @@ export async function stampForWrite(
   // key (rotate, rewrap --to, stamp --key): records follow keys, in files without a sealed value
   // too.
   const moving = options.freshKey === true || options.key !== undefined;
+  refuseMalformedBlobs(after);
   if (
     !moving && before && sameText(before, after)
   ) {

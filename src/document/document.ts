@@ -364,6 +364,20 @@ export class SealfigDocument {
       this.#checkTag(key, path);
       const v = key.value;
       if (typeof v === "symbol") return "<<";
+      if (typeof v === "number" && key.type === "PLAIN" && typeof key.source === "string") {
+        // Keys are text in the config: an integer key must keep its exact value, and one beyond
+        // 2^53 has no exact JavaScript number (12345678901234567891 would load as …67000).
+        const exact = resolveScalar(key.source, true);
+        if (exact.type === "integer" && typeof exact.value === "bigint") {
+          throw this.#error(
+            "YAML_UNSUPPORTED",
+            "An integer map key beyond 2^53 cannot keep its exact value",
+            key,
+            path.length > 0 ? path : undefined,
+            "Quote the key so it is read as the text it is written as",
+          );
+        }
+      }
       if (v === "<<") {
         // `"<<"` or `!!str <<` is an ordinary key to the loader but spells like a merge key: the
         // record could not tell the two apart (docs/format.md §9.3).

@@ -55,7 +55,9 @@ export interface SetSecretOptions {
 /**
  * Set the value at `path`, creating missing maps. An existing value is replaced in place (its
  * anchor kept); a new key is appended to its block map with the map's indentation. Throws
- * `PATH_CONFLICT` when the path runs through a scalar or names a map or sequence.
+ * `PATH_CONFLICT` when the path runs through a scalar or names a map or sequence, and
+ * `VALUE_NOT_REPRESENTABLE` for a plain (untagged) string that starts like a blob
+ * (`sealfig:v1:…`): every reader takes such a string for a sealed value, so it cannot be plain.
  *
  * @example
  * ```ts
@@ -70,7 +72,18 @@ export function setValue(
   value: SecretValue,
   options: SetValueOptions = {},
 ): SealfigDocument {
-  return setTyped(doc, toSegments(path), typedValueOf(value), options.secretTag === true);
+  const segments = toSegments(path);
+  if (options.secretTag !== true && isBlob(value)) {
+    throw new SealfigError(
+      "VALUE_NOT_REPRESENTABLE",
+      "A plain value that starts like a sealed value (sealfig:vN:) would be read as one",
+      {
+        ...location(doc, [...segments]),
+        hint: "Seal it instead (sealfig set without --plain, or !secret in sealfig edit)",
+      },
+    );
+  }
+  return setTyped(doc, segments, typedValueOf(value), options.secretTag === true);
 }
 
 /**
@@ -413,6 +426,15 @@ function insertionEdit(
     const firstNode = (isMap(node) ? (first as Pair).key : first) as Node | null;
     if (!firstNode?.range) return undefined;
     let column = doc.position(firstNode.range[0]).col - 1;
+    if (isMap(node)) {
+      // The map's column is where its first entry starts: an explicit key's `?`, or the tags and
+      // anchors written before the key (`!!str a: 1`), not the key text itself.
+      let i = Math.min(node.range[0], firstNode.range[0]);
+      const lead = doc.text.slice(doc.text.lastIndexOf("\n", i - 1) + 1, i);
+      const props = /(?:[!&][^ \t]*[ \t]+)+$/.exec(lead);
+      if (props) i -= props[0].length;
+      column = doc.position(i).col - 1;
+    }
     if (isSeq(node)) {
       // The dash of the first item.
       let i = firstNode.range[0];

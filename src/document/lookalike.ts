@@ -21,6 +21,10 @@
 const INVISIBLE =
   /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Zs}\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u3164\uFE00-\uFE0F\uFFA0\u{E0100}-\u{E01EF}]/u;
 
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+export const LONE_SURROGATE: RegExp =
+  /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** Scripts told apart; a letter in none of them counts as its own script ("other"). */
 const SCRIPTS: readonly (readonly [string, RegExp])[] = [
   "Latin",
@@ -89,6 +93,11 @@ function codePoint(ch: string): string {
 export function lookalikeReason(key: string): string | undefined {
   // Plain ASCII keys (nearly all of them) are safe unless they hold a control character.
   if (/^[\x20-\x7e]*$/.test(key)) return undefined;
+  // UTF-8 (what the MAC and the AAD hash) cannot encode a lone surrogate: it would become U+FFFD
+  // there, so two different keys would authenticate alike.
+  if (LONE_SURROGATE.test(key)) {
+    return "is not well-formed Unicode (it holds a lone surrogate, which UTF-8 cannot encode)";
+  }
   for (const ch of key) {
     if (ch !== " " && INVISIBLE.test(ch)) {
       return `contains the invisible or control character ${codePoint(ch)}`;

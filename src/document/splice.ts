@@ -107,7 +107,8 @@ export function spliceValues(
           ...(doc.file !== undefined ? { file: doc.file } : {}),
           ...(first ? { path: formatPath(first.path) } : {}),
           ...(parseError === undefined ? {} : { cause: parseError }),
-          hint: "Please report this as a bug; set the value with sealfig set instead",
+          hint: "Nothing was written. This is a sealfig bug: please report it with the path and " +
+            "the value's type (never the value)",
         },
       );
     }

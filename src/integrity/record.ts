@@ -27,6 +27,10 @@ import {
   utf8,
 } from "../crypto/bytes.ts";
 import { isValidProviderId, MAX_KEY_ID, MAX_WRAPPED_DEK } from "../envelope/format.ts";
+import { isMap, isScalar, type Node, type Pair, type YAMLMap } from "yaml";
+import { parseDocument, type SealfigDocument } from "../document/document.ts";
+import { restoreText } from "../document/source.ts";
+import { applyEdits } from "../document/splice.ts";
 
 /** The top-level key that holds a file's integrity record. Reserved: never part of the config. */
 export const INTEGRITY_KEY = "sealfig_integrity";
@@ -190,16 +194,33 @@ export function parseIntegrityRecord(text: string, file?: string): IntegrityReco
   return { version, generation, providerId, keyId, wrappedDek, mac };
 }
 
-const RECORD_LINE = /^sealfig_integrity:[^\n]*(?:\n|$)/gm;
-/** The record as an entry of a flow-style (`{…}`) top level: after another entry, or first. */
-const RECORD_FLOW_AFTER = /, ?sealfig_integrity: sealfig-mac:v[0-9]+:[A-Za-z0-9_-]*(?=\s*[,}])/g;
-const RECORD_FLOW_FIRST =
-  /(\{\s*)sealfig_integrity: sealfig-mac:v[0-9]+:[A-Za-z0-9_-]*(?:\s*,\s*|(?=\s*\}))/g;
+/**
+ * The document's text (with its BOM and line endings) without its top-level `sealfig_integrity`
+ * entry, found in the parsed document (the top-level pair's source range), never by a text
+ * pattern: text that merely looks like a record inside a string, a sealed value or a nested map is
+ * content and stays. A block-map record goes with its whole line (and trailing comment); a flow
+ * top level (`{a: 1, sealfig_integrity: …}`) loses the entry and its comma. The result is parsed
+ * again: every other value must read back the same, or the text is returned unchanged (the record
+ * then shows, nothing else is lost).
+ *
+ * @example
+ * ```ts
+ * import { parseDocument, stripIntegrityRecord } from "@sealfig/sealfig";
+ * const doc = parseDocument('a: "x, sealfig_integrity: y}"\nsealfig_integrity: sealfig-mac:v1:AAAA\n');
+ * stripIntegrityRecord(doc); // 'a: "x, sealfig_integrity: y}"\n'
+ * ```
+ */
+export function stripIntegrityRecord(doc: SealfigDocument): string {
+  // A .env file's record is its comment line: its document removes it in its own format.
+  if (doc.format !== "yaml") return doc.textWithoutRecord(stripIntegrityLines);
+  const text = withoutRecord(doc);
+  return text === undefined ? doc.toString() : restoreText(doc, text);
+}
 
 /**
- * Remove every top-level `sealfig_integrity:` line from YAML text (for 3-way merges and plaintext
- * views), and the record entry a flow-style top level (`{a: 1, sealfig_integrity: …}`) carries.
- * Line endings of the other lines are left as they are.
+ * Remove the top-level `sealfig_integrity` entry from YAML text (for 3-way merges and plaintext
+ * views); see {@link stripIntegrityRecord}. Text that does not parse as a sealfig document has no
+ * record to locate and is returned as it is.
  *
  * @example
  * ```ts
@@ -208,6 +229,87 @@ const RECORD_FLOW_FIRST =
  * ```
  */
 export function stripIntegrityLines(text: string): string {
-  return text.replace(RECORD_LINE, "").replace(RECORD_FLOW_AFTER, "")
-    .replace(RECORD_FLOW_FIRST, "$1");
+  if (!text.includes(INTEGRITY_KEY)) return text;
+  let doc: SealfigDocument;
+  try {
+    doc = parseDocument(text);
+  } catch {
+    return text;
+  }
+  return stripIntegrityRecord(doc);
+}
+
+/** `doc.text` without the record entry, or undefined when there is none or it cannot be cut. */
+function withoutRecord(doc: SealfigDocument): string | undefined {
+  const root = doc.yaml.contents;
+  if (!isMap(root)) return undefined;
+  const items = root.items as Pair<unknown, unknown>[];
+  const at = items.findIndex((p) => isScalar(p.key) && p.key.value === INTEGRITY_KEY);
+  if (at < 0) return undefined;
+  const span = root.flow ? flowSpan(doc.text, root, items, at) : blockSpan(doc.text, items[at]!);
+  if (!span) return undefined;
+  const text = applyEdits(doc.text, [{ ...span, text: span.text ?? "" }]);
+  let after: SealfigDocument;
+  try {
+    after = doc.withText(text);
+  } catch {
+    return undefined;
+  }
+  // Every other value must be exactly what it was (the cut touched the record alone).
+  const rest = (d: SealfigDocument) =>
+    d.entries().filter((e) => !(e.path.length >= 1 && e.path[0] === INTEGRITY_KEY)).map((e) =>
+      `${e.pathText}\u0000${e.kind}\u0000${e.type}\u0000${d.text.slice(e.propsStart, e.end)}`
+    ).join("\u0001");
+  const afterRoot = after.yaml.contents;
+  const emptied = items.length === 1 && (afterRoot === null || isMap(afterRoot) ||
+    (isScalar(afterRoot) && afterRoot.value === null));
+  if (!emptied && !(isMap(afterRoot) && afterRoot.items.length === items.length - 1)) {
+    return undefined;
+  }
+  if (isMap(afterRoot) && afterRoot.has(INTEGRITY_KEY)) return undefined;
+  return rest(after) === rest(doc) ? text : undefined;
+}
+
+function end(pair: Pair<unknown, unknown>): number | undefined {
+  const key = pair.key as Node | null, value = pair.value as Node | null;
+  if (!key?.range) return undefined;
+  return Math.max(key.range[1], value?.range?.[1] ?? 0);
+}
+
+/** A block-map pair's lines, from the start of its key's line to the end of its value's. */
+function blockSpan(
+  text: string,
+  pair: Pair<unknown, unknown>,
+): { from: number; to: number; text?: string } | undefined {
+  const key = pair.key as Node, stop = end(pair);
+  if (!key.range || stop === undefined) return undefined;
+  const from = text.lastIndexOf("\n", key.range[0] - 1) + 1;
+  const lead = text.slice(from, key.range[0]);
+  // Before a top-level key on its line: an explicit-key `?`, tags and anchors, or a `---` marker.
+  const m = /^(---[ \t]+)?(?:\?[ \t]+)?(?:[!&][^ \t]*[ \t]+)*$/.exec(lead);
+  if (!m) return undefined;
+  const nl = stop > 0 && text[stop - 1] === "\n" ? stop - 1 : text.indexOf("\n", stop);
+  const to = nl < 0 ? text.length : nl + 1;
+  return { from, to, ...(m[1] ? { text: "---\n" } : {}) };
+}
+
+/** A flow-map entry with the comma that separates it from its neighbour. */
+function flowSpan(
+  text: string,
+  root: YAMLMap<unknown, unknown>,
+  items: Pair<unknown, unknown>[],
+  at: number,
+): { from: number; to: number; text?: string } | undefined {
+  const stop = end(items[at]!);
+  if (stop === undefined || !root.range) return undefined;
+  if (at > 0) {
+    const prev = end(items[at - 1]!);
+    return prev === undefined ? undefined : { from: prev, to: stop };
+  }
+  const open = text.indexOf("{", root.range[0]);
+  if (open < 0 || open >= stop) return undefined;
+  if (items.length === 1) return { from: open + 1, to: stop };
+  // The first of several: up to and including the comma after it, and the blanks after that.
+  const comma = /^(?:[ \t\n]|#[^\n]*)*,[ \t]*/.exec(text.slice(stop));
+  return comma ? { from: open + 1, to: stop + comma[0].length } : undefined;
 }

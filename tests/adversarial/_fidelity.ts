@@ -9,7 +9,9 @@
  *   `edit` do) → change another key (plain, as `edit` does; sealed, as `set` does) → load,
  *
  * and every value must come back exactly (same type, same value) with the blob of every untouched
- * value byte-identical. The summary line says how many values went through how many cycles and
+ * value byte-identical. Each cycle's file carries an integrity record, removed for the plaintext
+ * view by the parsed document: strings that look like record entries are content and survive. The
+ * summary line says how many values went through how many cycles and
  * how many changed (the property fails on the first one that does).
  */
 import { beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +23,8 @@ import { decryptDocument, sealDocument } from "../../src/document/seal.ts";
 import { setSecret, setValue } from "../../src/document/edit.ts";
 import { doubleQuote, sameTypedValue, type TypedValue } from "../../src/document/scalar.ts";
 import { spliceStats } from "../../src/document/splice.ts";
+import { stripIntegrityLines, stripIntegrityRecord } from "../../src/integrity/record.ts";
+import { stampDocument } from "../../src/integrity/verify.ts";
 import type { SecretValue } from "../../src/envelope/value_codec.ts";
 import type { TempDir } from "../_helpers/tmp_dir.ts";
 import { DEEP, noIntegrity, note, tempDir, tried } from "./_collector.ts";
@@ -74,6 +78,10 @@ const pieces = [
   "...",
   "---",
   "sealfig:v1:",
+  // Text that looks like an integrity record entry (it is content, never cut as a record).
+  "sealfig_integrity: sealfig-mac:v1:",
+  ", sealfig_integrity: sealfig-mac:v1:Zz9}",
+  "{x, sealfig_integrity: sealfig-mac:v1:abc}",
   "é",
   "🔐",
   "秘",
@@ -112,6 +120,9 @@ const lookAlikes = [
   "<<",
   "sealfig:v1:AAAA",
   "123456789012345678901234567890",
+  "see {x, sealfig_integrity: sealfig-mac:v1:abc}",
+  "tok, sealfig_integrity: sealfig-mac:v1:Zz9}",
+  "sealfig_integrity: sealfig-mac:v1:AQ",
 ];
 
 const wellFormed = (s: string) => new TextDecoder().decode(new TextEncoder().encode(s)) === s;
@@ -196,7 +207,8 @@ function yamlText(tv: TypedValue): string {
   }
 }
 
-type Place = "top" | "nested" | "item" | "flow";
+/** `record`: the value of a `sealfig_integrity` key in a nested flow map (content, not a record). */
+type Place = "top" | "nested" | "item" | "flow" | "record";
 interface Slot {
   place: Place;
   tv: TypedValue;
@@ -205,7 +217,7 @@ interface Slot {
 }
 
 const slotArb: fc.Arbitrary<Slot> = fc.record({
-  place: fc.constantFrom<Place>("top", "top", "nested", "item", "flow"),
+  place: fc.constantFrom<Place>("top", "top", "nested", "item", "flow", "record"),
   tv: anyTyped,
   plain: fc.boolean(),
   comment: fc.boolean(),
@@ -244,6 +256,10 @@ function buildDocument(slots: readonly Slot[]): { text: string; paths: (string |
       case "flow":
         flow.push(`v${i}: ${value}`);
         paths.push(["flow", `v${i}`]);
+        break;
+      case "record":
+        top.push(`r${i}: {k: 1, sealfig_integrity: ${value}}${comment}`);
+        paths.push([`r${i}`, "sealfig_integrity"]);
         break;
     }
   });
@@ -311,11 +327,23 @@ export function fidelitySuite(): void {
           values += slots.length;
           for (let cycle = 1; cycle <= CYCLES; cycle++) {
             const before = blobs(sealed);
-            // decrypt → the plaintext view, as a file: every value exactly as written.
-            const view = parseDocument(
-              (await decryptDocument(sealed, { providers: [local], context: CONTEXT, cache }))
+            // The file as sealfig writes it, with its integrity record: removing the record (by
+            // the parsed document) gives back exactly the text it was added to.
+            const stamped = (await stampDocument(sealed, {
+              provider: local,
+              keyId: key1.id,
+              context: CONTEXT,
+              generation: cycle,
+              cache,
+            })).document;
+            expect(stripIntegrityRecord(stamped)).toBe(sealed.toString());
+            // decrypt → the plaintext view, as a file, record removed as `decrypt` removes it:
+            // every value exactly as written.
+            const view = parseDocument(stripIntegrityLines(
+              (await decryptDocument(stamped, { providers: [local], context: CONTEXT, cache }))
                 .document.toString(),
-            );
+            ));
+            expect(view.yaml.has("sealfig_integrity")).toBe(false);
             const lost = slots.filter((s, i) => {
               const e = view.get(paths[i]!);
               return !e || e.kind !== (s.secret ? "secret" : "plain") ||

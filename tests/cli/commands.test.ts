@@ -19,7 +19,7 @@ import { decryptValue, LocalKeyProvider, parseBlob } from "../../mod.ts";
 import { readDocument } from "../../src/document/document.ts";
 import { sealDocument } from "../../src/document/seal.ts";
 import { stampDocument } from "../../src/integrity/verify.ts";
-import { stripIntegrityLines } from "../../src/integrity/record.ts";
+import { parseIntegrityRecord, stripIntegrityLines } from "../../src/integrity/record.ts";
 import { startKmsServer } from "../../src/keys/kms_server/server.ts";
 import type { KmsServer } from "../../src/keys/kms_server/server.ts";
 
@@ -446,9 +446,22 @@ describe("sealfig rotate / rewrap", () => {
     const text = readFileSync(file, "utf8");
     const blob = /password: (sealfig:v1:\S+)/.exec(text)![1]!;
     writeFileSync(file, text.replace(blob, blob.slice(0, 40)));
-    // Vouch for the damaged file, so that rewrap itself meets the damaged blob.
+    // No sealfig command writes a malformed blob (not even stamp --force: every write leaves a
+    // file check accepts)…
     const stamp = await runSealfig(["stamp", "--force", "config/prod.yaml"], { cwd: dir, env });
-    expect(stamp.code, stamp.stderr).toBe(0);
+    expect(stamp.code).toBe(3);
+    expect(stamp.stderr).toContain("BLOB_MALFORMED");
+    // …so vouch for the damaged file through the library, for rewrap itself to meet the blob.
+    const local = new LocalKeyProvider({ keyFile: env.SEALFIG_KEY_FILE! });
+    const doc = await readDocument(file);
+    const record = parseIntegrityRecord(doc.get("sealfig_integrity")!.value as string);
+    const stamped = await stampDocument(doc, {
+      provider: local,
+      keyId: record.keyId,
+      context: { env: "prod" },
+      generation: record.generation + 1,
+    });
+    writeFileSync(file, stamped.document.toBytes());
     const damaged = readFileSync(file, "utf8");
     const newId = (await runSealfig(["keygen"], { cwd: dir, env })).stdout.trim();
     const r = await runSealfig(["rewrap", "--to", `local:${newId}`, "config/prod.yaml"], {

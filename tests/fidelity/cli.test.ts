@@ -99,13 +99,43 @@ describe("values survive decrypt → encrypt --previous and edit (whitespace bef
       env: { ...r.env, EDIT_FROM: "plain: 1", EDIT_TO: "plain: 2" },
     });
     expect(ed.code, ed.stderr).toBe(0);
-    expect(ed.stderr).toContain("sealed 0 changed value(s), kept 2; 1 plain value(s)");
+    expect(ed.stderr).toContain(
+      "0 secret value(s) and 1 plain value(s) added, changed or removed (sealed 0 anew, kept 2",
+    );
     expect(parseDocument(r.read("a.yaml")).get("ws")!.value).toBe(blob);
     expect((await r.load("a.yaml")).ws).toBe(value);
   });
 });
 
+/**
+ * `sealfig merge` as git runs it (BASE CURRENT OTHER PATH) on `name`, sealed from `text`: one side
+ * sets a, the other b (plain, through sealfig). Returns the merge's result.
+ */
+async function mergeCase(r: Repo, name: string, text: string | Uint8Array) {
+  r.write(name, text);
+  const enc = await r.sealfig("encrypt", "-i", name);
+  expect(enc.code, enc.stderr).toBe(0);
+  const base = readFileSync(join(r.dir, name));
+  writeFileSync(join(r.dir, `${name}.base`), base);
+  expect((await r.sealfig("set", name, "b", "2", "--plain", "--type", "integer")).code).toBe(0);
+  writeFileSync(join(r.dir, `${name}.other`), readFileSync(join(r.dir, name)));
+  writeFileSync(join(r.dir, name), base);
+  expect((await r.sealfig("set", name, "a", "2", "--plain", "--type", "integer")).code).toBe(0);
+  return r.sealfig("merge", `${name}.base`, name, `${name}.other`, name);
+}
+
 describe("writes keep BOM, document markers, line endings, final newline, mode, symlinks", () => {
+  it("merge keeps a UTF-8 BOM and CRLF line endings, like every other writer", async () => {
+    const r = await repo();
+    const merged = await mergeCase(r, "m.yaml", "\ufeffa: 1\r\nb: 1\r\nc: !secret s\r\n");
+    expect(merged.code, merged.stderr).toBe(0);
+    const text = r.read("m.yaml");
+    expect(text.startsWith("\ufeffa: 2\r\n")).toBe(true);
+    expect(text.replaceAll("\r\n", "")).not.toContain("\n");
+    expect(await r.load("m.yaml")).toEqual({ a: 2, b: 2, c: "s" });
+    expect((await r.sealfig("check", "m.yaml")).code).toBe(0);
+  });
+
   it("keeps a UTF-8 BOM on stdout (encrypt FILE, set --stdout) as -i does", async () => {
     const r = await repo();
     r.write("bom.yaml", "\ufeffa: !secret x\n");
@@ -284,7 +314,7 @@ describe("counts and summaries; edit never unseals silently; set reuses the data
       env: { ...r.env, ...edit },
     });
     expect(allowed.code, allowed.stderr).toBe(0);
-    expect(allowed.stderr).toContain("1 plain value(s) added, changed or removed");
+    expect(allowed.stderr).toContain("0 secret value(s) and 1 plain value(s) added, changed");
     expect(await r.load("u.yaml")).toEqual({ pw: "hunter2" });
   });
 
@@ -308,7 +338,7 @@ describe("counts and summaries; edit never unseals silently; set reuses the data
 });
 
 describe("every command that writes a file leaves one that check and the loader accept", () => {
-  it("encrypt -i, set, set --plain, unset, edit, stamp, rotate, rewrap", async () => {
+  it("encrypt -i, set, set --plain, unset, edit, stamp, rotate, rewrap, merge", async () => {
     const r = await repo();
     const base = "# a file\nkeep: 1\nsecret: !secret s\n";
     const commands: [string, string, string[], Record<string, string>?][] = [
@@ -333,7 +363,9 @@ describe("every command that writes a file leaves one that check and the loader 
       const out = await runSealfig(argv, { cwd: r.dir, env: { ...r.env, ...env } });
       expect(out.code, `${argv.join(" ")}: ${out.stderr}`).toBe(0);
     }
-    const files = commands.map((c) => c[0]);
+    const merged = await mergeCase(r, "merge.yaml", "a: 1\nb: 1\nc: !secret s\n");
+    expect(merged.code, merged.stderr).toBe(0);
+    const files = [...commands.map((c) => c[0]), "merge.yaml"];
     const check = await r.sealfig("check", ...files);
     expect(check.code, check.stdout + check.stderr).toBe(0);
     for (const f of files) {
@@ -343,5 +375,243 @@ describe("every command that writes a file leaves one that check and the loader 
         expect.fail(`${f}: ${isSealfigError(err) ? err.message : String(err)}`);
       }
     }
+  });
+});
+
+describe("text that looks like an integrity record entry is content to every command", () => {
+  const text = [
+    "a: 1",
+    'note: "see {x, sealfig_integrity: sealfig-mac:v1:abc}"',
+    'pw: !secret "tok, sealfig_integrity: sealfig-mac:v1:Zz9}"',
+    "n: {k: 1, sealfig_integrity: sealfig-mac:v1:q}",
+    "",
+  ].join("\n");
+  const want = {
+    a: 1,
+    note: "see {x, sealfig_integrity: sealfig-mac:v1:abc}",
+    pw: "tok, sealfig_integrity: sealfig-mac:v1:Zz9}",
+    n: { k: 1, sealfig_integrity: "sealfig-mac:v1:q" },
+  };
+
+  it("rotate, edit, decrypt → encrypt --previous and textconv keep every value", async () => {
+    const r = await repo();
+    r.write("f.yaml", text);
+    expect((await r.sealfig("encrypt", "-i", "f.yaml")).code).toBe(0);
+    expect(await r.load("f.yaml")).toEqual(want);
+    const rotate = await r.sealfig("rotate", "f.yaml");
+    expect(rotate.code, rotate.stderr).toBe(0);
+    expect(await r.load("f.yaml")).toEqual(want);
+    const edit = await runSealfig(["edit", "f.yaml"], {
+      cwd: r.dir,
+      env: { ...r.env, EDIT_FROM: "a: 1", EDIT_TO: "a: 2" },
+    });
+    expect(edit.code, edit.stderr).toBe(0);
+    expect(await r.load("f.yaml")).toEqual({ ...want, a: 2 });
+    const dec = await r.sealfig("decrypt", "f.yaml");
+    expect(dec.code, dec.stderr).toBe(0);
+    expect(dec.stdout).toBe(text.replace("a: 1", "a: 2"));
+    r.write("view.yaml", dec.stdout.replace("a: 2", "a: 3"));
+    const enc = await r.sealfig("encrypt", "view.yaml", "--previous", "f.yaml");
+    expect(enc.code, enc.stderr).toBe(0);
+    r.write("g.yaml", enc.stdout);
+    expect(await r.load("g.yaml")).toEqual({ ...want, a: 3 });
+    const tc = await r.sealfig("textconv", "f.yaml");
+    expect(tc.code, tc.stderr).toBe(0);
+    expect(tc.stdout).toBe(text.replace("a: 1", "a: 2"));
+  });
+
+  it("a set that only adds record-like text is a change: written and re-stamped", async () => {
+    const r = await repo();
+    r.write("s.yaml", 'note: "x}"\n');
+    expect((await r.sealfig("stamp", "s.yaml")).code).toBe(0);
+    const value = "x, sealfig_integrity: sealfig-mac:v1:Q}";
+    const set = await r.sealfig("set", "s.yaml", "note", value, "--plain");
+    expect(set.code, set.stderr).toBe(0);
+    expect(await r.load("s.yaml")).toEqual({ note: value });
+  });
+});
+
+describe("run: a config never replaces a variable the child inherits", () => {
+  const keys = ["path", "ld_preload", "node_options", "home", "lang"];
+  it("each config key named like an inherited variable is RUN_ENV_COLLISION, naming it; --override and --prefix allow it", async () => {
+    const r = await repo();
+    const code = "process.stdout.write(JSON.stringify([process.env.APP_PATH, process.env.LANG]))";
+    for (const key of keys) {
+      const name = key.toUpperCase();
+      r.write("c.yaml", `${key}: /evil-${key}\nok: 1\n`);
+      expect((await r.sealfig("stamp", "c.yaml")).code).toBe(0);
+      const out = await runSealfig(["run", "-f", "c.yaml", "--", "node", "-e", "0"], {
+        cwd: r.dir,
+        env: { ...r.env, [name]: process.env[name] ?? "inherited" },
+      });
+      expect(out.code, `${key}: ${out.stderr}`).toBe(3);
+      expect(out.stderr).toContain("RUN_ENV_COLLISION");
+      expect(out.stderr).toContain(name);
+      expect(out.stderr).not.toContain(`/evil-${key}`);
+    }
+    // LANG: an explicit --override lets the config set it; --prefix keeps names apart.
+    r.write("l.yaml", "lang: C.UTF-8\npath: /opt/app\n");
+    expect((await r.sealfig("stamp", "l.yaml")).code).toBe(0);
+    const env = { ...r.env, LANG: "inherited" };
+    const over = await runSealfig(
+      [
+        "run",
+        "-f",
+        "l.yaml",
+        "--override",
+        "LANG",
+        "--override",
+        "PATH",
+        "--",
+        process.execPath,
+        "-e",
+        code,
+      ],
+      { cwd: r.dir, env },
+    );
+    expect(over.code, over.stderr).toBe(0);
+    expect(JSON.parse(over.stdout)).toEqual([null, "C.UTF-8"]);
+    const prefixed = await runSealfig(
+      ["run", "-f", "l.yaml", "--prefix", "APP_", "--", "node", "-e", code],
+      { cwd: r.dir, env },
+    );
+    expect(prefixed.code, prefixed.stderr).toBe(0);
+    expect(JSON.parse(prefixed.stdout)).toEqual(["/opt/app", "inherited"]);
+  });
+});
+
+describe("every write leaves a file check and the loader accept (blob look-alikes, map shapes)", () => {
+  it("set --plain of a blob look-alike, and stamp or edit leaving a malformed blob, are refused", async () => {
+    const r = await repo();
+    r.write("h.yaml", "a: 1\n");
+    expect((await r.sealfig("stamp", "h.yaml")).code).toBe(0);
+    const before = r.read("h.yaml");
+    const set = await r.sealfig("set", "--plain", "h.yaml", "note", "sealfig:v1:AAAA");
+    expect(set.code).toBe(3);
+    expect(set.stderr).toContain("VALUE_NOT_REPRESENTABLE");
+    expect(r.read("h.yaml")).toBe(before);
+    const edit = await runSealfig(["edit", "h.yaml"], {
+      cwd: r.dir,
+      env: { ...r.env, EDIT_FROM: "a: 1", EDIT_TO: "a: sealfig:v1:AAAA" },
+    });
+    expect(edit.code).toBe(3);
+    expect(edit.stderr).toContain("h.yaml:1:4");
+    expect(edit.stderr).toContain("BLOB_MALFORMED");
+    expect(r.read("h.yaml")).toBe(before);
+    r.write("s.yaml", "a: 1\nnote: sealfig:v1:AAAA\n");
+    const stamp = await r.sealfig("stamp", "s.yaml");
+    expect(stamp.code).toBe(3);
+    expect(stamp.stderr).toContain("s.yaml:2:7");
+    expect(r.read("s.yaml")).toBe("a: 1\nnote: sealfig:v1:AAAA\n");
+    expect((await r.sealfig("check", "h.yaml")).code).toBe(0);
+  });
+
+  it("set adds a key to a map whose first key is tagged or explicit", async () => {
+    const r = await repo();
+    for (const [f, text] of [["t.yaml", "!!str a: 1\n"], ["x.yaml", "? a\n: 1\n"]] as const) {
+      r.write(f, text);
+      expect((await r.sealfig("stamp", f)).code).toBe(0);
+      const set = await r.sealfig("set", f, "newkey", "v");
+      expect(set.code, set.stderr).toBe(0);
+      expect(await r.load(f)).toEqual({ a: 1, newkey: "v" });
+    }
+  });
+});
+
+describe("edit's summary counts what changed in the loaded config", () => {
+  it("a sealed item replaced by an alias to another secret, and a value moved behind an alias, count", async () => {
+    const r = await repo();
+    r.write(
+      "a.yaml",
+      "main: !secret &m one\nlist:\n  - !secret two\n  - x\nplain: &p 1\ncopy: 2\n",
+    );
+    expect((await r.sealfig("encrypt", "-i", "a.yaml")).code).toBe(0);
+    const cases: [string, string, number, number, Record<string, unknown>][] = [
+      // The sealed item becomes an alias to the other secret: one secret value changed.
+      ["  - !secret two", "  - *m", 1, 0, { list: ["one", "x"], copy: 2 }],
+      // A plain value replaced by an alias to another plain one: one plain value changed.
+      ["copy: 2", "copy: *p", 0, 1, { list: ["one", "x"], copy: 1 }],
+    ];
+    for (const [from, to, secret, plain, want] of cases) {
+      const ed = await runSealfig(["edit", "a.yaml"], {
+        cwd: r.dir,
+        env: { ...r.env, EDIT_FROM: from, EDIT_TO: to },
+      });
+      expect(ed.code, ed.stderr).toBe(0);
+      expect(ed.stderr).toContain(
+        `${secret} secret value(s) and ${plain} plain value(s) added, changed or removed`,
+      );
+      expect(await r.load("a.yaml")).toMatchObject({ main: "one", plain: 1, ...want });
+    }
+  });
+});
+
+describe("get and run print values so they read back as the same value", () => {
+  it("floats (as scalars, in maps, in run), strings with and without a final newline, big integer keys", async () => {
+    const r = await repo();
+    const floats = [-0, 1, 0.5, -2.5e-7, 1e21, Infinity, -Infinity, NaN];
+    const yamlFloat = (n: number) =>
+      Number.isNaN(n)
+        ? ".nan"
+        : n === Infinity
+        ? ".inf"
+        : n === -Infinity
+        ? "-.inf"
+        : Object.is(n, -0)
+        ? "-0.0"
+        : /[.eE]/.test(String(n))
+        ? String(n)
+        : `${n}.0`;
+    const lines = floats.map((n, i) => `f${i}: !secret ${yamlFloat(n)}`);
+    r.write(
+      "g.yaml",
+      [
+        ...lines,
+        's1: !secret "a"',
+        's2: !secret "a\\n"',
+        `m: {${floats.map((n, i) => `k${i}: ${yamlFloat(n)}`).join(", ")}}`,
+        "",
+      ].join("\n"),
+    );
+    expect((await r.sealfig("encrypt", "-i", "g.yaml")).code).toBe(0);
+    for (const [i, n] of floats.entries()) {
+      const got = await r.sealfig("get", "g.yaml", `f${i}`);
+      expect(got.code, got.stderr).toBe(0);
+      expect(got.stdout.endsWith("\n")).toBe(true);
+      const back = parseDocument(`v: ${got.stdout.slice(0, -1)}\n`).get("v")!;
+      expect(back.type, `f${i}`).toBe("float");
+      expect(Object.is(back.value, n), `f${i}: ${got.stdout}`).toBe(true);
+    }
+    const map = await r.sealfig("get", "g.yaml", "m");
+    expect(map.code, map.stderr).toBe(0);
+    const m = parseDocument(map.stdout);
+    for (const [i, n] of floats.entries()) {
+      expect(m.get(`k${i}`)?.type).toBe("float");
+      expect(Object.is(m.get(`k${i}`)?.value, n)).toBe(true);
+    }
+    const s1 = await r.sealfig("get", "g.yaml", "s1");
+    const s2 = await r.sealfig("get", "g.yaml", "s2");
+    expect(s1.stdout).toBe("a\n");
+    expect(s2.stdout).toBe("a\n\n");
+    expect((await r.sealfig("get", "--raw", "g.yaml", "s2")).stdout).toBe("a\n");
+    const run = await r.sealfig(
+      "run",
+      "-f",
+      "g.yaml",
+      "--",
+      "node",
+      "-e",
+      "process.stdout.write(String(Object.is(Number(process.env.F0), -0)))",
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe("true");
+    r.write("k.yaml", "ids: {12345678901234567891: alice}\n");
+    const big = await r.sealfig("stamp", "k.yaml");
+    expect(big.code).toBe(3);
+    expect(big.stderr).toContain("YAML_UNSUPPORTED");
+    expect(big.stderr).toContain("k.yaml:1:7");
+    r.write("q.yaml", 'ids: {"12345678901234567891": alice}\n');
+    expect((await r.sealfig("stamp", "q.yaml")).code).toBe(0);
+    expect(await r.load("q.yaml")).toEqual({ ids: { "12345678901234567891": "alice" } });
   });
 });

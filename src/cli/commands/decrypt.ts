@@ -4,7 +4,7 @@
  * @module
  */
 import { decryptDocument } from "../../document/seal.ts";
-import { stripIntegrityLines } from "../../integrity/record.ts";
+import { stripIntegrityRecord } from "../../integrity/record.ts";
 import { UsageError } from "../args.ts";
 import { type Command, flagBool } from "../command.ts";
 import {
@@ -42,7 +42,7 @@ export const decryptCommand: Command = {
       cache: target.cache,
     });
     // The plaintext view carries no integrity record: it is written again when sealing.
-    ctx.stdout(document.textWithoutRecord(stripIntegrityLines));
+    ctx.stdout(stripIntegrityRecord(document));
     return 0;
   },
 };

@@ -14,7 +14,11 @@
  * @module
  */
 import { parse as parseYaml } from "yaml";
-import { parseDocument, type SealfigDocument } from "../../document/document.ts";
+import {
+  DEFAULT_MAX_ALIAS_COUNT,
+  parseDocument,
+  type SealfigDocument,
+} from "../../document/document.ts";
 import { decryptDocument, sealDocument } from "../../document/seal.ts";
 import { toHex } from "../../crypto/bytes.ts";
 import { SealfigError } from "../../errors.ts";
@@ -47,8 +51,9 @@ import {
   type Target,
   verifyForWrite,
 } from "../target.ts";
-import { INTEGRITY_KEY, stripIntegrityLines } from "../../integrity/record.ts";
-import { sameEntry } from "../../document/splice.ts";
+import { INTEGRITY_KEY, stripIntegrityRecord } from "../../integrity/record.ts";
+import { documentToTree, type LeafNode, type TreeNode } from "../../config/tree.ts";
+import { formatPath, type PathSegment } from "../../path.ts";
 
 /** The edit command. */
 export const editCommand: Command = {
@@ -96,11 +101,13 @@ async function edit(target: Target, ctx: CliContext, allowUnseal: boolean): Prom
   // A file changed outside sealfig is never re-stamped (that would launder the change).
   const prior = await verifyForWrite(target, sealed, ctx);
   const plainText = sealed
-    ? (await decryptDocument(sealed, {
-      providers: target.providers,
-      context: target.rule.context,
-      cache: target.cache,
-    })).document.textWithoutRecord(stripIntegrityLines)
+    ? stripIntegrityRecord(
+      (await decryptDocument(sealed, {
+        providers: target.providers,
+        context: target.rule.context,
+        cache: target.cache,
+      })).document,
+    )
     : "";
   // Fail early, before the editor opens, when nothing could be sealed afterwards.
   sealOptions(target);
@@ -166,10 +173,16 @@ async function edit(target: Target, ctx: CliContext, allowUnseal: boolean): Prom
         );
       }
       await writeFileAtomic(file, out, existing?.mode !== undefined ? { mode: existing.mode } : {});
-      const plain = plainChanges(sealed, result.document);
+      let changes = "";
+      try {
+        const c = loadedChanges(sealed, result.document);
+        changes = `${c.secret} secret value(s) and ${c.plain} plain value(s) added, changed or ` +
+          "removed ";
+      } catch {
+        // A side the loader would refuse (an alias bomb, say): the counts are left out.
+      }
       ctx.stderr(
-        `${file}: sealed ${result.sealed} changed value(s), kept ${result.kept}; ` +
-          `${plain} plain value(s) added, changed or removed\n`,
+        `${file}: ${changes}(sealed ${result.sealed} anew, kept ${result.kept} blob(s))\n`,
       );
       return ExitCode.OK;
     }
@@ -209,21 +222,54 @@ function refuseUnsealing(
 }
 
 /** Plain values added, changed or removed between two versions (the record left out). */
-function plainChanges(before: SealfigDocument | undefined, after: SealfigDocument): number {
-  const plain = (d: SealfigDocument | undefined) =>
-    new Map(
-      (d?.values() ?? []).filter((v) => v.kind === "plain" && v.pathText !== INTEGRITY_KEY)
-        .map((v) => [v.pathText, v]),
-    );
-  const was = plain(before);
-  const now = plain(after);
-  let n = 0;
-  for (const [p, v] of now) {
-    const old = was.get(p);
-    if (!old || !sameEntry(v, old)) n++;
+/**
+ * What changed in the config as loaded (aliases and merge keys expanded, as the loader reads it),
+ * by path: a sealed value counts as changed when its blob differs (an item replaced by an alias to
+ * another secret too), a plain one when its type or value does. Counted as secret when the value
+ * is sealed after the edit (or was, when removed).
+ */
+function loadedChanges(
+  before: SealfigDocument | undefined,
+  after: SealfigDocument,
+): { secret: number; plain: number } {
+  const was = loadedLeaves(before);
+  const now = loadedLeaves(after);
+  let secret = 0, plain = 0;
+  for (const path of new Set([...was.keys(), ...now.keys()])) {
+    const a = was.get(path), b = now.get(path);
+    if (a && b && a.text === b.text) continue;
+    if ((b ?? a)!.sealed) secret++;
+    else plain++;
   }
-  for (const p of was.keys()) if (!now.has(p)) n++;
-  return n;
+  return { secret, plain };
+}
+
+function loadedLeaves(
+  doc: SealfigDocument | undefined,
+): Map<string, { sealed: boolean; text: string }> {
+  const out = new Map<string, { sealed: boolean; text: string }>();
+  if (!doc) return out;
+  const { tree, pending } = documentToTree(doc, { maxAliasCount: DEFAULT_MAX_ALIAS_COUNT });
+  const blobs = new Map<LeafNode, string>(pending.map((p) => [p.leaf, p.blob]));
+  const walk = (node: TreeNode, path: PathSegment[]) => {
+    if (node.kind === "map") {
+      for (const [k, v] of node.entries) {
+        if (path.length === 0 && k === INTEGRITY_KEY) continue;
+        walk(v, [...path, k]);
+      }
+    } else if (node.kind === "seq") node.items.forEach((v, i) => walk(v, [...path, i]));
+    else {
+      const blob = blobs.get(node);
+      const v = node.value;
+      const shown = Object.is(v, -0) ? "-0" : typeof v === "string" ? v : String(v);
+      out.set(formatPath(path), {
+        sealed: blob !== undefined,
+        text: blob !== undefined ? `s${blob}` : `p${node.type}\u0000${shown}`,
+      });
+    }
+  };
+  walk(tree, []);
+  return out;
 }
 /** An editor that exits this soon without a change probably went on in the background. */
 const EDITOR_RETURNED_AT_ONCE_MS = 1_500;

@@ -12,6 +12,8 @@ import { decryptValue } from "../../envelope/values.ts";
 import { SealfigError } from "../../errors.ts";
 import { INTEGRITY_KEY } from "../../integrity/record.ts";
 import { formatPath, toSegments } from "../../path.ts";
+import { renderScalar } from "../../document/scalar.ts";
+import { toHex } from "../../crypto/bytes.ts";
 import { UsageError } from "../args.ts";
 import { type Command, flagBool } from "../command.ts";
 import {
@@ -26,16 +28,19 @@ import {
 export const getCommand: Command = {
   name: "get",
   summary: "Print the value at PATH as the loader reads it (decrypting sealed values)",
-  usage: "get FILE|- PATH [--json] [--sealed] [--insecure-skip-integrity]",
+  usage: "get FILE|- PATH [--json] [--raw] [--sealed] [--insecure-skip-integrity]",
   details: [
     'PATH syntax: db.password, servers[0].host, labels["app.kubernetes.io/name"].',
     "Aliases and merge keys (<<) are resolved as the loader does. A single value prints as its",
-    "text; a map or sequence prints as YAML, or as JSON with --json (integers exact, also beyond",
-    "2^53). --sealed prints sealed values as their blobs instead of decrypting them.",
+    "text followed by exactly one newline (the value is everything before the last newline; --raw",
+    "prints it without one); floats print so they read back as floats (-0.0, 1.0). A map or",
+    "sequence prints as YAML, or as JSON with --json (integers exact, also beyond 2^53).",
+    "--sealed prints sealed values as their blobs instead of decrypting them.",
   ].join("\n"),
   flags: {
     json: { type: "boolean", description: "Print JSON (a string value as a JSON string)" },
     sealed: { type: "boolean", description: "Leave sealed values sealed (no decryption)" },
+    raw: { type: "boolean", description: "Print a single value exactly, without the newline" },
     rules: RULE_FLAGS.rules!,
     context: RULE_FLAGS.context!,
     format: RULE_FLAGS.format!,
@@ -89,20 +94,45 @@ export const getCommand: Command = {
     const value = node.kind === "leaf"
       ? node.value
       : materialize({ kind: "map", entries: new Map([["v", node]]), origin: node.origin }).value.v;
-    ctx.stdout(render(value, flagBool(args, "json")));
+    if (flagBool(args, "json")) ctx.stdout(toJson(value) + "\n");
+    else if (node.kind === "leaf") {
+      const text = scalarText(node.value, node.type);
+      ctx.stdout(flagBool(args, "raw") ? text : `${text}\n`);
+    } else ctx.stdout(collectionYaml(node));
     return 0;
   },
 };
 
-/** A value's text: scalars as they are (one newline added), collections as YAML or JSON. */
-function render(value: unknown, json: boolean): string {
-  if (json) return toJson(value) + "\n";
-  if (value === null || value === undefined) return "null\n";
-  if (typeof value !== "object") {
-    const text = String(value);
-    return text.endsWith("\n") ? text : text + "\n";
+/**
+ * A single value's text: a string as it is, null as `null`, a float so that it reads back as the
+ * same float (`-0.0`, `1.0`, `.nan`), other scalars as their text (integers exact).
+ */
+function scalarText(value: unknown, type: string | undefined): string {
+  if (value === null || value === undefined) return "null";
+  if (type === "float" && typeof value === "number") {
+    return renderScalar({ value, type: "float" }, { keyColumn: 0, flow: false });
   }
-  return yamlStringify(value, { lineWidth: 0 });
+  return String(value);
+}
+
+/**
+ * A map or sequence as YAML that reads back as the same values: floats keep their float form
+ * (yaml's own output would print -0.0 as `-0` and 1.0 as `1`, which read back as integers).
+ */
+function collectionYaml(node: TreeNode): string {
+  const nonce = toHex(crypto.getRandomValues(new Uint8Array(8)));
+  const floats: string[] = [];
+  const plain = (n: TreeNode): unknown => {
+    if (n.kind === "map") return new Map([...n.entries].map(([k, v]) => [k, plain(v)]));
+    if (n.kind === "seq") return n.items.map(plain);
+    if (n.type === "float" && typeof n.value === "number") {
+      floats.push(scalarText(n.value, "float"));
+      return `sealfigfloat${nonce}x${floats.length - 1}`;
+    }
+    return n.value;
+  };
+  const text = yamlStringify(plain(node), { lineWidth: 0 });
+  return text.replace(new RegExp(`sealfigfloat${nonce}x([0-9]+)`, "g"), (_, i) => floats[+i]!);
 }
 
 /** JSON with integers exact (a bigint as its digits), -0 kept, and NaN/±Infinity as strings. */

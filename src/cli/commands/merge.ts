@@ -28,6 +28,7 @@
  */
 import { parseDocument, type SealfigDocument } from "../../document/document.ts";
 import { mergeDocuments } from "../../document/merge.ts";
+import { readSourceFile, restoreText } from "../../document/source.ts";
 import { openDocument } from "../../document/seal.ts";
 import { isSealfigError, SealfigError } from "../../errors.ts";
 import { INTEGRITY_KEY, stripIntegrityLines } from "../../integrity/record.ts";
@@ -36,7 +37,6 @@ import {
   currentDir,
   dirName,
   makePrivateTempDir,
-  readFileBytes,
   removePath,
   resolvePath,
   runChildCapture,
@@ -94,8 +94,11 @@ export const mergeCommand: Command = {
       );
       return CONFLICT;
     }
+    // Through the one source decoder every command reads with: size limit, strict UTF-8, and the
+    // BOM and CRLF line endings kept in the text (parseDocument and the writes restore them).
     const texts = await Promise.all([base, current, other].map(async (f) => {
-      return new TextDecoder().decode(await readFileBytes(f));
+      const source = await readSourceFile(f);
+      return restoreText(source, source.text);
     }));
     const [baseText, curText, otherText] = texts as [string, string, string];
 

@@ -22,7 +22,7 @@ import {
   verifyForWrite,
 } from "../target.ts";
 import { parseDocument } from "../../document/document.ts";
-import { stripIntegrityLines } from "../../integrity/record.ts";
+import { stripIntegrityRecord } from "../../integrity/record.ts";
 import { toBase64Url } from "../../crypto/bytes.ts";
 
 function progress(ctx: CliContext, verb: string, done: number, total: number): void {
@@ -49,7 +49,7 @@ export const rotateCommand: Command = {
         context: target.rule.context,
         cache: target.cache,
       });
-      const view = parseDocument(stripIntegrityLines(plain.document.toString()), { file });
+      const view = parseDocument(stripIntegrityRecord(plain.document), { file });
       const result = await sealDocument(view, sealOptions(target));
       // A new integrity data key too: rotation replaces every data key of the file.
       const out = await stampForWrite(target, sealed, result.document, prior, { freshKey: true });

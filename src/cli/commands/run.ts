@@ -9,7 +9,7 @@ import { loadConfigWithReport } from "../../config/load_config.ts";
 import type { StandardSchemaV1 } from "../../config/validate.ts";
 import { SealfigError } from "../../errors.ts";
 import { defaultProviders } from "../../keys/registry.ts";
-import { importFile, runChild, signalNumber } from "../../runtime.ts";
+import { importFile, isWindows, runChild, signalNumber } from "../../runtime.ts";
 import { UsageError } from "../args.ts";
 import { type Command, flagBool, flagList, flagString } from "../command.ts";
 import { flattenToEnv } from "../env_flatten.ts";
@@ -19,16 +19,20 @@ export const runCommand: Command = {
   name: "run",
   summary: "Load config files, export them as environment variables, run a command",
   usage:
-    "run -f FILE [-f FILE]... [--prefix P] [--schema MODULE[#EXPORT]] [--env-prefix APP_] -- CMD [ARGS...]",
+    "run -f FILE [-f FILE]... [--prefix P] [--override NAME]... [--schema MODULE[#EXPORT]] [--env-prefix APP_] -- CMD [ARGS...]",
   details: [
     "Later files deep-merge over earlier ones. Variable names: nested keys joined with __, upper-cased",
     "(db.password → DB__PASSWORD, servers[0].host → SERVERS__0__HOST, maxConnections →",
     "MAX_CONNECTIONS), with --prefix prepended. Values are passed as they are (multi-line, spaces,",
     "quotes). The command's exit code is sealfig's; a signal it dies of is re-raised (exit 128+n).",
     "--schema imports MODULE and validates with its EXPORT (default: `schema`, then `default`).",
-    "The child never gets key material: SEALFIG_KEY, SEALFIG_KEY_FILE, SEALFIG_KEY_* and",
-    "SEALFIG_AGE_KEY* are removed from its environment, and so is any variable whose value holds",
-    "a local key (sealfig-local-key-…). Cloud credentials (AWS_*) are passed on; see README.",
+    "The child's environment never carries key material: SEALFIG_KEY, SEALFIG_KEY_FILE,",
+    "SEALFIG_KEY_* and SEALFIG_AGE_KEY* are removed, and so is any variable whose value holds a",
+    "local key (sealfig-local-key-…). The child runs as the same user with the same HOME: it can",
+    "read the key files that user can (see README). Cloud credentials (AWS_*) are passed on.",
+    "A config variable never silently replaces an inherited one (PATH, LD_PRELOAD, NODE_OPTIONS …):",
+    "that is RUN_ENV_COLLISION, unless --override NAME names it. Use --prefix to keep them apart.",
+    "With --no-inherit the config supplies the whole environment, PATH included: give CMD as a path.",
   ].join("\n"),
   flags: {
     file: {
@@ -49,6 +53,11 @@ export const runCommand: Command = {
       description: "Also apply overrides from P-prefixed variables",
     },
     "no-inherit": { type: "boolean", description: "Do not pass this process's environment to CMD" },
+    override: {
+      type: "list",
+      value: "NAME",
+      description: "Let the config replace the inherited variable NAME (repeatable)",
+    },
     rules: {
       type: "string",
       value: "FILE",
@@ -73,7 +82,9 @@ export const runCommand: Command = {
       ...(envPrefix ? { env: { prefix: envPrefix, vars: ctx.env } } : {}),
     });
     const vars = flattenToEnv(config, flagString(args, "prefix") ?? "");
-    const env = withoutKeyMaterial({ ...(flagBool(args, "no-inherit") ? {} : ctx.env), ...vars });
+    const inherited = flagBool(args, "no-inherit") ? {} : ctx.env;
+    refuseCollisions(vars, inherited, new Set(flagList(args, "override")));
+    const env = withoutKeyMaterial({ ...inherited, ...vars });
     let exit;
     try {
       exit = await runChild(cmd, cmdArgs, { env });
@@ -112,6 +123,37 @@ async function loadSchema(spec: string | undefined): Promise<StandardSchemaV1 | 
     );
   }
   return schema as StandardSchemaV1;
+}
+
+/**
+ * Throw `RUN_ENV_COLLISION` when a config-derived variable would replace an inherited one that
+ * `--override` does not name: a config file must not choose the child's PATH, LD_PRELOAD,
+ * NODE_OPTIONS … behind the back of whoever runs it. Names only, never values, in the message.
+ */
+function refuseCollisions(
+  vars: Record<string, string>,
+  inherited: Record<string, string | undefined>,
+  overrides: ReadonlySet<string>,
+): void {
+  const windows = isWindows; // variable names are case-insensitive there
+  const have = new Set(
+    Object.keys(inherited).filter((k) => inherited[k] !== undefined).map((k) =>
+      windows ? k.toUpperCase() : k
+    ),
+  );
+  const clash = Object.keys(vars).filter((name) =>
+    have.has(windows ? name.toUpperCase() : name) && !overrides.has(name)
+  );
+  if (clash.length === 0) return;
+  const shown = clash.slice(0, 10).join(", ") + (clash.length > 10 ? ", …" : "");
+  throw new SealfigError(
+    "RUN_ENV_COLLISION",
+    `The config would replace inherited environment variable(s) ${shown}`,
+    {
+      hint: "Give the config's variables their own names with --prefix APP_, or allow each one " +
+        `the config may replace with --override NAME (e.g. --override ${clash[0]})`,
+    },
+  );
 }
 
 /** Names of variables that carry key material (or name a file that does). */

@@ -18,7 +18,7 @@ import { toHex, utf8 } from "../../crypto/bytes.ts";
 import { isSealfigError } from "../../errors.ts";
 import { UsageError } from "../args.ts";
 import { type CliContext, type Command, flagBool, flagString } from "../command.ts";
-import { stripIntegrityLines } from "../../integrity/record.ts";
+import { stripIntegrityLines, stripIntegrityRecord } from "../../integrity/record.ts";
 import { checkIntegrity } from "../../integrity/verify.ts";
 import type { SealfigDocument } from "../../document/document.ts";
 import { defaultProviders } from "../../keys/registry.ts";
@@ -63,7 +63,7 @@ export const textconvCommand: Command = {
     const doc = await readTarget(candidates[0]!, ctx);
     // A plain file: shown as it is, with nothing to verify or warn about.
     if (!doc.values().some((v) => v.kind === "sealed")) {
-      ctx.stdout(doc.textWithoutRecord(stripIntegrityLines));
+      ctx.stdout(stripIntegrityRecord(doc));
       return 0;
     }
     const skip = flagBool(args, "insecure-skip-integrity");
@@ -167,7 +167,7 @@ async function render(
   const opts = { providers: target.providers, context: target.rule.context, cache: target.cache };
   try {
     if (!hashes) {
-      return (await decryptDocument(doc, opts)).document.textWithoutRecord(stripIntegrityLines);
+      return stripIntegrityRecord((await decryptDocument(doc, opts)).document);
     }
     const values = await openDocument(doc, opts);
     const edits = [];
