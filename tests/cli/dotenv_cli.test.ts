@@ -145,16 +145,20 @@ describe(".env files through the CLI", () => {
         expect(got.stdout.replace(/\n$/, "")).toBe(orig.get(name));
       }
       const first = s.sealed[0]!;
+      // NODE_ENV is inherited here (vitest sets it): a config may replace an inherited variable
+      // only when told to (RUN_ENV_COLLISION otherwise).
       const child = await run([
         "run",
         "-f",
         s.file,
+        "--override",
+        "NODE_ENV",
         "--",
         "sh",
         "-c",
         `printf '%s' "$${first}"`,
       ]);
-      expect(child.code).toBe(0);
+      expect(child.code, child.stderr).toBe(0);
       expect(child.stdout).toBe(orig.get(first));
 
       // set and unset change their own lines only; the file stays valid.
