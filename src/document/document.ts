@@ -413,7 +413,13 @@ export class SealfigDocument {
     const range = node.range ?? [0, 0, 0];
     let start = range[0];
     const raw = this.text.slice(start, range[1]);
-    const trimmed = raw.replace(/[ \t\n]+$/, "");
+    // A backwards scan, not /[ \t\n]+$/: an unanchored `X+$` retries from every position of a
+    // long blank run that does not end the text, quadratic in a value full of spaces.
+    let cut = raw.length;
+    while (cut > 0 && (raw[cut - 1] === " " || raw[cut - 1] === "\t" || raw[cut - 1] === "\n")) {
+      cut--;
+    }
+    const trimmed = raw.slice(0, cut);
     if (trimmed === "") {
       // An empty value (`key:` or `key: !secret`): yaml places it at the next token; anchor it
       // right after what precedes it on its own line instead.

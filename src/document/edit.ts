@@ -400,7 +400,7 @@ function insertionEdit(
     if (lines === undefined) return undefined;
     if (isScalar(node) && node.range && node.range[1] > node.range[0]) {
       const [from, to] = node.range;
-      const nul = doc.text.slice(from, to).replace(/\s+$/, "");
+      const nul = doc.text.slice(from, to).trimEnd(); // linear (/\s+$/ is quadratic on blank runs)
       return { from, to: from + nul.length, text: lines.replace(/\n$/, "") };
     }
     const marker = /^\.\.\.(?=[ \t]|$)/m.exec(doc.text);

@@ -468,7 +468,7 @@ function withRecord(doc: SealfigDocument, text: string): SealfigDocument {
   if (isScalar(root) && root.range && root.range[1] > root.range[0]) {
     // An explicit null document (`~`, `null`): the record takes its place.
     const from = root.range[0];
-    const nul = doc.text.slice(from, root.range[1]).replace(/\s+$/, "");
+    const nul = doc.text.slice(from, root.range[1]).trimEnd(); // linear (/\s+$/ is quadratic on blank runs)
     return doc.withText(applyEdits(doc.text, [{ from, to: from + nul.length, text: line }]));
   }
   // Before a document-end marker (`...`), which nothing may follow but comments.

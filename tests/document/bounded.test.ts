@@ -214,6 +214,25 @@ describe("duplicate keys: sealfig's linear walk (yaml's quadratic uniqueKeys is 
   });
 });
 
+describe("no quadratic work per value", () => {
+  // Trimming a value's trailing blanks with an unanchored /[ \t\n]+$/ retried from every blank of
+  // a long inner run: 200,000 spaces took ~17 s (a 200 KB file, far inside the size limit). These
+  // shapes parse in milliseconds now; under the old code each alone outlasts the test timeout.
+  it("values with long inner runs of blanks parse (plain, quoted, block with blank lines)", () => {
+    const blanks = " ".repeat(200_000);
+    const shapes = [
+      `a: x${blanks}y\n`,
+      `a: "x${blanks}y"\n`,
+      `a: |\n  x\n${"\n".repeat(200_000)}  y\n`,
+    ];
+    for (const text of shapes) {
+      const doc = parseDocument(text);
+      expect(doc.values()).toHaveLength(1);
+    }
+    expect(parseDocument(shapes[0]!).get("a")?.value).toBe(`x${blanks}y`);
+  });
+});
+
 describe("look-alike keys (YAML_KEY_CONFUSABLE)", () => {
   const refused: [string, string][] = [
     ["pass\u200bword", "U+200B"], // zero-width space
