@@ -28,6 +28,7 @@ import {
   readIntegrityRecord,
   stampDocument,
   verifyIntegrity,
+  withRecord,
 } from "../integrity/verify.ts";
 import { rejectReservedContext } from "../config/env_overrides.ts";
 import { type FlagSpec, type ParsedArgs, UsageError } from "./args.ts";
@@ -252,6 +253,12 @@ export interface PriorRecord {
   reusable: boolean;
   /** A generation the next record must exceed (a conflicted merge's), besides the record's. */
   floor?: number;
+  /**
+   * The existing record's text, kept as it is because it could not be verified (a write-only
+   * caller): a writer never vouches for content it could not check, so the file fails to load
+   * until someone who can verify it reviews the change and runs `sealfig stamp --force`.
+   */
+  keep?: string;
 }
 
 /**
@@ -259,7 +266,9 @@ export interface PriorRecord {
  * outside sealfig is never re-stamped (which would launder the change). Throws for an invalid,
  * malformed or untrusted record, and for a missing one on a file with sealed values when the
  * rule requires records (`sealfig stamp` is the explicit way to vouch for such a file). A record
- * whose key cannot be opened (a write-only caller) is reported on stderr and replaced.
+ * whose key cannot be opened (a write-only caller) is reported on stderr and KEPT as it is: the
+ * change is written, but no new record vouches for content nobody verified, so the file fails its
+ * integrity check until someone who can verify reviews it and runs `sealfig stamp --force`.
  */
 export async function verifyForWrite(
   target: Target,
@@ -290,13 +299,21 @@ export async function verifyForWrite(
         );
       }
       return none;
-    case "unverified":
+    case "unverified": {
+      const entry = doc.entryAt([INTEGRITY_KEY]);
       ctx.stderr(
         `sealfig: WARNING: ${target.file}: cannot verify the integrity record (${
           c.error?.code ?? "?"
-        }); writing a new record without checking the file's current content\n`,
+        }), so the change is written under the OLD record, which no longer matches: the file ` +
+          "will not load until someone who may verify it (kms:Decrypt with sealfig:purpose=" +
+          `integrity) reviews the change (git diff) and runs sealfig stamp --force ${target.file}\n`,
       );
-      return { record: c.record, reusable: false };
+      return {
+        record: c.record,
+        reusable: false,
+        ...(entry ? { keep: doc.text.slice(entry.start, entry.end) } : {}),
+      };
+    }
     default:
       throw c.error ?? new SealfigError("INTEGRITY_INVALID", "Integrity check failed");
   }
@@ -344,6 +361,8 @@ export async function stampForWrite(
     return before;
   }
   if (target.rule.integrity === "off") return after;
+  // Never vouch for what could not be verified: the old record stays (see verifyForWrite).
+  if (prior.keep !== undefined) return withRecord(after, prior.keep);
   const reuse = prior.reusable && !options.freshKey ? prior.record : undefined;
   const key = options.key ?? target.rule.key ?? (reuse ? undefined : missingKey(target));
   const provider = key

@@ -432,8 +432,11 @@ export async function stampDocument(
   }
 }
 
-/** The document with `text` as its record: replaced in place, or appended as the last line. */
-function withRecord(doc: SealfigDocument, text: string): SealfigDocument {
+/**
+ * @internal The document with `text` as its record: replaced in place, or appended as the last
+ * line (also used by the CLI to keep an old record it could not verify).
+ */
+export function withRecord(doc: SealfigDocument, text: string): SealfigDocument {
   const root = doc.yaml.contents;
   const existing = doc.entryAt([INTEGRITY_KEY]);
   if (existing && isMap(root)) {
