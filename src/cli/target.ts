@@ -65,6 +65,11 @@ export interface Target {
   trust: KeyAllowlist;
   /** Data key cache shared by the command's verify, open and stamp steps on this file. */
   cache: DekCache;
+  /**
+   * The context the matching rule gives the file, when `--context` replaced it with another: a
+   * write is then refused (readers that follow the rules could not open the file).
+   */
+  rulesContext?: Readonly<Record<string, string>>;
 }
 
 /** Options for {@link resolveTarget}. */
@@ -106,6 +111,17 @@ export async function resolveTarget(
       `sealfig: WARNING: ignoring ${ignored}: other users can write it (or its directory)\n`,
     );
   }
+  // The context a matching rule gives the file, when --context replaces it with another one.
+  let rulesContext: Record<string, string> | undefined;
+  if (contextFlags.length) {
+    const base = await policyFor(ruleFile, {
+      ...(rules !== undefined ? { rules } : {}),
+      ...(options.searchFrom !== undefined ? { searchFrom: options.searchFrom } : {}),
+    });
+    const matched = base.source !== undefined &&
+      (base.key !== undefined || Object.keys(base.context).length > 0);
+    if (matched && !sameContext(base.context, context)) rulesContext = { ...base.context };
+  }
   const providers = defaultProviders();
   return {
     file,
@@ -113,7 +129,37 @@ export async function resolveTarget(
     providers: guardProviders(providers, policy.trust),
     trust: policy.trust,
     cache: new DekCache(),
+    ...(rulesContext ? { rulesContext } : {}),
   };
+}
+
+function sameContext(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>) {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => b[k] === a[k]);
+}
+
+function contextText(c: Readonly<Record<string, string>>): string {
+  return `{ ${Object.entries(c).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ")} }`;
+}
+
+/**
+ * Every written file must open for readers that follow the rules: a write with `--context`
+ * other than the matching rule's is refused (reads may override the context freely).
+ */
+function refuseForeignContext(target: Target): void {
+  if (!target.rulesContext) return;
+  throw new SealfigError(
+    "OPTION_INVALID",
+    `--context ${contextText(target.rule.context)} differs from the context the rules give this ` +
+      `file, ${contextText(target.rulesContext)} (${
+        target.rule.source ?? ".sealfig.yaml"
+      }): the file written would not open for the CLI or the app, which follow the rules`,
+    {
+      ...(target.file !== "-" ? { file: target.file } : {}),
+      hint: "Drop --context to write with the rules' context. To move a file to another context, " +
+        "decrypt it with the old one, change its rule in .sealfig.yaml and encrypt it again",
+    },
+  );
 }
 
 /** Read the target's document; `-` reads stdin. Throws FILE_NOT_FOUND etc. */
@@ -351,6 +397,7 @@ export async function stampForWrite(
   prior: PriorRecord,
   options: StampForWriteOptions = {},
 ): Promise<SealfigDocument> {
+  refuseForeignContext(target);
   // Unchanged text keeps the file as it is, unless the record must move to a new integrity data
   // key (rotate, rewrap --to, stamp --key): records follow keys, in files without a sealed value
   // too.
