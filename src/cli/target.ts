@@ -16,7 +16,7 @@ import type { SealDocumentOptions } from "../document/seal.ts";
 import type { KeyProvider } from "../keys/key_provider.ts";
 import { defaultProviders, providerById } from "../keys/registry.ts";
 import type { FileRule, KeyRef } from "../rules.ts";
-import { BUILTIN_SECRET_NAMES } from "../secret_names.ts";
+import { BUILTIN_SECRET_NAMES, secretNameOf } from "../secret_names.ts";
 import { type FilePolicy, policyFor } from "../policy.ts";
 import { currentDir, joinPath, statFile, writeFileAtomic } from "../runtime.ts";
 import { guardProviders, type KeyAllowlist } from "../keys/allowlist.ts";
@@ -174,16 +174,16 @@ export async function targetExists(target: Target): Promise<boolean> {
 }
 
 /**
- * The plain values the rule marks secret by name (last path segment matches `secret`; without a
+ * The plain values the rule marks secret by name (their key name, secretNameOf, matches `secret`; without a
  * rule, the built-in secret-name matcher).
  */
 export function markedSecret(rule: FileRule): (v: DocumentValue) => boolean {
   const re = rule.secret ?? BUILTIN_SECRET_NAMES;
   return (v) => {
-    const last = v.path[v.path.length - 1];
+    const name = secretNameOf(v.path);
     // The integrity record is metadata, never a secret, whatever the regex (e.g. `.*`) says.
-    if (v.path.length === 1 && last === INTEGRITY_KEY) return false;
-    return typeof last === "string" && re.test(last);
+    if (v.path.length === 1 && name === INTEGRITY_KEY) return false;
+    return name !== undefined && re.test(name);
   };
 }
 

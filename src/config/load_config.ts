@@ -6,6 +6,7 @@
  */
 import { DekCache, type DekCacheStats } from "../cache/dek_cache.ts";
 import { isSealfigError, SealfigError, type SealfigErrorOptions } from "../errors.ts";
+import { secretNameOf } from "../secret_names.ts";
 import { parseBlob, type ParsedBlob } from "../envelope/format.ts";
 import { decryptParsed, decryptValue } from "../envelope/values.ts";
 import type { SecretValue } from "../envelope/value_codec.ts";
@@ -615,8 +616,8 @@ const MODE_OF_POLICY: Record<FilePolicy["integrity"], IntegrityMode> = {
 function refusePlainSecrets(j: IntegrityJob): void {
   for (const v of j.doc.values()) {
     if (v.kind !== "plain") continue;
-    const last = v.path[v.path.length - 1];
-    if (typeof last !== "string" || !j.policy.secretNames.test(last)) continue;
+    const name = secretNameOf(v.path);
+    if (name === undefined || !j.policy.secretNames.test(name)) continue;
     if (v.value === null || typeof v.value === "boolean" || v.value === "") continue;
     throw new SealfigError(
       "SECRET_UNSEALED",
