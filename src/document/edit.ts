@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { topLevelNotMap } from "./top_level.ts";
 import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap, type YAMLSeq } from "yaml";
 import { isSealfigError, SealfigError } from "../errors.ts";
 import { DekCache } from "../cache/dek_cache.ts";
@@ -292,10 +293,7 @@ function checkSettable(doc: SealfigDocument, segments: ValuePath): void {
   let node: unknown = doc.yaml.contents;
   if (isSeq(node) || (isScalar(node) && node.value !== null)) {
     // The loader's rule (config/tree.ts), so that both refuse such a file alike.
-    throw new SealfigError("CONFIG_INVALID", "The top level of a config file must be a map", {
-      ...(doc.file !== undefined ? { file: doc.file } : {}),
-      hint: "Write key: value pairs at the top level",
-    });
+    throw topLevelNotMap(doc);
   }
   for (let i = 0; i < segments.length; i++) {
     if (node === null || node === undefined || (isScalar(node) && node.value === null)) return;

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { topLevelNotMap } from "../document/top_level.ts";
 import { DekCache } from "../cache/dek_cache.ts";
 import { timingSafeEqual } from "../crypto/bytes.ts";
 import { DataKey } from "../crypto/data_key.ts";
@@ -454,10 +455,7 @@ export function withRecord(doc: SealfigDocument, text: string): SealfigDocument 
     }
   }
   if (!emptyRoot && !(isMap(root) && !root.flow)) {
-    throw new SealfigError("CONFIG_INVALID", "The top level of a config file must be a map", {
-      ...(doc.file !== undefined ? { file: doc.file } : {}),
-      hint: "Write key: value pairs at the top level",
-    });
+    throw topLevelNotMap(doc);
   }
   if (isScalar(root) && root.range && root.range[1] > root.range[0]) {
     // An explicit null document (`~`, `null`): the record takes its place.
