@@ -259,7 +259,7 @@ describe("counts and summaries; edit never unseals silently; set reuses the data
     const r = await repo();
     r.write("seq.yaml", "- 1\n- 2\n");
     r.write("bad.yaml", "\nhello\n");
-    for (const [f, at] of [["seq.yaml", "seq.yaml:1:1"], ["bad.yaml", "bad.yaml:2:1"]]) {
+    for (const [f, at] of [["seq.yaml", "seq.yaml:1:1"], ["bad.yaml", "bad.yaml:2:1"]] as const) {
       const check = await r.sealfig("check", f);
       expect(check.code).toBe(6);
       expect(check.stderr).toContain(`${at}: The top level`);
