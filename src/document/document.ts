@@ -611,6 +611,16 @@ function parseYamlText(
     );
   }
   const first = doc.errors[0];
+  // Unresolved merge conflict markers make YAML errors that say nothing of the cause.
+  const marker = first ? /^(?:<{7}|={7}|>{7})(?: |$)/m.exec(text) : null;
+  if (marker) {
+    throw new SealfigError("YAML_SYNTAX", "The file has unresolved git conflict markers", {
+      ...(file !== undefined ? { file } : {}),
+      ...lines.linePos(marker.index),
+      hint: "Resolve the merge (keep the lines you want, remove the <<<<<<< ======= >>>>>>> " +
+        "lines), then run sealfig stamp FILE; set up sealfig's merge driver (README) to merge by key",
+    });
+  }
   if (first) {
     const pos = lines.linePos(first.pos[0]);
     // The yaml message ends with a source excerpt, which may show a secret: keep its first line
