@@ -65,7 +65,7 @@ export function flattenToEnv(config: unknown, prefix = ""): Record<string, strin
       });
     }
     origin.set(name, where);
-    out[name] = v === null || v === undefined ? "" : String(v);
+    out[name] = v === null || v === undefined ? "" : Object.is(v, -0) ? "-0.0" : String(v);
   };
   walk(config, []);
   return out;

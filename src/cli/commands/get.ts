@@ -98,7 +98,7 @@ function render(value: unknown, json: boolean): string {
   if (json) return toJson(value) + "\n";
   if (value === null || value === undefined) return "null\n";
   if (typeof value !== "object") {
-    const text = String(value);
+    const text = Object.is(value, -0) ? "-0.0" : String(value); // -0 is not 0
     return text.endsWith("\n") ? text : text + "\n";
   }
   return yamlStringify(value, { lineWidth: 0 });
