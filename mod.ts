@@ -144,6 +144,7 @@ export {
   isSecretName,
   LEGACY_DEFAULT_SECRET,
   secretMatcher,
+  secretNameOf,
   secretNameWords,
 } from "./src/secret_names.ts";
 export type { SecretNameMatcher } from "./src/secret_names.ts";

@@ -7,7 +7,8 @@
  *
  * 1. one of its words is a secret word (`password`, `passwd`, `pwd` after another word, `pass`,
  *    `passphrase`, `secret`, `token`, `credential(s)`, `creds`, `dsn`, `salt`, `mnemonic`, …), or
- *    a single word ends with one of the long ones (`dbpassword`, `apikey`, `authtoken`), or
+ *    a single word ends with one of the long ones (`dbpassword`, `apikey`, `authtoken`); `pat`
+ *    after another word; `auth` as the last word; a plural counts as its singular, or
  * 2. its words contain `key` after a word that makes a key secret (`api`, `private`, `secret`,
  *    `signing`, `encryption`, `master`, `app`, `auth`, `client`, `license`, …), or
  *    `connection string`;
@@ -68,8 +69,23 @@ const SECRET_SUFFIXES: readonly string[] = [
   "secretkey",
 ];
 
-/** `pwd` counts only after another word (`DB_PWD`): alone it is the shell's working directory. */
-const SECRET_AFTER_WORD: ReadonlySet<string> = new Set(["pwd"]);
+/**
+ * `pwd` counts only after another word (`DB_PWD`): alone it is the shell's working directory;
+ * `pat` (a personal access token: `GITHUB_PAT`) likewise.
+ */
+const SECRET_AFTER_WORD: ReadonlySet<string> = new Set(["pwd", "pat"]);
+
+/** Words secret as the LAST word of a name (`auth`, `basic_auth`; not `auth_method`). */
+const SECRET_LAST_WORDS: ReadonlySet<string> = new Set(["auth"]);
+
+/**
+ * A word and, for a plural (`passwords`, `apiKeys`, `client_secrets`, `privateKeys`), its singular:
+ * a plural name usually holds a list of the secrets it names.
+ */
+function singular(w: string): string {
+  if (w.length > 4 && /(?:ss|x|ch|sh)es$/.test(w)) return w.slice(0, -2); // hashes, indexes
+  return w.length > 3 && w.endsWith("s") && !w.endsWith("ss") ? w.slice(0, -1) : w;
+}
 
 /** Words that make a following `key` secret (`api_key`, `privateKey`, `APP_KEY`). */
 const KEY_QUALIFIERS: ReadonlySet<string> = new Set([
@@ -172,6 +188,7 @@ const DESCRIPTOR_LAST_WORDS: ReadonlySet<string> = new Set([
   "alg",
   "method",
   "policy",
+  "rule",
   "mode",
   "strength",
   "regex",
@@ -222,7 +239,10 @@ const DESCRIPTOR_LAST_WORDS: ReadonlySet<string> = new Set([
   "optional",
 ]);
 
-/** First words that make a name a flag (`use_ssl_password`, `has_token`, `require_password`). */
+/**
+ * First words that make a name a flag or a quantity (`use_ssl_password`, `has_token`,
+ * `require_password`, `max_tokens`).
+ */
 const FLAG_FIRST_WORDS: ReadonlySet<string> = new Set([
   "use",
   "enable",
@@ -241,6 +261,11 @@ const FLAG_FIRST_WORDS: ReadonlySet<string> = new Set([
   "should",
   "can",
   "must",
+  // quantities (`max_tokens`, `num_passwords`)
+  "max",
+  "min",
+  "num",
+  "total",
 ]);
 
 /** Words that say the value is meant to be public (`public_key`, `NEXT_PUBLIC_API_KEY`). */
@@ -300,14 +325,17 @@ export function isSecretName(name: string): boolean {
   if (words.length > 1 && FLAG_FIRST_WORDS.has(words[0]!)) return false;
   if (words.some((w) => PUBLIC_WORDS.has(w))) return false;
   if (NOT_SECRET_NAMES.has(words.join(" "))) return false;
+  if (words.length > 1 && DESCRIPTOR_LAST_WORDS.has(singular(last))) return false;
+  if (SECRET_LAST_WORDS.has(last)) return true;
   for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    if (SECRET_WORDS.has(w)) return true;
-    if (i > 0 && SECRET_AFTER_WORD.has(w)) return true;
-    if (SECRET_SUFFIXES.some((s) => w.length > s.length && w.endsWith(s))) return true;
-    if (w === "key" && words.slice(0, i).some((q) => KEY_QUALIFIERS.has(q))) return true;
-    if (w === "string" && i > 0 && ["connection", "conn"].includes(words[i - 1]!)) return true;
-    if (w === "connstr" || w === "connectionstring") return true;
+    for (const w of new Set([words[i]!, singular(words[i]!)])) {
+      if (SECRET_WORDS.has(w)) return true;
+      if (i > 0 && SECRET_AFTER_WORD.has(w)) return true;
+      if (SECRET_SUFFIXES.some((s) => w.length > s.length && w.endsWith(s))) return true;
+      if (w === "key" && words.slice(0, i).some((q) => KEY_QUALIFIERS.has(q))) return true;
+      if (w === "string" && i > 0 && ["connection", "conn"].includes(words[i - 1]!)) return true;
+      if (w === "connstr" || w === "connectionstring") return true;
+    }
   }
   return false;
 }
@@ -358,4 +386,24 @@ export function secretMatcher(spec: string | boolean | undefined): SecretNameMat
   const re = new RegExp(spec);
   if (spec === LEGACY_DEFAULT_SECRET) return { test: (n) => re.test(n) || isSecretName(n) };
   return re;
+}
+
+/**
+ * The key name the secret-name rule is tested against for a value at `path`: its last segment,
+ * or, for a value directly in a sequence (`tokens: [a, b]`), the name of the nearest map key
+ * above it. `undefined` for a value with no map key above it.
+ *
+ * @example
+ * ```ts
+ * import { secretNameOf } from "@sealfig/sealfig";
+ * secretNameOf(["db", "password"]); // "password"
+ * secretNameOf(["api", "tokens", 0]); // "tokens"
+ * ```
+ */
+export function secretNameOf(path: readonly (string | number)[]): string | undefined {
+  for (let i = path.length - 1; i >= 0; i--) {
+    const seg = path[i];
+    if (typeof seg === "string") return seg;
+  }
+  return undefined;
 }

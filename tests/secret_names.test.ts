@@ -142,6 +142,25 @@ const MUST_MATCH: readonly string[] = [
   "password_reset_token",
   "passwort",
   "contraseña",
+  // plurals: a list of secrets (newcomer review)
+  "api_keys",
+  "apiKeys",
+  "passwords",
+  "tokens",
+  "secrets",
+  "client_secrets",
+  "privateKeys",
+  "encryption_keys",
+  "DB_PASSWORDS",
+  "webhook_secrets",
+  "signing_keys",
+  // personal access tokens and auth strings
+  "github_pat",
+  "GITLAB_PAT",
+  "auth",
+  "basic_auth",
+  "NPM_AUTH",
+  "proxy_auth",
 ];
 
 /** Names that must NOT be secret: they describe, locate or configure a secret, or are public. */
@@ -222,6 +241,22 @@ const MUST_NOT_MATCH: readonly string[] = [
   "author",
   "monkey",
   "turkey",
+  // plurals of what describes a secret, and look-alikes
+  "password_hashes",
+  "token_urls",
+  "secret_names",
+  "key_ids",
+  "public_keys",
+  "keys",
+  "statuses",
+  "bypass",
+  "access",
+  "pat",
+  "auth_method",
+  "auth_provider",
+  "authors",
+  "oauth_scopes",
+  "password_rules",
   "",
   "_",
 ];

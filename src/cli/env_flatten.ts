@@ -65,8 +65,8 @@ export function flattenToEnv(config: unknown, prefix = ""): Record<string, strin
       });
     }
     origin.set(name, where);
-    // -0 keeps its sign (String(-0) is "0"): Number("-0") and parseFloat read it back as -0.
-    out[name] = v === null || v === undefined ? "" : Object.is(v, -0) ? "-0" : String(v);
+    // -0 keeps its sign (String(-0) is "0"): -0.0 reads back as the float -0 (Number, parseFloat, YAML).
+    out[name] = v === null || v === undefined ? "" : Object.is(v, -0) ? "-0.0" : String(v);
   };
   walk(config, []);
   return out;

@@ -19,7 +19,7 @@ import type { SealDocumentOptions } from "../document/seal.ts";
 import type { KeyProvider } from "../keys/key_provider.ts";
 import { defaultProviders, providerById } from "../keys/registry.ts";
 import type { FileRule, KeyRef } from "../rules.ts";
-import { BUILTIN_SECRET_NAMES } from "../secret_names.ts";
+import { BUILTIN_SECRET_NAMES, secretNameOf } from "../secret_names.ts";
 import { type FilePolicy, policyFor } from "../policy.ts";
 import { currentDir, joinPath, statFile, writeFileAtomic } from "../runtime.ts";
 import { guardProviders, type KeyAllowlist } from "../keys/allowlist.ts";
@@ -31,6 +31,7 @@ import {
   readIntegrityRecord,
   stampDocument,
   verifyIntegrity,
+  withRecord,
 } from "../integrity/verify.ts";
 import { envSealing, rejectReservedContext } from "../config/env_overrides.ts";
 import { type FlagSpec, type ParsedArgs, UsageError } from "./args.ts";
@@ -74,6 +75,11 @@ export interface Target {
   cache: DekCache;
   /** The file format: `--format`, else by the file name (stdin: yaml). */
   format: DocumentFormat;
+  /**
+   * The context the matching rule gives the file, when `--context` replaced it with another: a
+   * write is then refused (readers that follow the rules could not open the file).
+   */
+  rulesContext?: Readonly<Record<string, string>>;
 }
 
 /** Options for {@link resolveTarget}. */
@@ -116,7 +122,18 @@ export async function resolveTarget(
       `sealfig: WARNING: ignoring ${ignored}: other users can write it (or its directory)\n`,
     );
   }
-  return targetOf(file, policy, defaultProviders(), format);
+  // The context a matching rule gives the file, when --context replaces it with another one.
+  let rulesContext: Record<string, string> | undefined;
+  if (contextFlags.length) {
+    const base = await policyFor(ruleFile, {
+      ...(rules !== undefined ? { rules } : {}),
+      ...(options.searchFrom !== undefined ? { searchFrom: options.searchFrom } : {}),
+    });
+    const matched = base.source !== undefined &&
+      (base.key !== undefined || Object.keys(base.context).length > 0);
+    if (matched && !sameContext(base.context, context)) rulesContext = { ...base.context };
+  }
+  return targetOf(file, policy, defaultProviders(), format, rulesContext);
 }
 
 /**
@@ -128,6 +145,7 @@ export function targetOf(
   policy: FilePolicy,
   providers: KeyProvider[],
   format: DocumentFormat,
+  rulesContext?: Readonly<Record<string, string>>,
 ): Target {
   const rule = format === "env"
     ? { ...policy, context: envSealing("", policy.context).context }
@@ -139,6 +157,7 @@ export function targetOf(
     trust: policy.trust,
     cache: new DekCache(),
     format,
+    ...(rulesContext ? { rulesContext } : {}),
   };
 }
 
@@ -156,6 +175,35 @@ export function targetFormat(args: ParsedArgs, file: string, ruleFile?: string):
   return formatOfFile(ruleFile ?? file);
 }
 
+function sameContext(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>) {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => b[k] === a[k]);
+}
+
+function contextText(c: Readonly<Record<string, string>>): string {
+  return `{ ${Object.entries(c).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ")} }`;
+}
+
+/**
+ * Every written file must open for readers that follow the rules: a write with `--context`
+ * other than the matching rule's is refused (reads may override the context freely).
+ */
+function refuseForeignContext(target: Target): void {
+  if (!target.rulesContext) return;
+  throw new SealfigError(
+    "OPTION_INVALID",
+    `--context ${contextText(target.rule.context)} differs from the context the rules give this ` +
+      `file, ${contextText(target.rulesContext)} (${
+        target.rule.source ?? ".sealfig.yaml"
+      }): the file written would not open for the CLI or the app, which follow the rules`,
+    {
+      ...(target.file !== "-" ? { file: target.file } : {}),
+      hint: "Drop --context to write with the rules' context. To move a file to another context, " +
+        "decrypt it with the old one, change its rule in .sealfig.yaml and encrypt it again",
+    },
+  );
+}
+
 /** Read the target's document; `-` reads stdin. Throws FILE_NOT_FOUND etc. */
 export async function readTarget(target: Target, ctx: CliContext): Promise<SealfigDocument> {
   if (target.file === "-") {
@@ -170,16 +218,16 @@ export async function targetExists(target: Target): Promise<boolean> {
 }
 
 /**
- * The plain values the rule marks secret by name (last path segment matches `secret`; without a
+ * The plain values the rule marks secret by name (their key name, secretNameOf, matches `secret`; without a
  * rule, the built-in secret-name matcher).
  */
 export function markedSecret(rule: FileRule): (v: DocumentValue) => boolean {
   const re = rule.secret ?? BUILTIN_SECRET_NAMES;
   return (v) => {
-    const last = v.path[v.path.length - 1];
+    const name = secretNameOf(v.path);
     // The integrity record is metadata, never a secret, whatever the regex (e.g. `.*`) says.
-    if (v.path.length === 1 && last === INTEGRITY_KEY) return false;
-    return typeof last === "string" && re.test(last);
+    if (v.path.length === 1 && name === INTEGRITY_KEY) return false;
+    return name !== undefined && re.test(name);
   };
 }
 
@@ -308,6 +356,12 @@ export interface PriorRecord {
   reusable: boolean;
   /** A generation the next record must exceed (a conflicted merge's), besides the record's. */
   floor?: number;
+  /**
+   * The existing record's text, kept as it is because it could not be verified (a write-only
+   * caller): a writer never vouches for content it could not check, so the file fails to load
+   * until someone who can verify it reviews the change and runs `sealfig stamp --force`.
+   */
+  keep?: string;
 }
 
 /**
@@ -315,7 +369,9 @@ export interface PriorRecord {
  * outside sealfig is never re-stamped (which would launder the change). Throws for an invalid,
  * malformed or untrusted record, and for a missing one on a file with sealed values when the
  * rule requires records (`sealfig stamp` is the explicit way to vouch for such a file). A record
- * whose key cannot be opened (a write-only caller) is reported on stderr and replaced.
+ * whose key cannot be opened (a write-only caller) is reported on stderr and KEPT as it is: the
+ * change is written, but no new record vouches for content nobody verified, so the file fails its
+ * integrity check until someone who can verify reviews it and runs `sealfig stamp --force`.
  */
 export async function verifyForWrite(
   target: Target,
@@ -346,13 +402,21 @@ export async function verifyForWrite(
         );
       }
       return none;
-    case "unverified":
+    case "unverified": {
+      const entry = doc.entryAt([INTEGRITY_KEY]);
       ctx.stderr(
         `sealfig: WARNING: ${target.file}: cannot verify the integrity record (${
           c.error?.code ?? "?"
-        }); writing a new record without checking the file's current content\n`,
+        }), so the change is written under the OLD record, which no longer matches: the file ` +
+          "will not load until someone who may verify it (kms:Decrypt with sealfig:purpose=" +
+          `integrity) reviews the change (git diff) and runs sealfig stamp --force ${target.file}\n`,
       );
-      return { record: c.record, reusable: false };
+      return {
+        record: c.record,
+        reusable: false,
+        ...(entry ? { keep: doc.text.slice(entry.start, entry.end) } : {}),
+      };
+    }
     default:
       throw c.error ?? new SealfigError("INTEGRITY_INVALID", "Integrity check failed");
   }
@@ -413,6 +477,7 @@ export async function stampForWrite(
   prior: PriorRecord,
   options: StampForWriteOptions = {},
 ): Promise<SealfigDocument> {
+  refuseForeignContext(target);
   // Unchanged text keeps the file as it is, unless the record must move to a new integrity data
   // key (rotate, rewrap --to, stamp --key): records follow keys, in files without a sealed value
   // too.
@@ -424,6 +489,8 @@ export async function stampForWrite(
     return before;
   }
   if (target.rule.integrity === "off") return after;
+  // Never vouch for what could not be verified: the old record stays (see verifyForWrite).
+  if (prior.keep !== undefined) return withRecord(after, prior.keep);
   const reuse = prior.reusable && !options.freshKey ? prior.record : undefined;
   const key = options.key ?? target.rule.key ?? (reuse ? undefined : missingKey(target));
   const provider = key

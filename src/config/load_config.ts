@@ -6,6 +6,7 @@
  */
 import { DekCache, type DekCacheStats } from "../cache/dek_cache.ts";
 import { isSealfigError, SealfigError, type SealfigErrorOptions } from "../errors.ts";
+import { secretNameOf } from "../secret_names.ts";
 import { parseBlob, type ParsedBlob } from "../envelope/format.ts";
 import { decryptParsed, decryptValue } from "../envelope/values.ts";
 import type { SecretValue } from "../envelope/value_codec.ts";
@@ -34,6 +35,7 @@ import {
 import { freezeConfig } from "./redact.ts";
 import {
   documentToTree,
+  type LeafNode,
   type MapNode,
   materialize,
   mergeTrees,
@@ -122,6 +124,13 @@ export interface LoadConfigOptions<S extends StandardSchemaV1 | undefined = unde
    * still fail a call after the provider's own budget. Default 60000 (docs/kms.md, "Deadlines").
    */
   startupDeadlineMs?: number;
+
+  /**
+   * Also open sealed values that a later layer (file, `.env` or environment) replaces. Default
+   * `false`: a shadowed value is never opened, so its key need not be trusted or available (the
+   * file's integrity record still covers it).
+   */
+  openShadowed?: boolean;
   /** Size limit per file in bytes. Default 10 MiB. */
   maxFileBytes?: number;
   /** Alias expansions allowed per file. Default 100. */
@@ -165,6 +174,8 @@ export interface LoadReport {
   files: string[];
   /** Sealed values opened (file values and environment values). */
   valuesDecrypted: number;
+  /** Sealed values not opened because a later layer replaced them (see `openShadowed`). */
+  valuesShadowed: number;
   /** Distinct wrapped data keys among them. */
   dataKeys: number;
   /** Provider calls this load made (through the cache; 0 when every key was cached). */
@@ -407,6 +418,16 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
     }
   }
 
+  // A value a later layer replaced is not in the config: it is not opened (nor its key checked),
+  // unless asked. Leaves are shared by every alias of a blob, so reachability is by identity.
+  let shadowed = 0;
+  if (options.openShadowed !== true) {
+    const live = liveLeaves(tree);
+    const kept = jobs.filter((j) => live.has(j.pending.leaf));
+    shadowed = jobs.length - kept.length;
+    jobs.splice(0, jobs.length, ...kept);
+  }
+
   // 3. Trust: the key of every blob and every record is checked before any provider call, each
   // against the trusted keys of its file's policy.
   const records = integrityJobs.map((j) => readIntegrityRecord(j.doc));
@@ -507,12 +528,29 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
     report: {
       files,
       valuesDecrypted: jobs.length,
+      valuesShadowed: shadowed,
       dataKeys: dataKeys.size,
       providerCalls: cache.stats().providerCalls - callsBefore,
       integrityVerified: integrityJobs.filter((_, i) => records[i] !== undefined).length,
       sealedOverridden,
     },
   };
+}
+
+/** Every leaf of the final tree (the values that reach the config). */
+function liveLeaves(tree: TreeNode): Set<LeafNode> {
+  const live = new Set<LeafNode>();
+  const seen = new Set<TreeNode>();
+  const stack: TreeNode[] = [tree];
+  while (stack.length) {
+    const node = stack.pop()!;
+    if (seen.has(node)) continue; // a node shared by aliases is walked once
+    seen.add(node);
+    if (node.kind === "leaf") live.add(node);
+    else if (node.kind === "map") stack.push(...node.entries.values());
+    else stack.push(...node.items);
+  }
+  return live;
 }
 
 /** INTEGRITY_ROLLBACK when a pinned minimum generation is set and the record is older or absent. */
@@ -640,8 +678,8 @@ const MODE_OF_POLICY: Record<FilePolicy["integrity"], IntegrityMode> = {
 function refusePlainSecrets(j: IntegrityJob): void {
   for (const v of j.doc.values()) {
     if (v.kind !== "plain") continue;
-    const last = v.path[v.path.length - 1];
-    if (typeof last !== "string" || !j.policy.secretNames.test(last)) continue;
+    const name = secretNameOf(v.path);
+    if (name === undefined || !j.policy.secretNames.test(name)) continue;
     if (v.value === null || typeof v.value === "boolean" || v.value === "") continue;
     throw new SealfigError(
       "SECRET_UNSEALED",

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { topLevelNotMap } from "../document/top_level.ts";
 import { isAlias, isMap, isScalar, isSeq, type Node, type Pair } from "yaml";
 import { SealfigError } from "../errors.ts";
 import type { ValueTypeName } from "../envelope/format.ts";
@@ -223,10 +224,7 @@ export function documentToTree(
   }
   const tree = visit(root, []);
   if (tree.kind !== "map") {
-    throw new SealfigError("CONFIG_INVALID", "The top level of a config file must be a map", {
-      ...where(root, []),
-      hint: "Write key: value pairs at the top level",
-    });
+    throw topLevelNotMap(doc);
   }
   return { tree, pending };
 }

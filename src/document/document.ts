@@ -23,6 +23,7 @@ import {
   type Pair,
   Parser,
   type Scalar,
+  type ScalarTag,
   YAMLParseError,
 } from "yaml";
 import { isSealfigError, SealfigError } from "../errors.ts";
@@ -473,6 +474,9 @@ export class SealfigDocument {
         type = tv.type;
         // Integers are exact (a number when safe, else a bigint), as when sealed.
         value = tv.type === "integer" || !isSecretValue(node.value) ? tv.value : node.value;
+      } else if (node.tag === EXPLICIT_FLOAT.tag && typeof node.value === "number") {
+        value = node.value;
+        type = "float";
       } else if (isSecretValue(node.value)) {
         value = exactInteger(node.value, node.source);
         type = typeof node.value === "string"
@@ -653,6 +657,8 @@ function parseYamlText(
       strict: true,
       version: "1.2",
       resolveKnownTags: false,
+      // `!!float 1`: the tag makes any number a float (yaml resolves only text with a dot).
+      customTags: (tags) => [EXPLICIT_FLOAT, ...(tags as ScalarTag[])],
     });
     for (const d of composer.compose(tokens, true, text.length)) {
       if (!doc) doc = d;
@@ -682,6 +688,16 @@ function parseYamlText(
     );
   }
   const first = doc.errors[0];
+  // Unresolved merge conflict markers make YAML errors that say nothing of the cause.
+  const marker = first ? /^(?:<{7}|={7}|>{7})(?: |$)/m.exec(text) : null;
+  if (marker) {
+    throw new SealfigError("YAML_SYNTAX", "The file has unresolved git conflict markers", {
+      ...(file !== undefined ? { file } : {}),
+      ...lines.linePos(marker.index),
+      hint: "Resolve the merge (keep the lines you want, remove the <<<<<<< ======= >>>>>>> " +
+        "lines), then run sealfig stamp FILE; set up sealfig's merge driver (README) to merge by key",
+    });
+  }
   if (first) {
     const pos = lines.linePos(first.pos[0]);
     // The yaml message ends with a source excerpt, which may show a secret: keep its first line
@@ -713,34 +729,36 @@ function parseYamlText(
     if (w.code !== "TAG_RESOLVE_FAILED") continue;
     const tag = /^!<[^>\s]*>|^![^\s,[\]{}]*/.exec(text.slice(w.pos[0], w.pos[0] + 256))?.[0];
     if (tag === SECRET_TAG || tag === "!<!secret>") continue;
-    const yaml11 = tag !== undefined &&
-      YAML11_TAGS.has(tag.replace(/^!<tag:yaml\.org,2002:(.*)>$/, "!!$1"));
-    if (yaml11) throw unsupportedTag(tag, file, lines.linePos(w.pos[0]));
-    throw new SealfigError(
-      "YAML_SYNTAX",
-      tag ? `Unknown or invalid tag ${tag}` : "A tag cannot be resolved",
-      {
-        ...(file !== undefined ? { file } : {}),
-        ...lines.linePos(w.pos[0]),
-        hint:
-          `sealfig reads ${SECRET_TAG} and the YAML core tags (!!str, !!int …); fix or remove the tag`,
-      },
-    );
+    const short = tag?.replace(/^!<tag:yaml\.org,2002:(.*)>$/, "!!$1");
+    // A core tag on a value it cannot have (`!!int 1.5`) is a mistake in the value; any other
+    // tag (`!custom`, a misspelt `!secert`, YAML 1.1's) is YAML that sealfig does not read.
+    if (short === undefined || !CORE_TAGS.has(`tag:yaml.org,2002:${short.slice(2)}`)) {
+      throw unsupportedTag(tag ?? "(unknown)", file, lines.linePos(w.pos[0]));
+    }
+    throw new SealfigError("YAML_SYNTAX", `The value is not a valid ${short}`, {
+      ...(file !== undefined ? { file } : {}),
+      ...lines.linePos(w.pos[0]),
+      hint: `Write a value of that type, or remove the tag`,
+    });
   }
   return doc;
 }
 
-/** YAML 1.1 tags: their values mean something else in 1.2, or nothing sealfig can cover. */
-const YAML11_TAGS = new Set([
-  "!!omap",
-  "!!pairs",
-  "!!set",
-  "!!binary",
-  "!!timestamp",
-  "!!merge",
-  "!!value",
-  "!!yaml",
-]);
+/**
+ * `!!float` on any number the core schema writes (`1`, `-2.5`, `1e3`, `.inf`, `.nan`), as YAML 1.2
+ * says; yaml's own float tags resolve only text that is a float without the tag.
+ */
+const EXPLICIT_FLOAT: ScalarTag = {
+  tag: "tag:yaml.org,2002:float",
+  identify: () => false,
+  resolve(str: string, onError: (message: string) => void): number | string {
+    if (/^[-+]?\.(?:inf|Inf|INF)$/.test(str)) return str.startsWith("-") ? -Infinity : Infinity;
+    if (/^\.(?:nan|NaN|NAN)$/.test(str)) return NaN;
+    if (/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/.test(str)) return Number(str);
+    onError("The value is not a valid !!float"); // never the value: it may be a secret
+    return str;
+  },
+};
 
 /** The tags a node may carry: `!secret` (values only) and the YAML 1.2 core-schema tags. */
 const CORE_TAGS = new Set(

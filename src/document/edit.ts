@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { topLevelNotMap } from "./top_level.ts";
 import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap, type YAMLSeq } from "yaml";
 import { isSealfigError, SealfigError } from "../errors.ts";
 import { DekCache } from "../cache/dek_cache.ts";
@@ -16,6 +17,7 @@ import { isBlob, parseBlob, type ParsedBlob } from "../envelope/format.ts";
 import { inferValueType, type SecretValue } from "../envelope/value_codec.ts";
 import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { formatPath, toSegments, type ValuePath } from "../path.ts";
+import { INTEGRITY_KEY } from "../integrity/record.ts";
 import { type SealfigDocument, SECRET_TAG } from "./document.ts";
 import { doubleQuote, isPlainSafe, renderScalar, type TypedValue, typedValueOf } from "./scalar.ts";
 import { renderValueEdit } from "./seal.ts";
@@ -304,10 +306,7 @@ function checkSettable(doc: SealfigDocument, segments: ValuePath): void {
   let node: unknown = doc.yaml.contents;
   if (isSeq(node) || (isScalar(node) && node.value !== null)) {
     // The loader's rule (config/tree.ts), so that both refuse such a file alike.
-    throw new SealfigError("CONFIG_INVALID", "The top level of a config file must be a map", {
-      ...(doc.file !== undefined ? { file: doc.file } : {}),
-      hint: "Write key: value pairs at the top level",
-    });
+    throw topLevelNotMap(doc);
   }
   for (let i = 0; i < segments.length; i++) {
     if (node === null || node === undefined || (isScalar(node) && node.value === null)) return;
@@ -408,18 +407,35 @@ function insertionEdit(
     const sep = at === 0 || doc.text[at - 1] === "\n" ? "" : "\n";
     return { from: at, to: at, text: sep + lines };
   }
-  if ((isMap(node) || isSeq(node)) && node.flow && node.range && rest.length === 1) {
-    // `{a: 1}` / `[1]`: one more entry before the closing bracket.
+  // The integrity record stays the top level's last entry: a new top-level key goes before it.
+  const record = prefix.length === 0 && isMap(node)
+    ? (node as YAMLMap<unknown, unknown>).items.find((p) =>
+      isScalar(p.key) && p.key.value === INTEGRITY_KEY
+    )?.key as Node | undefined
+    : undefined;
+  if ((isMap(node) || isSeq(node)) && node.flow && node.range && rest.length >= 1) {
+    // `{a: 1}` / `[1]`: one more entry before the closing bracket (nested maps in flow style
+    // too, so that nothing else in the collection is rewritten).
     const seg = rest[0]!;
     if (isSeq(node) !== (typeof seg === "number")) return undefined;
+    if (rest.slice(1).some((r) => typeof r === "number")) return undefined;
     const close = doc.text.lastIndexOf(isMap(node) ? "}" : "]", node.range[1]);
     if (close < node.range[0]) return undefined;
-    const value = quote && tv.type === "string"
+    let entry = quote && tv.type === "string"
       ? doubleQuote(String(tv.value))
       : renderScalar(tv, { keyColumn: 0, flow: true });
+    entry = tag + entry;
+    for (const r of rest.slice(1).reverse()) entry = `{ ${renderKey(String(r))}: ${entry} }`;
+    if (typeof seg !== "number") entry = `${renderKey(seg)}: ${entry}`;
+    if (record?.range) return { from: record.range[0], to: record.range[0], text: `${entry}, ` };
     const sep = node.items.length ? ", " : "";
-    const head = typeof seg === "number" ? "" : `${renderKey(seg)}: `;
-    return { from: close, to: close, text: `${sep}${head}${tag}${value}` };
+    return { from: close, to: close, text: `${sep}${entry}` };
+  }
+  if (record?.range && isMap(node) && !node.flow) {
+    const lines = blockLines(rest, doc.position(record.range[0]).col - 1, tv, tag, quote);
+    if (lines === undefined) return undefined;
+    const at = doc.text.lastIndexOf("\n", record.range[0] - 1) + 1;
+    return { from: at, to: at, text: lines };
   }
   if ((isMap(node) || isSeq(node)) && !node.flow && node.items.length > 0 && node.range) {
     const first = node.items[0] as Pair | Node;

@@ -10,6 +10,7 @@
  * @module
  */
 import { underlyingProvider } from "../keys/call_deadline.ts";
+import { topLevelNotMap } from "../document/top_level.ts";
 import { DekCache } from "../cache/dek_cache.ts";
 import { timingSafeEqual } from "../crypto/bytes.ts";
 import { DataKey } from "../crypto/data_key.ts";
@@ -441,8 +442,11 @@ export async function stampDocument(
   }
 }
 
-/** The document with `text` as its record: replaced in place, or appended as the last line. */
-function withRecord(doc: SealfigDocument, text: string): SealfigDocument {
+/**
+ * @internal The document with `text` as its record: replaced in place, or appended as the last
+ * line (also used by the CLI to keep an old record it could not verify).
+ */
+export function withRecord(doc: SealfigDocument, text: string): SealfigDocument {
   const root = doc.yaml.contents;
   const existing = doc.entryAt([INTEGRITY_KEY]);
   if (existing && isMap(root)) {
@@ -460,10 +464,7 @@ function withRecord(doc: SealfigDocument, text: string): SealfigDocument {
     }
   }
   if (!emptyRoot && !(isMap(root) && !root.flow)) {
-    throw new SealfigError("CONFIG_INVALID", "The top level of a config file must be a map", {
-      ...(doc.file !== undefined ? { file: doc.file } : {}),
-      hint: "Write key: value pairs at the top level",
-    });
+    throw topLevelNotMap(doc);
   }
   if (isScalar(root) && root.range && root.range[1] > root.range[0]) {
     // An explicit null document (`~`, `null`): the record takes its place.

@@ -107,8 +107,9 @@ export function describeFailure(err: unknown): string {
   if (status !== undefined && (name === "SyntaxError" || name === "Error" || name === "Unknown")) {
     return `HTTP ${status}`;
   }
+  // A network failure by its code (ECONNREFUSED …): "Error" would name nothing.
   const net = networkCode(err);
-  return net !== undefined && name === "TimeoutError" ? net : name;
+  return net !== undefined && (name === "TimeoutError" || name === "Error") ? net : name;
 }
 
 /** Retry throttling and transient faults (named 5xx-style errors, any 5xx, network errors). */

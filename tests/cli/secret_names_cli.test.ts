@@ -23,6 +23,11 @@ const APP = [
   "ci:", //                            7
   "  - GithubToken: ghp-canary", //    8
   "  - pin: '1234'", //                9
+  "github_pat: pat-canary", //         10  (plurals and lists: newcomer review)
+  "client_secrets:", //                11
+  "  - cs1-canary", //                 12
+  "  - [cs2-canary]", //               13
+  "max_tokens: 1024", //               14
   "",
 ].join("\n");
 
@@ -58,6 +63,9 @@ describe("secret names in check and encrypt", () => {
       "config/app.yaml:3:16 db.DB_PASSWORD",
       "config/app.yaml:5:11 api.apiKey",
       "config/app.yaml:8:18 ci[0].GithubToken",
+      "config/app.yaml:10:13 github_pat",
+      "config/app.yaml:12:5 client_secrets[0]",
+      "config/app.yaml:13:6 client_secrets[1][0]",
     ]);
     expect(r.stderr).not.toContain("canary");
     // the column is where the value starts
@@ -72,7 +80,8 @@ describe("secret names in check and encrypt", () => {
     expect(sealed).not.toContain("canary");
     expect(sealed).toContain("token_url: https://x/token");
     expect(sealed).toContain("pin: '1234'");
-    expect(sealed.match(/sealfig:v1:/g)).toHaveLength(3);
+    expect(sealed).toContain("max_tokens: 1024");
+    expect(sealed.match(/sealfig:v1:/g)).toHaveLength(6);
     const ok = await runSealfig(["check", "config/app.yaml"], { cwd: dir, env });
     expect([ok.code, ok.stderr]).toEqual([0, ""]);
   });
@@ -83,7 +92,7 @@ describe("secret names in check and encrypt", () => {
         "    secret: '(password|passwd|token|secret|api_?key|private_?key)$'\n",
     );
     const r = await runSealfig(["check", "config/app.yaml"], { cwd: dir, env });
-    expect(flagged(r.stderr)).toHaveLength(3);
+    expect(flagged(r.stderr)).toHaveLength(6); // the same names as the built-in matcher alone
   });
 
   it("an explicit regex keeps its meaning, and secret: false turns names off", async () => {

@@ -6,7 +6,8 @@
  * key file is `$HOME/.config/sealfig/keys`) and no SEALFIG_* or AWS_* variables. The test fails
  * when any command fails, naming the block. A command that must fail ends with a `# exit N`
  * comment (`sealfig check oops.yaml   # exit 6: …`): the test requires exactly that status, and a
- * reader who pastes the line sees it.
+ * reader who pastes the line sees it. A guide whose snippets touch the key file (`sealfig/keys`)
+ * runs again with XDG_CONFIG_HOME set.
  *
  * Also: troubleshooting.md documents every error code of src/errors.ts with its exit status.
  */
@@ -125,22 +126,31 @@ describe("the guides' # test snippets run against the CLI", () => {
     const blocks = testBlocks(text);
     total += blocks.length;
     if (blocks.length === 0) continue;
-    it(`${guide}: ${blocks.length} snippet(s)`, async () => {
-      const dir = join(root, guide.replace(/\W/g, "_"));
-      const home = join(dir, ".home");
-      mkdirSync(home, { recursive: true });
-      const env = guideEnv(home, bin);
-      const script = blocks
-        .map((b) => `echo '@@ ${guide}:${b.line}' >&2\n${expectExits(b.code)}`)
-        .join("\n");
-      const r = await runBash(script, dir, env);
-      const at = [...r.stderr.matchAll(/^@@ (.*)$/gm)].pop()?.[1] ?? "?";
-      expect(
-        r.code,
-        `the block at ${at} failed (exit ${r.code})\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
-      ).toBe(0);
-      expect([...r.stderr.matchAll(/^@@ /gm)]).toHaveLength(blocks.length);
-    }, 300_000);
+    // A guide whose snippets touch the key file runs a second time with XDG_CONFIG_HOME set, so
+    // a snippet that hard-codes ~/.config fails (the CLI then keeps keys elsewhere).
+    const keyFile = blocks.some((b) => b.code.includes("sealfig/keys"));
+    for (const xdg of keyFile ? [false, true] : [false]) {
+      const name = `${guide}: ${blocks.length} snippet(s)${xdg ? " with XDG_CONFIG_HOME set" : ""}`;
+      it(name, async () => {
+        const dir = join(root, guide.replace(/\W/g, "_") + (xdg ? "_xdg" : ""));
+        const home = join(dir, ".home");
+        mkdirSync(home, { recursive: true });
+        const env = {
+          ...guideEnv(home, bin),
+          ...(xdg ? { XDG_CONFIG_HOME: join(dir, ".xdg-config") } : {}),
+        };
+        const script = blocks
+          .map((b) => `echo '@@ ${guide}:${b.line}' >&2\n${expectExits(b.code)}`)
+          .join("\n");
+        const r = await runBash(script, dir, env);
+        const at = [...r.stderr.matchAll(/^@@ (.*)$/gm)].pop()?.[1] ?? "?";
+        expect(
+          r.code,
+          `the block at ${at} failed (exit ${r.code})\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
+        ).toBe(0);
+        expect([...r.stderr.matchAll(/^@@ /gm)]).toHaveLength(blocks.length);
+      }, 300_000);
+    }
   }
 
   it("there are snippets to run (the marker convention did not silently break)", () => {

@@ -285,14 +285,24 @@ describe("counts and summaries; edit never unseals silently; set reuses the data
     expect((await r.sealfig("status", "c.yaml")).stdout).toContain("values: 2, sealed: 1");
   });
 
-  it("check refuses what the loader refuses (a top level that is not a map)", async () => {
+  it("a top level that is not a map is bad input (YAML_UNSUPPORTED, exit 3, file:line:col) for every command and the loader", async () => {
     const r = await repo();
     r.write("seq.yaml", "- 1\n- 2\n");
-    const check = await r.sealfig("check", "seq.yaml");
-    expect(check.code).toBe(6);
-    expect(check.stderr).toContain("[CONFIG_INVALID]");
-    const err = await r.load("seq.yaml").then(() => undefined, (e: unknown) => e);
-    expect(isSealfigError(err) && err.code).toBe("CONFIG_INVALID");
+    r.write("bad.yaml", "\nhello\n");
+    for (const [f, at] of [["seq.yaml", "seq.yaml:1:1"], ["bad.yaml", "bad.yaml:2:1"]] as const) {
+      const check = await r.sealfig("check", f);
+      expect(check.code).toBe(6);
+      expect(check.stderr).toContain(`${at}: The top level`);
+      expect(check.stderr).not.toContain(`${f}: ${f}`); // the place once
+      expect(check.stderr).toContain("[YAML_UNSUPPORTED]");
+      for (const args of [["encrypt", "-i", f], ["set", f, "a", "b"], ["stamp", f]]) {
+        const w = await r.sealfig(...args);
+        expect([args.join(" "), w.code]).toEqual([args.join(" "), 3]);
+        expect(w.stderr).toContain(`${at}: The top level`);
+      }
+      const err = await r.load(f).then(() => undefined, (e: unknown) => e);
+      expect(isSealfigError(err) && err.code).toBe("YAML_UNSUPPORTED");
+    }
   });
 
   it("edit refuses a sealed value whose !secret tag was removed, unless --unseal", async () => {

@@ -209,17 +209,17 @@ describe("names between config paths and environment variables", () => {
   });
 });
 
-describe("set keeps the file's style: flow collections, no final newline, the record's place", () => {
+describe("set keeps the file's style: flow collections, no final newline, the record last", () => {
   it("adds to flow maps and sequences in place, and keeps a missing final newline", async () => {
     const key = await testKey();
     const stamp = async (doc: ReturnType<typeof parseDocument>, generation: number) =>
       (await stampDocument(doc, { provider: key.provider, keyId: key.keyId, generation }))
         .document;
     const cases: [string, [string, unknown][], RegExp][] = [
-      ["a: 1", [["c", "x y"]], /^a: 1\nsealfig_integrity: R\nc: x y$/],
-      ["a: 1\r\nb: two", [["c", 3]], /^a: 1\r\nb: two\r\nsealfig_integrity: R\r\nc: 3$/],
-      ["{a: 1}", [["c", "x y"]], /^\{a: 1, sealfig_integrity: R, c: x y\}$/],
-      ["{}", [["c", true]], /^\{sealfig_integrity: R, c: true\}$/],
+      ["a: 1", [["c", "x y"]], /^a: 1\nc: x y\nsealfig_integrity: R$/],
+      ["a: 1\r\nb: two", [["c", 3]], /^a: 1\r\nb: two\r\nc: 3\r\nsealfig_integrity: R$/],
+      ["{a: 1}", [["c", "x y"]], /^\{a: 1, c: x y, sealfig_integrity: R\}$/],
+      ["{}", [["c", true]], /^\{c: true, sealfig_integrity: R\}$/],
       [
         "a: [1, 2]\nb: {x: 1}\n",
         [["a[2]", 3], ["b.y", "q, r"]],

@@ -221,7 +221,7 @@ describe("key allowlist", () => {
     expect(kms.stats.count("Decrypt")).toBe(1);
   });
 
-  it("a write-only set (GenerateDataKey only) warns and writes a new valid record", async () => {
+  it("a write-only set (GenerateDataKey only) warns and keeps the old record: it never vouches for what it could not verify", async () => {
     const file = t.write("config/prod.yaml", sealedText);
     kms.stats.reset();
     const set = await runSealfig(["set", "config/prod.yaml", "api.token", "new-token"], {
@@ -230,22 +230,22 @@ describe("key allowlist", () => {
     });
     expect(set.code, set.stderr).toBe(0);
     expect(set.stderr).toContain("cannot verify the integrity record (KMS_ACCESS_DENIED)");
+    expect(set.stderr).toContain("OLD record");
     expect(kms.stats.count("Decrypt")).toBe(1); // the denied attempt to open the record's key
     const text = readFileSync(file, "utf8");
     const before = readIntegrityRecord(parseDocument(sealedText))!;
     const after = readIntegrityRecord(parseDocument(text))!;
-    expect(after.generation).toBe(2);
-    expect(after.wrappedDek).not.toEqual(before.wrappedDek); // a fresh integrity data key
+    expect(after).toEqual(before); // the same record, byte for byte
+    expect(text).toContain("api:");
     const provider = kmsProvider();
-    const config = await loadConfig({
+    const load = loadConfig({
       files: [file],
       providers: [provider],
       context: CONTEXT,
       cache: new DekCache(),
       trustedKeys: ["alias/app"],
     });
-    expect((config.api as Record<string, unknown>).token).toBe("new-token");
-    expect((config.db as Record<string, unknown>).password).toBe(CANARY);
+    await expect(load).rejects.toMatchObject({ code: "INTEGRITY_INVALID" });
     provider.destroy();
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SealfigError } from "../../src/errors.ts";
 import type { KmsServer } from "../../src/keys/kms_server/server.ts";
+import { KmsKeyProvider } from "../../src/keys/aws_kms.ts";
 import { ACCESS_KEY, equalBytes, providerFor, rejection, startTestServer } from "./_kms_fixture.ts";
 
 const CTX = { env: "dev" };
@@ -25,6 +26,25 @@ describe("KmsKeyProvider under faults (retries, deadline, access denied, concurr
     p.destroy();
     return out;
   }
+
+  it("a refused connection is KMS_UNAVAILABLE naming ECONNREFUSED, not a bare Error", async () => {
+    const closed = await startTestServer();
+    const endpoint = closed.endpoint;
+    await closed.close(); // nothing listens there now
+    const p = new KmsKeyProvider({
+      endpoint,
+      region: server.region,
+      credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: "x" },
+      baseDelayMs: 1,
+      maxDelayMs: 2,
+      maxAttempts: 2,
+    });
+    const err = await rejection(p.generateDataKey(keyArn, CTX));
+    p.destroy();
+    expect(err).toBeInstanceOf(SealfigError);
+    expect(err.code).toBe("KMS_UNAVAILABLE");
+    expect(err.message).toContain("last: ECONNREFUSED");
+  });
 
   it("decryptDataKey() succeeds within the retry budget when 30% of requests are throttled", async () => {
     const deks = await wrapMany(100);

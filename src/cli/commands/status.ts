@@ -10,7 +10,7 @@ import { DEFAULT_MAX_ALIAS_COUNT, type SealfigDocument } from "../../document/do
 import { documentToTree } from "../../config/tree.ts";
 import { openDocument } from "../../document/seal.ts";
 import { parseBlob } from "../../envelope/format.ts";
-import { isSealfigError } from "../../errors.ts";
+import { isSealfigError, type SealfigError } from "../../errors.ts";
 import { formatKeyRef } from "../../rules.ts";
 import { UsageError } from "../args.ts";
 import { type Command, flagBool } from "../command.ts";
@@ -193,7 +193,7 @@ export const checkCommand: Command = {
             documentToTree(doc, { maxAliasCount: DEFAULT_MAX_ALIAS_COUNT });
           } catch (err) {
             if (!isSealfigError(err)) throw err;
-            found.push({ where: file, what: `${err.message} [${err.code}]` });
+            found.push(errorProblem(file, err));
           }
         }
         const integrity = await integrityOf(target, doc);
@@ -218,14 +218,14 @@ export const checkCommand: Command = {
             });
           } catch (err) {
             if (!isSealfigError(err)) throw err;
-            found.push({ where: file, what: `${err.message} [${err.code}]` });
+            found.push(errorProblem(file, err));
           }
         }
       } catch (err) {
         if (!isSealfigError(err)) throw err;
-        found = [{ where: file, what: `${err.message} [${err.code}]` }];
+        found = [errorProblem(file, err)];
       }
-      for (const p of found) ctx.stderr(`${p.where}: ${p.what}\n`);
+      for (const p of found) ctx.stderr(`${p.where ? `${p.where}: ` : ""}${p.what}\n`);
       problems += found.length;
     }
     if (problems > 0) {
@@ -235,3 +235,8 @@ export const checkCommand: Command = {
     return ExitCode.OK;
   },
 };
+
+/** A problem from an error: its message names the place itself when it has a file. */
+function errorProblem(file: string, err: SealfigError): Problem {
+  return { where: err.file !== undefined ? "" : file, what: `${err.message} [${err.code}]` };
+}
