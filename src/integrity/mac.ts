@@ -39,7 +39,7 @@ import { ValueType, type ValueTypeName } from "../envelope/format.ts";
 import type { SecretValue } from "../envelope/value_codec.ts";
 import type { EncryptionContext } from "../keys/key_provider.ts";
 import { formatPath, type PathSegment, type ValuePath } from "../path.ts";
-import type { DocumentValue, SealfigDocument } from "../document/document.ts";
+import type { DocumentEntry, DocumentValue, SealfigDocument } from "../document/document.ts";
 import {
   INTEGRITY_KEY,
   INTEGRITY_VERSION,
@@ -262,7 +262,13 @@ export function macInput(
       if (e?.kind === "sealed") {
         leaf(path, LeafKind.sealed, typeByte, utf8(value as string));
       } else if (version === 1) {
-        leaf(path, LeafKind.plain, typeByte, canonicalTextV1(value, type, path));
+        const t1 = e ? v1Type(e) : type;
+        leaf(
+          path,
+          LeafKind.plain,
+          t1 === undefined ? 0 : ValueType[t1],
+          canonicalTextV1(value, t1, path),
+        );
       } else {
         const c = canonicalV2(value, type, path);
         leaf(path, LeafKind.plain, c.type, c.text);
@@ -352,10 +358,26 @@ export function recordMac(
  * within ±(2^53−1)), so two files with one v1 input are both accepted or both refused.
  */
 export function v1Uncovered(doc: SealfigDocument): DocumentValue[] {
-  return doc.values().filter((v) =>
-    v.kind === "plain" && v.type === "integer" &&
+  return doc.entries().filter((v) =>
+    v.kind === "plain" && v1Type(v) === "integer" &&
     !(typeof v.value === "number" && Number.isSafeInteger(v.value))
   );
+}
+
+/**
+ * The type the v1 MAC input records for a value: what the reader gave it when v1 was written. A
+ * tagged number with an integral value (`!!float 2.0`) was typed an integer then; it is a float
+ * now, so v1 inputs keep the old byte for it (the same JavaScript number either way; beyond 2^53
+ * {@link v1Uncovered} refuses it, as it refuses every integer v1 cannot pin).
+ */
+function v1Type(e: DocumentEntry): ValueTypeName | undefined {
+  if (
+    e.kind === "plain" && e.type === "float" && e.node.tag !== undefined &&
+    typeof e.value === "number" && Number.isInteger(e.value) && !Object.is(e.value, -0)
+  ) {
+    return "integer";
+  }
+  return e.type;
 }
 
 /**

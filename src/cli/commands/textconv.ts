@@ -50,7 +50,8 @@ export const textconvCommand: Command = {
   flags: {
     hashes: {
       type: "boolean",
-      description: "Show sha256:<12 hex> of each plaintext instead of the value",
+      description:
+        "Show sha256:<12 hex> of each secret's path and plaintext instead of the value (needs the key)",
     },
     rules: RULE_FLAGS.rules!,
     format: RULE_FLAGS.format!,
