@@ -261,16 +261,3 @@ export function selectVariables(
     .sort()
     .map((name) => ({ name, value: vars[name]!, origin: origin(name) }));
 }
-
-/** The 1-based line where a .env file defines `name`, if found. */
-export function dotenvLine(text: string, name: string): number | undefined {
-  const lines = text.split(/\r?\n/);
-  let found: number | undefined;
-  const re = new RegExp(
-    `^\\s*(?:export\\s+)?${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*[=:]`,
-  );
-  lines.forEach((l, i) => {
-    if (re.test(l)) found = i + 1;
-  });
-  return found;
-}
