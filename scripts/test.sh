@@ -50,14 +50,30 @@ read -r v_pass v_fail < <(node -e '
   catch { console.log(0, 1); }' "$tmp/vitest.json")
 
 step "deno test ($(npx --no-install deno --version | head -1))"
-npx --no-install deno test -A --no-check --reporter=dot tests/ 2>&1 | tee "$tmp/deno.txt"
-d_rc=${PIPESTATUS[0]}
-# summary: "ok | 3 passed (11 steps) | 0 failed" -- count steps (it() calls) when present
-d_line=$(grep -E '^(ok|FAILED) \|' "$tmp/deno.txt" | tail -1)
-d_pass=$(echo "$d_line" | grep -oE '[0-9]+ passed( \([0-9]+ steps?\))?' | grep -oE '[0-9]+' | tail -1)
-d_fail=$(echo "$d_line" | grep -oE '[0-9]+ failed( \([0-9]+ steps?\))?' | grep -oE '[0-9]+' | tail -1)
-d_pass=${d_pass:-0}; d_fail=${d_fail:-0}
-if [ "$d_rc" -ne 0 ] && [ "$d_fail" -eq 0 ]; then d_fail=1; fi
+# `deno test --parallel` runs test modules as workers of ONE process: they share its environment
+# variables and working directory (vitest's forks do not). Files that change either run in a second,
+# serial pass; the rest run in parallel. The split is found by pattern, so a new file that sets a
+# variable is serialised without anyone remembering to list it.
+mutates='process\.env(\.[A-Za-z_]+|\[[^]]+\]) *=[^=]|delete process\.env|Deno\.env\.(set|delete)|process\.chdir|Deno\.chdir'
+mapfile -t deno_serial < <(grep -rlE "$mutates" tests --include='*.test.ts' | sort)
+mapfile -t deno_parallel < <(find tests -name '*.test.ts' | sort | grep -vxF -f <(printf '%s\n' "${deno_serial[@]}"))
+d_pass=0; d_fail=0
+deno_pass() { # $1: label; rest: deno test arguments
+  local label=$1; shift
+  npx --no-install deno test -A --no-check --reporter=dot "$@" 2>&1 | tee "$tmp/deno-$label.txt"
+  local rc=${PIPESTATUS[0]}
+  # summary: "ok | 3 passed (11 steps) | 0 failed" -- count steps (it() calls) when present
+  local line p f
+  line=$(grep -E '^(ok|FAILED) \|' "$tmp/deno-$label.txt" | tail -1)
+  p=$(echo "$line" | grep -oE '[0-9]+ passed( \([0-9]+ steps?\))?' | grep -oE '[0-9]+' | tail -1)
+  f=$(echo "$line" | grep -oE '[0-9]+ failed( \([0-9]+ steps?\))?' | grep -oE '[0-9]+' | tail -1)
+  p=${p:-0}; f=${f:-0}
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  d_pass=$((d_pass + p)); d_fail=$((d_fail + f))
+}
+deno_pass parallel --parallel "${deno_parallel[@]}"
+echo "serial (these change process.env or the working directory): ${deno_serial[*]}"
+deno_pass serial "${deno_serial[@]}"
 
 step "npm build + consumer tests (packed package on node, mod.ts on deno)"
 c_pass=0; c_fail=1

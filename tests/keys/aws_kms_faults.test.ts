@@ -19,7 +19,9 @@ describe("KmsKeyProvider under faults (retries, deadline, access denied, concurr
   });
 
   async function wrapMany(n: number): Promise<{ wrapped: Uint8Array; plaintext: Uint8Array }[]> {
-    const p = providerFor(server, { maxConcurrency: 32 });
+    // The default per-call deadline (10 s) counts time queued behind the other 999 calls; on a
+    // loaded machine that is not what this fixture is about.
+    const p = providerFor(server, { maxConcurrency: 32, deadlineMs: 300_000 });
     const out = await Promise.all(
       Array.from({ length: n }, () => p.generateDataKey(keyArn, CTX)),
     );
@@ -165,7 +167,7 @@ describe("KmsKeyProvider under faults (retries, deadline, access denied, concurr
     const deks = await wrapMany(1000);
     expect(new Set(deks.map((d) => d.wrapped.join())).size).toBe(1000);
     const limit = 8;
-    const kms = providerFor(server, { maxConcurrency: limit });
+    const kms = providerFor(server, { maxConcurrency: limit, deadlineMs: 300_000 });
     server.stats.reset();
     server.faults.latencyMs = 1; // keep requests open long enough to overlap
     let opened: Uint8Array[];
