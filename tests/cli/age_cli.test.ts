@@ -10,7 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { runSealfig } from "../_helpers/cli.ts";
-import { AgeKeyProvider, defaultProviders, loadConfig } from "../../mod.ts";
+import {
+  AgeKeyProvider,
+  defaultProviders,
+  loadConfig,
+  LocalKeyProvider,
+  parseBlob,
+} from "../../mod.ts";
 
 const root = mkdtempSync(join(tmpdir(), "sealfig-age-cli-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -183,6 +189,95 @@ describe("sealfig with an age recipient", () => {
     expect(get.code).toBe(4);
     expect(get.stderr).toContain("KEY_UNTRUSTED");
     expect(get.stderr).toContain(other);
+  });
+
+  it("rewrap --to another recipient keeps every ciphertext; rotate moves a local file to the age key its rules now name", async () => {
+    const dir = await repo(recipients[0]!);
+    expect((await runSealfig(["encrypt", "-i", "app.yaml"], { cwd: dir, env: noKeys })).code)
+      .toBe(0);
+    const blobOf = (text: string) => parseBlob(/password: (sealfig:v1:\S+)/.exec(text)![1]!);
+    const before = blobOf(readFileSync(join(dir, "app.yaml"), "utf8"));
+    const withId = { ...noKeys, SEALFIG_AGE_KEY_FILE: keyFile };
+    writeFileSync(
+      join(dir, ".sealfig.yaml"),
+      readFileSync(join(dir, ".sealfig.yaml"), "utf8").replace(recipients[0]!, recipients[1]!) +
+        `trusted_keys: [${recipients[0]}]\n`,
+    );
+    const rw = await runSealfig(["rewrap", "app.yaml", "--to", recipients[1]!], {
+      cwd: dir,
+      env: withId,
+    });
+    expect(rw.code, rw.stderr).toBe(0);
+    const after = blobOf(readFileSync(join(dir, "app.yaml"), "utf8"));
+    expect(after.keyId).toBe(recipients[1]);
+    expect(after.providerId).toBe("age");
+    expect(after.ciphertext).toEqual(before.ciphertext);
+    expect(after.boundHeader).toEqual(before.boundHeader); // salt, IV, commitment, type
+    expect(after.wrappedDek).not.toEqual(before.wrappedDek);
+    // Only the second identity now: it opens the re-wrapped value and the new record.
+    const only2 = { ...noKeys, SEALFIG_AGE_KEY: identities[1]! };
+    const get = await runSealfig(["get", "app.yaml", "db.password"], { cwd: dir, env: only2 });
+    expect(get.code, get.stderr).toBe(0);
+    expect(get.stdout).toBe("hunter2\n");
+
+    // A file sealed with a local key, moved to age by rotate --key.
+    const dir2 = join(root, `r${n++}`);
+    mkdirSync(dir2);
+    const { id, key } = await LocalKeyProvider.generateKey();
+    const local = { ...noKeys, SEALFIG_KEY: key };
+    expect(
+      (await runSealfig(["init", "--key", `local:${id}`], { cwd: dir2, env: local })).code,
+    ).toBe(0);
+    writeFileSync(join(dir2, "app.yaml"), "db:\n  password: hunter2\n");
+    expect((await runSealfig(["encrypt", "-i", "app.yaml"], { cwd: dir2, env: local })).code)
+      .toBe(0);
+    writeFileSync(
+      join(dir2, ".sealfig.yaml"),
+      readFileSync(join(dir2, ".sealfig.yaml"), "utf8").replace(`local:${id}`, recipients[0]!) +
+        `trusted_keys: [local:${id}]\n`,
+    );
+    const rot = await runSealfig(["rotate", "app.yaml"], { cwd: dir2, env: local });
+    expect(rot.code, rot.stderr).toBe(0);
+    const moved = blobOf(readFileSync(join(dir2, "app.yaml"), "utf8"));
+    expect(moved.providerId).toBe("age");
+    expect(moved.keyId).toBe(recipients[0]);
+    const got = await runSealfig(["get", "app.yaml", "db.password"], {
+      cwd: dir2,
+      env: { ...noKeys, SEALFIG_AGE_KEY: identities[0]! },
+    });
+    expect(got.code, got.stderr).toBe(0);
+    expect(got.stdout).toBe("hunter2\n");
+  });
+
+  it("seal-env seals a variable to a recipient with no identity; the loader opens it when trusted", async () => {
+    const dir = await repo(recipients[0]!);
+    const se = await runSealfig(["seal-env", "APP_DB__PASSWORD", "-"], {
+      cwd: dir,
+      env: noKeys,
+      input: "from-env",
+    });
+    expect(se.code, se.stderr).toBe(0);
+    const blob = se.stdout.trim().split("=").pop()!;
+    expect(blob).toMatch(/^sealfig:v1:/);
+    expect(parseBlob(blob).keyId).toBe(recipients[0]);
+    writeFileSync(join(dir, "plain.yaml"), "db:\n  host: h\n");
+    const config = await loadConfig({
+      files: [join(dir, "plain.yaml")],
+      rules: false,
+      env: { prefix: "APP_", vars: { APP_DB__PASSWORD: blob } },
+      trustedKeys: [recipients[0]!],
+      providers: defaultProviders({ age: { identities: [identities[0]!] } }),
+    });
+    expect(config).toEqual({ db: { host: "h", password: "from-env" } });
+    // Not trusted: refused before any unwrap.
+    const err = await loadConfig({
+      files: [join(dir, "plain.yaml")],
+      rules: false,
+      env: { prefix: "APP_", vars: { APP_DB__PASSWORD: blob } },
+      trustedKeys: [`age:${recipients[1]}`],
+      providers: defaultProviders({ age: { identities: [identities[0]!] } }),
+    }).then(() => undefined, (e: unknown) => e);
+    expect((err as { code?: string }).code).toBe("KEY_UNTRUSTED");
   });
 
   it("init refuses an identity given as --key, without echoing it", async () => {
