@@ -217,6 +217,8 @@ export class AgeKeyProvider implements KeyProvider {
     context: EncryptionContext,
     _options?: ProviderCallOptions,
   ): Promise<Uint8Array> {
+    // A key id that is not a recipient is never echoed (it may be key material in the wrong place).
+    if (!RECIPIENT.test(keyId)) throw notRecipient(keyId);
     const identity = await this.#identity(keyId);
     if (wrapped.length > MAX_WRAPPED) throw unwrapFailed(keyId);
     const lib = await loadLibrary();

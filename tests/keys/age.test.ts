@@ -366,6 +366,8 @@ describe("AgeKeyProvider: identities never leak", () => {
       await failure(p.decryptDataKey(recipient, dk.wrapped, { a: "c" })),
       await failure(p.decryptDataKey(recipient, dk.wrapped.slice(1), { a: "b" })),
       await failure(p.generateDataKey(identity, {})),
+      await failure(p.decryptDataKey(identity, dk.wrapped, { a: "b" })),
+      await failure(p.rewrapDataKey(recipient, dk.wrapped, { a: "b" }, identity)),
       await failure(p.wrapDataKey(identity, dk.plaintext, {})),
       await failure(new AgeKeyProvider({ identities: [identity + "X"] }).keyIds()),
       thrown(() => parseKeyRef(identity)),
