@@ -58,13 +58,26 @@ const WHERE_IDENTITIES = "SEALFIG_AGE_KEY_FILE (an age key file, as age-keygen -
 
 type AgeLibrary = typeof import("age-encryption");
 let library: Promise<AgeLibrary> | undefined;
+let libraryLoads = 0;
 
+/** Import `age-encryption` once, on the first use of an age key (never at sealfig's import). */
 function loadLibrary(): Promise<AgeLibrary> {
   if (!library) {
-    library = import("age-encryption");
-    library.catch(() => (library = undefined));
+    libraryLoads++;
+    library = import("age-encryption").catch((err: unknown) => {
+      library = undefined;
+      throw new SealfigError("PROVIDER_FAILED", "Cannot load age-encryption", {
+        hint: "Install it next to sealfig (npm install age-encryption) to use age keys",
+        cause: err,
+      });
+    });
   }
   return library;
+}
+
+/** How many times this isolate started importing `age-encryption` (0 until an age key is used). */
+export function ageLibraryLoadCount(): number {
+  return libraryLoads;
 }
 
 /**
@@ -339,9 +352,10 @@ async function recipientOfIdentity(identity: string, where: string): Promise<str
         "age-keygen writes it; # starts a comment",
     });
   if (!IDENTITY.test(identity)) throw malformed();
+  const lib = await loadLibrary();
   let recipient: string;
   try {
-    recipient = await (await loadLibrary()).identityToRecipient(identity);
+    recipient = await lib.identityToRecipient(identity);
   } catch {
     // The library's message may quote the text: never pass it on.
     throw malformed();
