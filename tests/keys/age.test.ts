@@ -17,6 +17,7 @@ import {
   defaultAgeKeyFile,
   defaultProviders,
   encryptValue,
+  guardProviders,
   isAgeRecipient,
   KeyAllowlist,
   parseKeyRef,
@@ -410,6 +411,14 @@ describe("key references and the allowlist understand recipients", () => {
       // The same text under another provider id is another key.
       expect(await trust.isTrusted({ providerId: "local", keyId: r }, [])).toBe(false);
     }
+    // The guarded providers keep wrapDataKey (sealing is not restricted) and check decrypts.
+    const identity = fixtureIdentities[0]!;
+    const [guarded] = guardProviders(
+      [new AgeKeyProvider({ identities: [identity] })],
+      KeyAllowlist.of([other]),
+    );
+    const w = await guarded!.wrapDataKey!(r, new Uint8Array(32).fill(9), {});
+    expect((await failure(guarded!.decryptDataKey(r, w.wrapped, {}))).code).toBe("KEY_UNTRUSTED");
     const err = thrown(() => KeyAllowlist.of(["age1nope"]));
     expect(err.code).toBe("OPTION_INVALID");
     // A blob naming a malformed recipient is never trusted.
