@@ -27,7 +27,15 @@ import {
 } from "../crypto/bytes.ts";
 import { DEK_LENGTH } from "../crypto/data_key.ts";
 import { canonicalContext } from "../envelope/aad.ts";
-import { getEnv, joinPath, userConfigDir } from "../runtime.ts";
+import {
+  getEnv,
+  joinPath,
+  makeDir,
+  readFileBytes,
+  statFile,
+  userConfigDir,
+  writeFileAtomic,
+} from "../runtime.ts";
 import type {
   EncryptionContext,
   GeneratedDataKey,
@@ -113,6 +121,35 @@ export function containsAgeIdentity(text: string): boolean {
  */
 export function defaultAgeKeyFile(): string {
   return getEnv("SEALFIG_AGE_KEY_FILE") || joinPath(userConfigDir(), "sealfig", "age", "keys.txt");
+}
+
+/**
+ * Create a new X25519 identity and append it to an age key file, as `age-keygen -o` writes it
+ * (`# created:` and `# public key:` comments, then the identity). The file is created with mode
+ * 0600 in a 0700 directory, and refused (`KEY_FILE_PERMISSIONS`) when others can read it.
+ * Returns the new recipient (`age1…`).
+ *
+ * @example
+ * ```ts
+ * import { addAgeIdentityToFile } from "@sealfig/sealfig";
+ * const recipient = await addAgeIdentityToFile("/tmp/demo-age-keys.txt"); // "age1…"
+ * ```
+ */
+export async function addAgeIdentityToFile(file: string = defaultAgeKeyFile()): Promise<string> {
+  const identity = await AgeKeyProvider.generateIdentity();
+  const recipient = await AgeKeyProvider.recipientOf(identity);
+  await readKeyFile(file); // checks the permissions of an existing file
+  const existing = (await statFile(file))
+    ? new TextDecoder().decode(await readFileBytes(file)).replace(/\n*$/, "\n\n")
+    : "";
+  const created = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  await makeDir(joinPath(file, ".."), 0o700);
+  await writeFileAtomic(
+    file,
+    `${existing}# created: ${created}\n# public key: ${recipient}\n${identity}\n`,
+    { mode: 0o600 },
+  );
+  return recipient;
 }
 
 /** Options for {@link AgeKeyProvider}. */

@@ -6,12 +6,21 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { inspect } from "node:util";
 import {
+  addAgeIdentityToFile,
   AgeKeyProvider,
   decryptValue,
   defaultAgeKeyFile,
@@ -350,6 +359,41 @@ describe("AgeKeyProvider: where identities come from", () => {
   it("accepts an identity written in lower case (bech32 is case-insensitive)", async () => {
     const p = new AgeKeyProvider({ identities: [fixtureIdentities[0]!.toLowerCase()] });
     expect(await p.keyIds()).toEqual([vectors.recipients[0]]);
+  });
+});
+
+describe("addAgeIdentityToFile (sealfig keygen --age)", () => {
+  it("writes what age-keygen -o writes: 0600 in a 0700 directory, comments, appended", async () => {
+    const file = join(dir, "made", "age", "keys.txt");
+    const r1 = await addAgeIdentityToFile(file);
+    const r2 = await addAgeIdentityToFile(file);
+    expect(r1).not.toBe(r2);
+    if (process.platform !== "win32") {
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(statSync(join(dir, "made", "age")).mode & 0o777).toBe(0o700);
+    }
+    const text = readFileSync(file, "utf8");
+    const shape =
+      /^# created: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n# public key: (age1\S+)\nAGE-SECRET-KEY-1[0-9A-Z]{58}\n$/;
+    const blocks = text.split("\n\n");
+    expect(blocks.length).toBe(2);
+    expect(shape.exec(blocks[0]! + "\n")?.[1]).toBe(r1);
+    expect(shape.exec(blocks[1]!)?.[1]).toBe(r2);
+    expect((await new AgeKeyProvider({ keyFile: file }).keyIds()).sort()).toEqual([r1, r2].sort());
+    if (!AGE_CLI) return console.warn(SKIP_REASON);
+    // The age tools read it: age-keygen -y prints the recipients sealfig printed.
+    const y = spawnSync("age-keygen", ["-y", file], { encoding: "utf8" });
+    expect(y.status).toBe(0);
+    expect(y.stdout.trim().split("\n")).toEqual([r1, r2]);
+  });
+
+  it("refuses to add to a file others can read", async () => {
+    if (process.platform === "win32") return; // POSIX modes only
+    const file = privateFile("loose-add.txt", fixtureKeys);
+    chmodSync(file, 0o640);
+    const err = await failure(addAgeIdentityToFile(file));
+    expect(err.code).toBe("KEY_FILE_PERMISSIONS");
+    expect(readFileSync(file, "utf8")).toBe(fixtureKeys);
   });
 });
 
