@@ -33,6 +33,13 @@ export { BLOB_PREFIX, isBlob, parseBlob, ValueType } from "./src/envelope/format
 export type { BlobHeader, ParsedBlob, ValueTypeName } from "./src/envelope/format.ts";
 export { addKeyToFile, defaultKeyFile, LocalKeyProvider } from "./src/keys/local.ts";
 export type { LocalKeyProviderOptions } from "./src/keys/local.ts";
+export {
+  addAgeIdentityToFile,
+  AgeKeyProvider,
+  defaultAgeKeyFile,
+  isAgeRecipient,
+} from "./src/keys/age.ts";
+export type { AgeKeyProviderOptions } from "./src/keys/age.ts";
 export { formatPath, parsePath } from "./src/path.ts";
 export type { PathSegment, ValuePath } from "./src/path.ts";
 

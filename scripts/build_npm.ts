@@ -138,11 +138,12 @@ cpSync(join(root, "docs"), join(outDir, "docs"), {
 });
 // 4b. The bin is one bundle (esbuild, exact-pinned devDependency): sealfig's own modules, yaml
 //     and dotenv in one file that starts like a native tool, instead of ~60 files resolved and
-//     compiled one by one. The AWS SDK and zod stay lazy, external imports (dependencies of the
-//     package, loaded only on the first KMS call / the first rules file read). Node built-ins stay
+//     compiled one by one. The AWS SDK, zod and age-encryption stay lazy, external imports
+//     (dependencies of the package, loaded only on the first KMS call / the first rules file
+//     read / the first age key used). Node built-ins stay
 //     external; the banner gives bundled CommonJS code (yaml, dotenv) a `require`.
 const esbuildBin = join(root, "node_modules", "esbuild", "bin", "esbuild");
-const LAZY_EXTERNAL = ["@aws-sdk/client-kms", "zod"];
+const LAZY_EXTERNAL = ["@aws-sdk/client-kms", "zod", "age-encryption"];
 const metaFile = join(outDir, "bin-meta.json");
 execFileSync(esbuildBin, [
   join(root, "scripts", "sealfig.ts"),

@@ -8,7 +8,7 @@
  * # .sealfig.yaml
  * rules:
  *   - files: '^config/production\.ya?ml$'
- *     key: local:lk_0123456789abcdef       # or an AWS KMS key ARN / alias ARN / alias/name
+ *     key: local:lk_0123456789abcdef       # or a KMS key ARN / alias ARN / alias/name / age1…
  *     context: { app: shop, env: prod }    # bound to every value; KMS EncryptionContext
  *     secret: '(password|token|secret|key)$'  # keys sealed even without !secret
  *     dek: per-file                        # or per-value
@@ -21,6 +21,7 @@
  * @module
  */
 import { isSealfigError, SealfigError } from "./errors.ts";
+import { AGE_PROVIDER_ID, containsAgeIdentity, isAgeRecipient } from "./keys/age.ts";
 import { parseDocument } from "./document/document.ts";
 import type { EncryptionContext } from "./keys/key_provider.ts";
 import { DEFAULT_MAX_VALUES_PER_DEK } from "./envelope/values.ts";
@@ -120,7 +121,7 @@ export function rulesValidatorLoadCount(): number {
 export interface RuleEntry {
   /** Regex on the file path relative to the rules file (with `/` separators). */
   files: string;
-  /** Key reference (`local:<id>`, KMS ARN, `alias/<name>`). */
+  /** Key reference (`local:<id>`, KMS ARN, `alias/<name>`, age recipient `age1…`). */
   key?: string | undefined;
   /** Encryption context. */
   context?: Record<string, string> | undefined;
@@ -149,8 +150,9 @@ export interface Rules {
 }
 
 /**
- * Parse a key reference: `local:<id>`, `aws-kms:<ref>`, a KMS key or alias ARN, or `alias/<name>`.
- * Throws `OPTION_INVALID` for anything else.
+ * Parse a key reference: `local:<id>`, `aws-kms:<ref>`, a KMS key or alias ARN, `alias/<name>`,
+ * or an age recipient (`age1…`, also written `age:age1…`). Throws `OPTION_INVALID` for anything
+ * else (never quoting an age identity).
  *
  * @example
  * ```ts
@@ -160,18 +162,40 @@ export interface Rules {
  * ```
  */
 export function parseKeyRef(ref: string): KeyRef {
+  if (containsAgeIdentity(ref)) {
+    // Never echoed: an identity is a secret key.
+    throw new SealfigError(
+      "OPTION_INVALID",
+      "A key reference is an age identity, not a recipient",
+      {
+        hint:
+          "Name an age key by its recipient (age1…, age-keygen -y KEYFILE prints it); keep the " +
+          "identity in SEALFIG_AGE_KEY_FILE or SEALFIG_AGE_KEY",
+      },
+    );
+  }
+  const age = /^(?:age:)?(age1.*)$/.exec(ref);
+  if (age) {
+    if (isAgeRecipient(age[1]!)) return { providerId: AGE_PROVIDER_ID, keyId: age[1]! };
+    throw new SealfigError("OPTION_INVALID", "Malformed age recipient in a key reference", {
+      hint:
+        "An age recipient is age1 followed by 58 lower-case characters, as age-keygen prints it",
+    });
+  }
   const m = /^(local|aws-kms):(.+)$/.exec(ref);
   if (m) return { providerId: m[1]!, keyId: m[2]! };
   if (/^arn:aws[a-z-]*:kms:/.test(ref) || /^alias\//.test(ref)) {
     return { providerId: "aws-kms", keyId: ref };
   }
   throw new SealfigError("OPTION_INVALID", `Unrecognised key reference ${JSON.stringify(ref)}`, {
-    hint: "Use local:<key id>, a KMS key ARN, an alias ARN, alias/<name> or aws-kms:<key id>",
+    hint: "Use local:<key id>, a KMS key ARN, an alias ARN, alias/<name>, aws-kms:<key id> or an " +
+      "age recipient (age1…)",
   });
 }
 
 /** Format a key reference for messages and rules files. */
 export function formatKeyRef(ref: KeyRef): string {
+  if (ref.providerId === AGE_PROVIDER_ID && isAgeRecipient(ref.keyId)) return ref.keyId;
   if (
     ref.providerId === "aws-kms" && (ref.keyId.startsWith("arn:") || ref.keyId.startsWith("alias/"))
   ) {

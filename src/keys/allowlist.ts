@@ -6,6 +6,7 @@
  * and a blob under any other key is `KEY_UNTRUSTED`.
  *
  * - Local keys: compared by key id (`lk_…`).
+ * - age keys: compared by recipient (`age1…`; `age:age1…` in references).
  * - KMS keys: blobs record key ARNs. Trusted references that are aliases (`alias/app`, alias ARNs)
  *   or bare key ids are resolved to ARNs once per provider (`KeyProvider.resolveKeyId`, KMS
  *   `DescribeKey`), and only when a blob's key is not already trusted by ARN. Multi-Region key
@@ -14,9 +15,13 @@
  * @module
  */
 import { SealfigError, type SealfigErrorOptions } from "../errors.ts";
+import { AGE_PROVIDER_ID, containsAgeIdentity, isAgeRecipient } from "./age.ts";
 import type { KeyProvider } from "./key_provider.ts";
 
-/** Which keys to trust: key references (`local:<id>`, KMS key/alias ARN, `alias/<name>`), or `"any"`. */
+/**
+ * Which keys to trust: key references (`local:<id>`, KMS key/alias ARN, `alias/<name>`, age
+ * recipient), or `"any"`.
+ */
 export type TrustedKeys = readonly string[] | "any";
 
 /** A (provider, key) pair as a blob or record names it. */
@@ -58,7 +63,8 @@ const OTHER_KEY_ID = /^[\x21-\x7e]{1,2048}$/;
 /**
  * Whether `keyId` is a well-formed key reference for `providerId`: for `aws-kms` a key ARN, alias
  * ARN, `alias/<name>`, key id or `mrk-` id (strictly: partition, Region, 12-digit account); for
- * `local` an `lk_` id; for other providers printable text without spaces.
+ * `local` an `lk_` id; for `age` a native recipient (`age1…`); for other providers printable text
+ * without spaces.
  *
  * @example
  * ```ts
@@ -72,6 +78,7 @@ export function isValidKeyReference(providerId: string, keyId: string): boolean 
       BARE_KEY_ID.test(keyId);
   }
   if (providerId === "local") return LOCAL_KEY_ID.test(keyId);
+  if (providerId === AGE_PROVIDER_ID) return isAgeRecipient(keyId);
   return /^[a-z0-9-]{1,32}$/.test(providerId) && OTHER_KEY_ID.test(keyId);
 }
 
@@ -102,9 +109,21 @@ function parseRef(ref: string, index: number): KeyName {
       },
     );
   }
+  if (containsAgeIdentity(ref)) {
+    throw new SealfigError(
+      "OPTION_INVALID",
+      `Trusted key #${index + 1} is an age identity, not its recipient`,
+      {
+        hint: "Name an age key by its recipient (age1…; age-keygen -y KEYFILE prints it); keep " +
+          "the identity in SEALFIG_AGE_KEY_FILE or SEALFIG_AGE_KEY",
+      },
+    );
+  }
   const m = /^([a-z0-9-]{1,32}):(.+)$/.exec(ref);
   let k: KeyName | undefined;
-  if (m && !ref.startsWith("arn:") && !ref.startsWith("alias/")) {
+  if (ref.startsWith("age1")) {
+    k = { providerId: AGE_PROVIDER_ID, keyId: ref };
+  } else if (m && !ref.startsWith("arn:") && !ref.startsWith("alias/")) {
     k = { providerId: m[1]!, keyId: m[2]! };
   } else if (ref.startsWith("arn:") || ref.startsWith("alias/")) {
     k = { providerId: "aws-kms", keyId: ref };
@@ -112,13 +131,15 @@ function parseRef(ref: string, index: number): KeyName {
   if (k && isValidKeyReference(k.providerId, k.keyId)) return k;
   throw new SealfigError("OPTION_INVALID", `Trusted key #${index + 1} is not a key reference`, {
     hint: "Use local:lk_<16 hex digits>, a KMS key ARN (arn:aws:kms:<region>:<12-digit " +
-      "account>:key/<key id>), an alias ARN, alias/<name> or aws-kms:<key id>",
+      "account>:key/<key id>), an alias ARN, alias/<name>, aws-kms:<key id> or an age " +
+      "recipient (age1…)",
   });
 }
 
-/** How a key name is shown in messages (`local:lk_…`, or the ARN). */
+/** How a key name is shown in messages (`local:lk_…`, the ARN, or the age recipient). */
 export function describeKeyName(k: KeyName): string {
-  return k.providerId === "aws-kms" && k.keyId.startsWith("arn:")
+  return (k.providerId === "aws-kms" && k.keyId.startsWith("arn:")) ||
+      (k.providerId === AGE_PROVIDER_ID && isAgeRecipient(k.keyId))
     ? k.keyId
     : `${k.providerId}:${k.keyId}`;
 }
@@ -325,6 +346,9 @@ export function guardProviders(
         return await p.decryptDataKey(keyId, wrapped, context, options);
       },
     };
+    // Sealing under a key the caller chose is not restricted (as for generateDataKey).
+    const wrap = p.wrapDataKey?.bind(p);
+    if (wrap) guarded.wrapDataKey = wrap;
     const rewrap = p.rewrapDataKey?.bind(p);
     if (rewrap) {
       guarded.rewrapDataKey = async (keyId, wrapped, context, toKeyId, options) => {

@@ -69,6 +69,16 @@ export interface KeyProvider {
     options?: ProviderCallOptions,
   ): Promise<Uint8Array>;
   /**
+   * Wrap a data key the caller already holds (say, one another key wraps too) under `keyId`,
+   * bound to `context`. Optional here; the age provider implements it.
+   */
+  wrapDataKey?(
+    keyId: string,
+    plaintext: Uint8Array,
+    context: EncryptionContext,
+    options?: ProviderCallOptions,
+  ): Promise<{ wrapped: Uint8Array; keyId: string }>;
+  /**
    * Re-wrap a data key under another KEK of the same provider without exposing it to the caller
    * where the provider allows (KMS ReEncrypt). Optional.
    */

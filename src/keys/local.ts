@@ -233,9 +233,10 @@ export function defaultKeyFile(): string {
 
 /**
  * Read a key file: `[lineNumber, keyText]` pairs. A missing file yields none. Throws
- * `KEY_FILE_PERMISSIONS` when the file is readable by group or others (POSIX).
+ * `KEY_FILE_PERMISSIONS` when the file is readable by group or others (POSIX). Also reads age
+ * identity files (src/keys/age.ts): same rules, `#` comments and blank lines skipped.
  */
-async function readKeyFile(file: string): Promise<[number, string][]> {
+export async function readKeyFile(file: string): Promise<[number, string][]> {
   const info = await statFile(file);
   if (!info) return [];
   if (!isWindows && info.mode !== undefined && (info.mode & 0o077) !== 0) {

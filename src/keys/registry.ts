@@ -1,11 +1,12 @@
 /**
- * The composition root for key providers: the default set (local keys and AWS KMS), and finding
+ * The composition root for key providers: the default set (local keys, AWS KMS, age), and finding
  * the provider a key reference names. Everything else receives providers from here and talks to
  * them only through the {@link KeyProvider} interface.
  *
  * @module
  */
 import { SealfigError } from "../errors.ts";
+import { AgeKeyProvider, type AgeKeyProviderOptions } from "./age.ts";
 import { KmsKeyProvider, type KmsKeyProviderOptions } from "./aws_kms.ts";
 import type { KeyProvider } from "./key_provider.ts";
 import { LocalKeyProvider, type LocalKeyProviderOptions } from "./local.ts";
@@ -16,21 +17,28 @@ export interface DefaultProvidersOptions {
   local?: LocalKeyProviderOptions;
   /** Options for the AWS KMS provider (its SDK loads only when a KMS key is used). */
   kms?: KmsKeyProviderOptions;
+  /** Options for the age provider (its library loads only when an age key is used). */
+  age?: AgeKeyProviderOptions;
 }
 
 /**
- * The default providers: local keys, and AWS KMS configured from the environment exactly as the
- * AWS SDK does it. Constructing them reads no file and loads no SDK; that happens on first use.
+ * The default providers: local keys, AWS KMS configured from the environment exactly as the AWS
+ * SDK does it, and age. Constructing them reads no file and loads no SDK; that happens on first
+ * use.
  *
  * @example
  * ```ts
  * import { defaultProviders } from "@sealfig/sealfig";
  * const providers = defaultProviders({ kms: { preferredRegion: "eu-west-1" } });
- * providers.map((p) => p.id); // ["local", "aws-kms"]
+ * providers.map((p) => p.id); // ["local", "aws-kms", "age"]
  * ```
  */
 export function defaultProviders(options: DefaultProvidersOptions = {}): KeyProvider[] {
-  return [new LocalKeyProvider(options.local), new KmsKeyProvider(options.kms)];
+  return [
+    new LocalKeyProvider(options.local),
+    new KmsKeyProvider(options.kms),
+    new AgeKeyProvider(options.age),
+  ];
 }
 
 /** The provider with `id` among `providers`; throws `PROVIDER_UNKNOWN` when none has it. */

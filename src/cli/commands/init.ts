@@ -21,7 +21,7 @@ export const initCommand: Command = {
     "init [--key REF] [--files REGEX] [--context k=v]... [--secret REGEX] [--dek per-file|per-value] [--dir DIR] [--force]",
   details: [
     "Without --key, uses the first local key in the key file, creating one if there is none.",
-    "REF is local:<id>, a KMS key ARN, an alias ARN or alias/<name>.",
+    "REF is local:<id>, a KMS key ARN, an alias ARN, alias/<name> or an age recipient (age1…).",
     "Without --secret, the rule has no secret: field and the built-in secret-name matcher applies",
     "(DB_PASSWORD, apiKey, stripeSecretKey … in any spelling; see docs/rules.md).",
     "Everything is validated before anything is written: an invalid regex, a reserved or",
@@ -165,7 +165,8 @@ function validKeyRef(ref: string): string {
     parsed = parseKeyRef(ref);
   } catch {
     throw new SealfigError("OPTION_INVALID", "--key is not a key reference", {
-      hint: "Use local:<key id>, a KMS key ARN, an alias ARN, alias/<name> or aws-kms:<key id>",
+      hint: "Use local:<key id>, a KMS key ARN, an alias ARN, alias/<name>, aws-kms:<key id> or " +
+        "an age recipient (age1…)",
     });
   }
   if (parsed.providerId === "local" && !/^lk_[0-9a-f]{16}$/.test(parsed.keyId)) {

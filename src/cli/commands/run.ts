@@ -8,6 +8,7 @@
 import { loadConfigWithReport } from "../../config/load_config.ts";
 import type { StandardSchemaV1 } from "../../config/validate.ts";
 import { SealfigError } from "../../errors.ts";
+import { containsAgeIdentity } from "../../keys/age.ts";
 import { defaultProviders } from "../../keys/registry.ts";
 import { importFile, isWindows, runChild, signalNumber } from "../../runtime.ts";
 import { UsageError } from "../args.ts";
@@ -28,7 +29,8 @@ export const runCommand: Command = {
     "--schema imports MODULE and validates with its EXPORT (default: `schema`, then `default`).",
     "The child's environment never carries key material: SEALFIG_KEY, SEALFIG_KEY_FILE,",
     "SEALFIG_KEY_* and SEALFIG_AGE_KEY* are removed, and so is any variable whose value holds a",
-    "local key (sealfig-local-key-…). The child runs as the same user with the same HOME: it can",
+    "local key (sealfig-local-key-…) or an age identity (AGE-SECRET-KEY-…). The child runs as the",
+    "same user with the same HOME: it can",
     "read the key files that user can (see README). Cloud credentials (AWS_*) are passed on.",
     "A config variable never silently replaces an inherited one (PATH, LD_PRELOAD, NODE_OPTIONS …):",
     "that is RUN_ENV_COLLISION, unless --override NAME names it. Use --prefix to keep them apart.",
@@ -166,7 +168,10 @@ const KEY_VARIABLE = /^SEALFIG_(KEY|KEY_FILE|KEY_.*|AGE_KEY.*)$/;
 export function withoutKeyMaterial(env: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (KEY_VARIABLE.test(name.toUpperCase()) || value.includes("sealfig-local-key-")) continue;
+    if (
+      KEY_VARIABLE.test(name.toUpperCase()) || value.includes("sealfig-local-key-") ||
+      containsAgeIdentity(value)
+    ) continue;
     out[name] = value;
   }
   return out;
