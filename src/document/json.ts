@@ -339,12 +339,13 @@ export function parseJsonText(text: string, file?: string): JsonLayout {
           }
           ws();
           if (text[pos] === ",") {
+            const comma = pos;
             pos++;
             lead = pos;
             ws();
             if (text[pos] === close) {
               throw syntax(
-                pos - 1,
+                comma,
                 "A trailing comma",
                 "Remove the comma before the closing bracket",
               );
