@@ -693,6 +693,42 @@ export function renderJson(base: JsonLayout, want: JsonWant | undefined): string
   return text.slice(0, root.start) + render(root, want, 0) + text.slice(root.end);
 }
 
+/**
+ * The JSON origin of each line of an edited view: a line keeps the origin of the old view's line it
+ * still is (same text before the value: indentation and key, or `-`), matched in order (lines
+ * inserted or removed by an edit shift the rest); a line an edit added has none, and reports its
+ * view position.
+ */
+function alignLines(
+  oldText: string,
+  newText: string,
+  lines: readonly (JsonViewLine | undefined)[],
+): (JsonViewLine | undefined)[] {
+  const head = (line: string, l: JsonViewLine | undefined) =>
+    l === undefined ? undefined : line.slice(0, l.viewCol - 1).trimEnd();
+  const olds = oldText.split("\n");
+  const news = newText.split("\n");
+  const out: (JsonViewLine | undefined)[] = [];
+  let i = 0;
+  for (const line of news) {
+    let found: number | undefined;
+    for (let k = i; k < olds.length && k < i + 64; k++) {
+      const h = head(olds[k]!, lines[k]);
+      if (h !== undefined && h === head(line, lines[k])) {
+        found = k;
+        break;
+      }
+    }
+    if (found === undefined) {
+      out.push(undefined);
+      continue;
+    }
+    out.push(lines[found]);
+    i = found + 1;
+  }
+  return out;
+}
+
 /** What a JSON document's position() needs: the JSON text and where each view line comes from. */
 interface PositionMap {
   readonly layout: JsonLayout;
@@ -771,12 +807,9 @@ function defineJsonDocument(
 
     override withText(text: string): SealfigDocument {
       const map = positionsOf.get(this)!;
-      // Line by line positions hold while the view keeps its lines (a value changed in place);
-      // otherwise the new view's own lines are reported.
-      const sameLines = text.split("\n").length === this.text.split("\n").length;
       return new JsonDocument(this.#layout, this, this.file, {
         text,
-        lines: sameLines ? map.lines : [],
+        lines: alignLines(this.text, text, map.lines),
       });
     }
 

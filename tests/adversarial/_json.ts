@@ -29,6 +29,8 @@ import { CONTEXT, key1, local } from "./_fixture.ts";
 const RUNS = DEEP ? 1000 : 40;
 const MUTATION_RUNS = DEEP ? 3000 : 150;
 const CYCLES = 3;
+/** Deep runs take minutes on a loaded machine; the quick ones keep the default timeout. */
+const DEEP_TIMEOUT = DEEP ? 900_000 : undefined;
 
 /** A generated JSON value: scalars carry the text they are written as and their typed value. */
 type Gen =
@@ -205,6 +207,14 @@ const SECRET = /password|apiKey|token|secret/;
 const isSecretPath = (path: readonly (string | number)[]) =>
   path.some((s) => typeof s === "string" && SECRET.test(s));
 
+/** A listed value is the typed value (same type and value). */
+function same(
+  v: { value: TypedValue["value"]; type: TypedValue["type"] | undefined },
+  tv: TypedValue,
+) {
+  return v.type !== undefined && sameTypedValue({ value: v.value, type: v.type }, tv);
+}
+
 /** Blobs of a document by path text. */
 function blobs(doc: SealfigDocument): Map<string, string> {
   return new Map(
@@ -270,118 +280,122 @@ export function jsonSuite(): void {
       dir = tempDir("json");
     });
 
-    it(`fidelity: every JSON value and byte survives ${CYCLES} cycles (${RUNS} files)`, async () => {
-      const cache = new DekCache();
-      let values = 0, changed = 0, files = 0;
-      const done = tried("properties", RUNS);
-      await fc.assert(
-        fc.asyncProperty(jsonFileArb, async (f) => {
-          const text = renderJsonFile(f);
-          const plain = parseDocument(text, { file: "x.json" });
-          expect(plain.format).toBe("json");
-          const want = leaves(f);
-          // Read exactly as written (typed as in YAML), written back byte for byte.
-          const got = new Map(plain.values().map((v) => [JSON.stringify(v.path), v]));
-          for (const [p, tv] of want) {
-            const v = got.get(p);
-            expect(v !== undefined && v.type !== undefined && sameTypedValue(v, tv), p).toBe(true);
-          }
-          expect(got.size).toBe(want.size);
-          expect(plain.toString()).toBe(text);
-          const seal = (doc: SealfigDocument, previous?: SealfigDocument) =>
-            sealDocument(doc, {
-              provider: local,
-              keyId: key1.id,
-              context: CONTEXT,
-              cache,
-              select: (v) => isSecretPath(v.path) || previous?.get(v.path)?.kind === "sealed",
-              ...(previous ? { previous } : {}),
-            });
-          const first = (await seal(plain)).document;
-          let sealed = parseDocument(first.toString(), { file: "x.json" });
-          // Still JSON; sealing changed only the sealed values' own text.
-          expect(() => JSON.parse(sealed.toString().replace(/^\ufeff/, ""))).not.toThrow();
-          expect(unsealText(sealed.toString(), text)).toBe(
-            text.replace(/^\ufeff/, "").replace(/\r\n/g, "\n"),
-          );
-          values += want.size;
-          files++;
-          for (let cycle = 1; cycle <= CYCLES; cycle++) {
-            const before = blobs(sealed);
-            const decrypted = (await decryptDocument(sealed, {
-              providers: [local],
-              context: CONTEXT,
-              cache,
-            })).document;
-            const view = parseDocument(stripIntegrityRecord(decrypted), { file: "x.json" });
-            const viewValues = new Map(view.values().map((v) => [JSON.stringify(v.path), v]));
-            const lost = [...want].filter(([p, tv]) => {
-              const v = viewValues.get(p);
-              return !(v && v.type !== undefined && sameTypedValue(v, tv));
-            });
-            changed += lost.length;
-            expect(lost.map(([p]) => p), "values changed by the plaintext view").toEqual([]);
-            // The decrypted file is the original but for the spelling of the secrets (written
-            // back canonically, as JSON.stringify would: a value, not its escapes, is sealed).
-            if (cycle === 1) {
-              const bare = stripIntegrityRecord(decrypted);
-              expect(bare.startsWith("\ufeff")).toBe(f.bom);
-              expect(unsealText(bare, text)).toBe(
-                text.replace(/^\ufeff/, "").replace(/\r\n/g, "\n"),
-              );
+    it(
+      `fidelity: every JSON value and byte survives ${CYCLES} cycles (${RUNS} files)`,
+      async () => {
+        const cache = new DekCache();
+        let values = 0, changed = 0, files = 0;
+        const done = tried("properties", RUNS);
+        await fc.assert(
+          fc.asyncProperty(jsonFileArb, async (f) => {
+            const text = renderJsonFile(f);
+            const plain = parseDocument(text, { file: "x.json" });
+            expect(plain.format).toBe("json");
+            const want = leaves(f);
+            // Read exactly as written (typed as in YAML), written back byte for byte.
+            const got = new Map(plain.values().map((v) => [JSON.stringify(v.path), v]));
+            for (const [p, tv] of want) {
+              const v = got.get(p);
+              expect(v !== undefined && same(v, tv), p).toBe(true);
             }
-            const again = await seal(view, sealed);
-            expect(again.sealed).toBe(0);
-            expect(again.document.toString()).toBe(stripIntegrityRecord(sealed));
-            const edited = await seal(setValue(view, ["counter"], `c${cycle}`), sealed);
-            expect(edited.sealed).toBe(0);
-            expect(blobs(edited.document)).toEqual(before);
-            const set = await setSecret(edited.document, ["extra_token"], `extra-${cycle}`, {
-              provider: local,
-              keyId: key1.id,
-              context: CONTEXT,
-              reuseDataKey: { providers: [local], cache },
-            });
-            const after = blobs(set);
-            after.delete("extra_token");
-            const untouched = new Map(before);
-            untouched.delete("extra_token");
-            expect(after).toEqual(untouched);
-            const { document: stamped } = await stampDocument(set, {
-              provider: local,
-              keyId: key1.id,
-              context: CONTEXT,
-              generation: cycle,
-            });
-            const stampedText = stamped.toString();
-            expect(() => JSON.parse(stampedText.replace(/^\ufeff/, ""))).not.toThrow();
-            const file = dir.write("fidelity.json", stampedText);
-            const config = await loadConfig({
-              files: [file],
-              providers: [local],
-              cache,
-              context: CONTEXT,
-              trustedKeys: [`local:${key1.id}`],
-              integrity: "require",
-            });
-            const wrong = [...want].filter(([p, tv]) =>
-              !sameLoaded(configLeaf(config, JSON.parse(p)), tv)
+            expect(got.size).toBe(want.size);
+            expect(plain.toString()).toBe(text);
+            const seal = (doc: SealfigDocument, previous?: SealfigDocument) =>
+              sealDocument(doc, {
+                provider: local,
+                keyId: key1.id,
+                context: CONTEXT,
+                cache,
+                select: (v) => isSecretPath(v.path) || previous?.get(v.path)?.kind === "sealed",
+                ...(previous ? { previous } : {}),
+              });
+            const first = (await seal(plain)).document;
+            let sealed = parseDocument(first.toString(), { file: "x.json" });
+            // Still JSON; sealing changed only the sealed values' own text.
+            expect(() => JSON.parse(sealed.toString().replace(/^\ufeff/, ""))).not.toThrow();
+            expect(unsealText(sealed.toString(), text)).toBe(
+              text.replace(/^\ufeff/, "").replace(/\r\n/g, "\n"),
             );
-            changed += wrong.length;
-            expect(wrong.map(([p]) => p), "values changed by the loader").toEqual([]);
-            expect(configLeaf(config, ["counter"])).toBe(`c${cycle}`);
-            expect(configLeaf(config, ["extra_token"])).toBe(`extra-${cycle}`);
-            sealed = parseDocument(stampedText, { file: "x.json" });
-          }
-        }),
-        { numRuns: RUNS },
-      );
-      done();
-      note(
-        "properties",
-        `json fidelity: ${values} values in ${files} JSON files × ${CYCLES} cycles, ${changed} changed`,
-      );
-    });
+            values += want.size;
+            files++;
+            for (let cycle = 1; cycle <= CYCLES; cycle++) {
+              const before = blobs(sealed);
+              const decrypted = (await decryptDocument(sealed, {
+                providers: [local],
+                context: CONTEXT,
+                cache,
+              })).document;
+              const view = parseDocument(stripIntegrityRecord(decrypted), { file: "x.json" });
+              const viewValues = new Map(view.values().map((v) => [JSON.stringify(v.path), v]));
+              const lost = [...want].filter(([p, tv]) => {
+                const v = viewValues.get(p);
+                return !(v && same(v, tv));
+              });
+              changed += lost.length;
+              expect(lost.map(([p]) => p), "values changed by the plaintext view").toEqual([]);
+              // The decrypted file is the original but for the spelling of the secrets (written
+              // back canonically, as JSON.stringify would: a value, not its escapes, is sealed).
+              if (cycle === 1) {
+                const bare = stripIntegrityRecord(decrypted);
+                expect(bare.startsWith("\ufeff")).toBe(f.bom);
+                expect(unsealText(bare, text)).toBe(
+                  text.replace(/^\ufeff/, "").replace(/\r\n/g, "\n"),
+                );
+              }
+              const again = await seal(view, sealed);
+              expect(again.sealed).toBe(0);
+              expect(again.document.toString()).toBe(stripIntegrityRecord(sealed));
+              const edited = await seal(setValue(view, ["counter"], `c${cycle}`), sealed);
+              expect(edited.sealed).toBe(0);
+              expect(blobs(edited.document)).toEqual(before);
+              const set = await setSecret(edited.document, ["extra_token"], `extra-${cycle}`, {
+                provider: local,
+                keyId: key1.id,
+                context: CONTEXT,
+                reuseDataKey: { providers: [local], cache },
+              });
+              const after = blobs(set);
+              after.delete("extra_token");
+              const untouched = new Map(before);
+              untouched.delete("extra_token");
+              expect(after).toEqual(untouched);
+              const { document: stamped } = await stampDocument(set, {
+                provider: local,
+                keyId: key1.id,
+                context: CONTEXT,
+                generation: cycle,
+              });
+              const stampedText = stamped.toString();
+              expect(() => JSON.parse(stampedText.replace(/^\ufeff/, ""))).not.toThrow();
+              const file = dir.write("fidelity.json", stampedText);
+              const config = await loadConfig({
+                files: [file],
+                providers: [local],
+                cache,
+                context: CONTEXT,
+                trustedKeys: [`local:${key1.id}`],
+                integrity: "require",
+              });
+              const wrong = [...want].filter(([p, tv]) =>
+                !sameLoaded(configLeaf(config, JSON.parse(p)), tv)
+              );
+              changed += wrong.length;
+              expect(wrong.map(([p]) => p), "values changed by the loader").toEqual([]);
+              expect(configLeaf(config, ["counter"])).toBe(`c${cycle}`);
+              expect(configLeaf(config, ["extra_token"])).toBe(`extra-${cycle}`);
+              sealed = parseDocument(stampedText, { file: "x.json" });
+            }
+          }),
+          { numRuns: RUNS },
+        );
+        done();
+        note(
+          "properties",
+          `json fidelity: ${values} values in ${files} JSON files × ${CYCLES} cycles, ${changed} changed`,
+        );
+      },
+      DEEP_TIMEOUT,
+    );
 
     const mutations: { name: string; f: (t: string, at: number) => string }[] = [
       {
@@ -444,72 +458,76 @@ export function jsonSuite(): void {
       },
     ];
 
-    it(`differential: a mutated sealed JSON file that loads to another config never loads (${MUTATION_RUNS} runs)`, async () => {
-      const done = tried("differential", MUTATION_RUNS);
-      const cache = new DekCache();
-      const codes: string[] = [];
-      let sameAccepted = 0;
-      const changedAccepted: string[] = [];
-      const load = (text: string) =>
-        loadConfig({
-          files: [dir.write("diff.json", text)],
-          providers: [local],
-          cache,
-          context: CONTEXT,
-          trustedKeys: [`local:${key1.id}`],
-          minGeneration: 1,
-        });
-      await fc.assert(
-        fc.asyncProperty(
-          jsonFileArb,
-          fc.array(fc.tuple(fc.constantFrom(...mutations), fc.nat()), {
-            minLength: 1,
-            maxLength: 3,
-          }),
-          async (f, ops) => {
-            const sealed =
-              (await sealDocument(parseDocument(renderJsonFile(f), { file: "x.json" }), {
+    it(
+      `differential: a mutated sealed JSON file that loads to another config never loads (${MUTATION_RUNS} runs)`,
+      async () => {
+        const done = tried("differential", MUTATION_RUNS);
+        const cache = new DekCache();
+        const codes: string[] = [];
+        let sameAccepted = 0;
+        const changedAccepted: string[] = [];
+        const load = (text: string) =>
+          loadConfig({
+            files: [dir.write("diff.json", text)],
+            providers: [local],
+            cache,
+            context: CONTEXT,
+            trustedKeys: [`local:${key1.id}`],
+            minGeneration: 1,
+          });
+        await fc.assert(
+          fc.asyncProperty(
+            jsonFileArb,
+            fc.array(fc.tuple(fc.constantFrom(...mutations), fc.nat()), {
+              minLength: 1,
+              maxLength: 3,
+            }),
+            async (f, ops) => {
+              const sealed =
+                (await sealDocument(parseDocument(renderJsonFile(f), { file: "x.json" }), {
+                  provider: local,
+                  keyId: key1.id,
+                  context: CONTEXT,
+                  cache,
+                  select: (v) => isSecretPath(v.path),
+                })).document;
+              const original = (await stampDocument(sealed, {
                 provider: local,
                 keyId: key1.id,
                 context: CONTEXT,
-                cache,
-                select: (v) => isSecretPath(v.path),
-              })).document;
-            const original = (await stampDocument(sealed, {
-              provider: local,
-              keyId: key1.id,
-              context: CONTEXT,
-              generation: 1,
-            })).document.toString();
-            const before = stable(await load(original));
-            const mutated = ops.reduce((t, [m, at]) => m.f(t, at), original);
-            let after: unknown;
-            try {
-              after = await load(mutated);
-            } catch (err) {
-              codes.push(expectTyped("differential", err).code);
-              return;
-            }
-            if (stable(after) === before) {
-              sameAccepted++;
-              return;
-            }
-            changedAccepted.push(
-              `${ops.map(([m]) => m.name).join(" + ")}:\n${original}\n---->\n${mutated}`,
-            );
-          },
-        ),
-        { numRuns: MUTATION_RUNS },
-      );
-      note(
-        "differential",
-        `json differential: tried ${MUTATION_RUNS}, changed-config accepted ` +
-          `${changedAccepted.length} (${sameAccepted} accepted with the same config; refused: ` +
-          `${codeTally(codes)})`,
-      );
-      expect(changedAccepted.slice(0, 3)).toEqual([]);
-      expect(sameAccepted + codes.length).toBe(MUTATION_RUNS);
-      done();
-    });
+                generation: 1,
+              })).document.toString();
+              const before = stable(await load(original));
+              const mutated = ops.reduce((t, [m, at]) => m.f(t, at), original);
+              let after: unknown;
+              try {
+                after = await load(mutated);
+              } catch (err) {
+                codes.push(expectTyped("differential", err).code);
+                return;
+              }
+              if (stable(after) === before) {
+                sameAccepted++;
+                return;
+              }
+              changedAccepted.push(
+                `${ops.map(([m]) => m.name).join(" + ")}:\n${original}\n---->\n${mutated}`,
+              );
+            },
+          ),
+          { numRuns: MUTATION_RUNS },
+        );
+        note(
+          "differential",
+          `json differential: tried ${MUTATION_RUNS}, changed-config accepted ` +
+            `${changedAccepted.length} (${sameAccepted} accepted with the same config; refused: ` +
+            `${codeTally(codes)})`,
+        );
+        expect(changedAccepted.slice(0, 3)).toEqual([]);
+        expect(sameAccepted + codes.length).toBe(MUTATION_RUNS);
+        done();
+      },
+      DEEP_TIMEOUT,
+    );
   });
 }
