@@ -242,16 +242,19 @@ export function parseJsonText(text: string, file?: string): JsonLayout {
       );
     }
   };
-  const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?/y;
-  const parseValue = (depth: number, path: PathSegment[]): JsonNode => {
+  const countNode = () => {
     if (++nodes > MAX_NODES) {
       throw err(
         "YAML_LIMIT",
         pos,
-        `More than ${MAX_NODES} JSON values (keys, values and collections)`,
+        `More than ${MAX_NODES} JSON nodes (keys, values and collections)`,
         "Split the file: sealfig bounds the work of parsing one document",
       );
     }
+  };
+  const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?/y;
+  const parseValue = (depth: number, path: PathSegment[]): JsonNode => {
+    countNode();
     const c = text[pos];
     if (c === "{" || c === "[") {
       if (depth >= MAX_DEPTH) {
@@ -274,6 +277,7 @@ export function parseJsonText(text: string, file?: string): JsonLayout {
         for (;;) {
           if (c === "{") {
             if (text[pos] !== '"') throw unexpected("a key in double quotes");
+            countNode(); // a key is a node of the view, as in YAML
             const key = parseString();
             const keyPath = [...path, key.value];
             wellFormed(key.value, key.start, path);

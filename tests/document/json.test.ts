@@ -365,6 +365,16 @@ describe("JSON documents", () => {
       expect([text, r.code, r.line, r.col]).toEqual([text, code, line, col]);
       expect(r.message).toContain(`bad.json:${line}:${col}`);
     }
+    // The parsing budget, counted by the JSON reader (so the view stays within YAML's).
+    const budget: [string, number, number][] = [
+      ["[".repeat(257) + "]".repeat(257), 1, 257],
+      [`{${Array.from({ length: 10_001 }, (_, i) => `"k${i}":0`).join(",")}}`, 1, 98_892],
+      [`{"a":[${"0,".repeat(100_000)}0]}`, 1, 200_001],
+    ];
+    for (const [text, line, col] of budget) {
+      const r = refusal(() => parseDocument(text, { file: "big.json" }));
+      expect([r.code, r.line, r.col]).toEqual(["YAML_LIMIT", line, col]);
+    }
     // JSON.parse accepts the duplicate silently (the last one wins): sealfig never does.
     expect(JSON.parse('{"a": 1, "a": 2}')).toEqual({ a: 2 });
   });
