@@ -120,6 +120,17 @@ export const ErrorCode = {
    */
   ENV_SYNTAX: "ENV_SYNTAX",
   /**
+   * A `.json` file is not strict JSON (RFC 8259: comments, trailing commas, single quotes,
+   * `NaN`, leading zeros, raw control characters in strings …): docs/config.md, "JSON files".
+   */
+  JSON_SYNTAX: "JSON_SYNTAX",
+  /**
+   * A `.json` file is valid JSON whose meaning could differ between sealfig and another reader:
+   * a key twice in one object, a lone surrogate, a number beyond the float range, the integer
+   * `-0`, the key `"<<"`: docs/config.md, "JSON files".
+   */
+  JSON_UNSUPPORTED: "JSON_UNSUPPORTED",
+  /**
    * A plaintext environment variable (or `.env` entry) would replace a value that is sealed in a
    * lower layer; allow it with `env.plaintextOverSealed: "allow"`.
    */

@@ -52,8 +52,9 @@ export const RULE_FLAGS: Record<string, FlagSpec> = {
   },
   format: {
     type: "string",
-    value: "yaml|env",
-    description: "File format (default: by the file name, .env files as env; yaml for stdin)",
+    value: "yaml|env|json",
+    description:
+      "File format (default: by the file name, .env files as env, .json as json; yaml for stdin)",
   },
 };
 
@@ -165,8 +166,8 @@ export function targetOf(
 export function targetFormat(args: ParsedArgs, file: string, ruleFile?: string): DocumentFormat {
   const flag = args.flags.format;
   if (typeof flag === "string") {
-    if (flag !== "yaml" && flag !== "env") {
-      throw new UsageError(`--format wants yaml or env, got ${JSON.stringify(flag)}`);
+    if (flag !== "yaml" && flag !== "env" && flag !== "json") {
+      throw new UsageError(`--format wants yaml, env or json, got ${JSON.stringify(flag)}`);
     }
     return flag;
   }
@@ -246,15 +247,15 @@ export function sealOptions(target: Target, previous?: SealfigDocument): SealDoc
 }
 
 /**
- * The plain values to seal: those the rules mark secret; in a `.env` file (no tags), also those
- * that were sealed in `previous`, so a decrypted view sealed again never unseals a value.
+ * The plain values to seal: those the rules mark secret; in a `.env` or JSON file (no tags), also
+ * those that were sealed in `previous`, so a decrypted view sealed again never unseals a value.
  */
 function selectToSeal(
   target: Target,
   previous: SealfigDocument | undefined,
 ): (v: DocumentValue) => boolean {
   const marked = markedSecret(target.rule);
-  if (target.format !== "env" || !previous) return marked;
+  if (target.format === "yaml" || !previous) return marked;
   return (v) => marked(v) || previous.get(v.path)?.kind === "sealed";
 }
 

@@ -42,6 +42,7 @@ import {
   parseEnvText,
   renderEnv,
 } from "./dotenv.ts";
+import { isJsonFileName, newJsonDocument } from "./json.ts";
 import { resolveScalar } from "./scalar.ts";
 import {
   type DecodedSource,
@@ -111,13 +112,15 @@ export interface DocumentValue {
 }
 
 /**
- * A document's file format: `yaml`, or `env` (a `.env` file, read through a YAML view of its
- * `NAME=value` entries; docs/config.md, ".env files").
+ * A document's file format: `yaml`, `env` (a `.env` file, read through a YAML view of its
+ * `NAME=value` entries; docs/config.md, ".env files") or `json` (a `.json` file, read through a
+ * YAML view of its tree; docs/config.md, "JSON files").
  */
-export type DocumentFormat = "yaml" | "env";
+export type DocumentFormat = "yaml" | "env" | "json";
 
 /**
- * The format of a file by its name: `env` for `.env`, `.env.*` and `*.env`, else `yaml`.
+ * The format of a file by its name: `env` for `.env`, `.env.*` and `*.env`, `json` for `*.json`,
+ * else `yaml`.
  *
  * @example
  * ```ts
@@ -127,7 +130,7 @@ export type DocumentFormat = "yaml" | "env";
  * ```
  */
 export function formatOfFile(file: string): DocumentFormat {
-  return isEnvFileName(file) ? "env" : "yaml";
+  return isEnvFileName(file) ? "env" : isJsonFileName(file) ? "json" : "yaml";
 }
 
 /** Options for {@link parseDocument} and {@link readDocument}. */
@@ -207,7 +210,7 @@ export class SealfigDocument {
     return this.#source.bom;
   }
 
-  /** The file format: `yaml` here, `env` for a `.env` file. */
+  /** The file format: `yaml` here, `env` for a `.env` file, `json` for a JSON file. */
   get format(): DocumentFormat {
     return "yaml";
   }
@@ -983,9 +986,10 @@ function newDocument(
     const layout = parseEnvText(decoded.text, file);
     return new EnvDocument(layout, decoded, file, envView(layout));
   }
+  if (f === "json") return newJsonDocument(SealfigDocument, decoded, file);
   if (f !== "yaml") {
     throw new SealfigError("OPTION_INVALID", `Unknown document format ${JSON.stringify(f)}`, {
-      hint: "Use yaml or env",
+      hint: "Use yaml, env or json",
     });
   }
   return new SealfigDocument(decoded, file);

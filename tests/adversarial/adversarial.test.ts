@@ -22,6 +22,7 @@ import { cryptoEquivalenceSuite } from "./_crypto_equivalence.ts";
 import { macInjectiveSuite } from "./_mac_injective.ts";
 import { dotenvSuite } from "./_dotenv.ts";
 import { ageSuite } from "./_age.ts";
+import { jsonSuite } from "./_json.ts";
 
 describe("adversarial suite", () => {
   tamperingSuite();
@@ -38,6 +39,7 @@ describe("adversarial suite", () => {
   macInjectiveSuite();
   dotenvSuite();
   ageSuite();
+  jsonSuite();
 
   it("leak scan: no canary in any captured error, CLI output or temp file", () => {
     const scan = scanForLeaks();

@@ -201,8 +201,9 @@ function refuseUnsealing(
   before: SealfigDocument | undefined,
   after: SealfigDocument,
 ): void {
-  // A .env file has no tags: what was sealed is sealed again (sealOptions), never unsealed.
-  if (!before || after.format === "env") return;
+  // .env and JSON files have no tags: what was sealed is sealed again (sealOptions), never
+  // unsealed.
+  if (!before || after.format !== "yaml") return;
   const marked = markedSecret(target.rule);
   for (const e of after.values()) {
     if (e.kind !== "plain" || marked(e)) continue;

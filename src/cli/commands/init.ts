@@ -32,7 +32,7 @@ export const initCommand: Command = {
     files: {
       type: "string",
       value: "REGEX",
-      description: "Files the rule applies to (default: YAML and .env files)",
+      description: "Files the rule applies to (default: YAML, JSON and .env files)",
     },
     context: { type: "list", value: "K=V", description: "Encryption context entry (repeatable)" },
     secret: {
@@ -117,9 +117,9 @@ export const initCommand: Command = {
 };
 
 /**
- * The default rule's files: every format sealfig reads (YAML; `.env`, `.env.*` and `*.env`).
+ * The default rule's files: every format sealfig reads (YAML; JSON; `.env`, `.env.*` and `*.env`).
  */
-export const DEFAULT_FILES = "\\.ya?ml$|\\.env$|(^|/)\\.env\\.[^/]+$";
+export const DEFAULT_FILES = "\\.ya?ml$|\\.json$|\\.env$|(^|/)\\.env\\.[^/]+$";
 
 /** Check the regexes and the context `init` would write; throws before anything is written. */
 function validateInit(

@@ -86,11 +86,12 @@ export const mergeCommand: Command = {
       searchFrom: path !== undefined ? dirName(real) : top,
     });
     if (target.format !== "yaml") {
-      // A .env file's record is a comment line and its merge by key is not built yet: exit 1,
-      // so git reports a conflict and keeps both sides for a merge by hand.
+      // The merge by key of .env and JSON files is not built yet: exit 1, so git reports a
+      // conflict and keeps both sides for a merge by hand.
+      const kind = target.format === "env" ? ".env" : "JSON";
       ctx.stderr(
-        `sealfig merge: ${name}: .env files are not merged by sealfig yet; resolve the ` +
-          "conflict by hand (keep one record line or none), then run sealfig stamp FILE\n",
+        `sealfig merge: ${name}: ${kind} files are not merged by sealfig yet; resolve the ` +
+          "conflict by hand (keep one record or none), then run sealfig stamp FILE\n",
       );
       return CONFLICT;
     }

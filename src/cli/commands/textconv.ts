@@ -178,11 +178,11 @@ async function render(
       const digest = new Uint8Array(
         await crypto.subtle.digest("SHA-256", utf8(`${e.pathText}\u0000${String(v)}`)),
       );
-      // A .env file has no tags: its hashes show as plain values.
-      const tag = doc.format === "env" ? "" : "!secret ";
+      // .env and JSON files have no tags: their hashes show as plain values.
+      const tag = doc.format === "yaml" ? "!secret " : "";
       edits.push({ from: e.start, to: e.end, text: `${tag}sha256:${toHex(digest).slice(0, 12)}` });
     }
-    if (doc.format === "env") {
+    if (doc.format !== "yaml") {
       return doc.withText(applyEdits(doc.text, edits)).textWithoutRecord(stripIntegrityLines);
     }
     return stripIntegrityLines(applyEdits(doc.text, edits));
