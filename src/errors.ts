@@ -33,6 +33,11 @@ export const ErrorCode = {
   KEY_INVALID: "KEY_INVALID",
   /** A key file is readable by other users. */
   KEY_FILE_PERMISSIONS: "KEY_FILE_PERMISSIONS",
+  /**
+   * None of the keys of a value (or record) sealed under several keys could open it here: each
+   * was absent, refused or failed. The message names every key tried and its error code.
+   */
+  KEYS_UNAVAILABLE: "KEYS_UNAVAILABLE",
   /** A key provider could not unwrap a data key (wrong key, wrong context, corrupted wrapped key). */
   DEK_UNWRAP_FAILED: "DEK_UNWRAP_FAILED",
   /** A key provider failed for another reason (see the message and `cause`). */

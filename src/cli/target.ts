@@ -17,6 +17,7 @@ import {
 } from "../document/document.ts";
 import type { SealDocumentOptions } from "../document/seal.ts";
 import type { KeyProvider } from "../keys/key_provider.ts";
+import type { SealingKey } from "../envelope/values.ts";
 import { defaultProviders, providerById } from "../keys/registry.ts";
 import type { FileRule, KeyRef } from "../rules.ts";
 import { BUILTIN_SECRET_NAMES, secretNameOf } from "../secret_names.ts";
@@ -258,8 +259,13 @@ function selectToSeal(
   return (v) => marked(v) || previous.get(v.path)?.kind === "sealed";
 }
 
-/** The provider and key the file's rule seals with. Throws `OPTION_INVALID` when it has none. */
-export function sealingKey(target: Target): { provider: KeyProvider; keyId: string } {
+/**
+ * The provider and key the file's rule seals with, and its further keys (a several-key rule).
+ * Throws `OPTION_INVALID` when it has none.
+ */
+export function sealingKey(
+  target: Target,
+): { provider: KeyProvider; keyId: string; additionalKeys?: SealingKey[] } {
   const key = target.rule.key;
   if (!key) {
     throw new SealfigError("OPTION_INVALID", "No key to seal with", {
@@ -267,7 +273,23 @@ export function sealingKey(target: Target): { provider: KeyProvider; keyId: stri
       hint: "Add a rule for this file to .sealfig.yaml (sealfig init) or pass --key",
     });
   }
-  return { provider: providerById(target.providers, key.providerId), keyId: key.keyId };
+  return {
+    provider: providerById(target.providers, key.providerId),
+    keyId: key.keyId,
+    ...additionalKeysOf(target),
+  };
+}
+
+/** `{ additionalKeys }` for the rule's keys after the first (empty object for one key). */
+export function additionalKeysOf(target: Target): { additionalKeys?: SealingKey[] } {
+  const more = target.rule.keys.slice(1);
+  if (more.length === 0) return {};
+  return {
+    additionalKeys: more.map((k) => ({
+      provider: providerById(target.providers, k.providerId),
+      keyId: k.keyId,
+    })),
+  };
 }
 
 /** Write a document: in place (atomically, keeping the mode) or to stdout. */
@@ -499,6 +521,8 @@ export async function stampForWrite(
   const { document } = await stampDocument(after, {
     provider,
     keyId: key?.keyId ?? reuse!.keyId,
+    // The rule's further keys, unless the record moves to one explicit key.
+    ...(options.key === undefined ? additionalKeysOf(target) : {}),
     context: target.rule.context,
     generation: Math.max(prior.record?.generation ?? 0, prior.floor ?? 0) + 1,
     ...(reuse ? { reuse } : {}),
