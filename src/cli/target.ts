@@ -470,6 +470,11 @@ export interface StampForWriteOptions {
   freshKey?: boolean;
   /** Wrap a new integrity data key under this key instead of the rule's; always writes. */
   key?: KeyRef;
+  /**
+   * Wrap a new integrity data key under these keys, in order, instead of the rule's (rewrap
+   * --add-key/--remove-key: the record follows the values' key list); always writes.
+   */
+  keys?: readonly KeyRef[];
 }
 
 /**
@@ -503,6 +508,14 @@ export async function stampForWrite(
   // Unchanged text keeps the file as it is, unless the record must move to a new integrity data
   // key (rotate, rewrap --to, stamp --key): records follow keys, in files without a sealed value
   // too.
+  if (options.keys !== undefined && options.keys.length > 0) {
+    const [first, ...rest] = options.keys;
+    options = { ...options, key: first! };
+    target = {
+      ...target,
+      rule: { ...target.rule, key: first!, keys: [first!, ...rest] },
+    };
+  }
   const moving = options.freshKey === true || options.key !== undefined;
   refuseMalformedBlobs(after);
   if (
@@ -522,7 +535,7 @@ export async function stampForWrite(
     provider,
     keyId: key?.keyId ?? reuse!.keyId,
     // The rule's further keys, unless the record moves to one explicit key.
-    ...(options.key === undefined ? additionalKeysOf(target) : {}),
+    ...(options.key === undefined || options.keys !== undefined ? additionalKeysOf(target) : {}),
     context: target.rule.context,
     generation: Math.max(prior.record?.generation ?? 0, prior.floor ?? 0) + 1,
     ...(reuse ? { reuse } : {}),

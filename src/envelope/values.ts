@@ -10,6 +10,7 @@ import { DataKey } from "../crypto/data_key.ts";
 import type { DekCache } from "../cache/dek_cache.ts";
 import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { formatPath, toSegments, type ValuePath } from "../path.ts";
+import { toBase64Url } from "../crypto/bytes.ts";
 import { type KeySlot, parseBlob, type ParsedBlob, type ValueTypeName } from "./format.ts";
 import type { KeyAllowlist } from "../keys/allowlist.ts";
 import { type DataKeyRef, openWithDataKey, sealWithDataKey } from "./seal.ts";
@@ -331,7 +332,10 @@ export interface OpenDataKeyOptions {
    * key is tried (the caller has checked trust, or its providers are guarded).
    */
   trust?: KeyAllowlist;
-  /** Counts the key slots passed over before the one that opened (several-key blobs). */
+  /**
+   * Counts the keys passed over before the one that opened (several-key blobs): once per data key
+   * and key, however many values share that data key.
+   */
   stats?: { keyFallThroughs: number };
 }
 
@@ -385,8 +389,21 @@ export async function openDataKey(
   for (const { slot, provider } of usable) {
     try {
       const key = await openSlot(slot, [provider], context, cache);
-      // Every slot before this one was passed over (untrusted, no provider, or failed).
-      if (options.stats) options.stats.keyFallThroughs += slots.indexOf(slot);
+      // Every slot before this one was passed over (untrusted, no provider, or failed): counted
+      // once per data key and key, however many values (or concurrent opens) share the data key.
+      if (options.stats) {
+        let seen = passedOver.get(options.stats);
+        if (!seen) passedOver.set(options.stats, seen = new Set());
+        for (const before of slots.slice(0, slots.indexOf(slot))) {
+          const id = `${before.providerId}\u0000${before.keyId}\u0000${
+            toBase64Url(before.wrappedDek)
+          }`;
+          if (!seen.has(id)) {
+            seen.add(id);
+            options.stats.keyFallThroughs++;
+          }
+        }
+      }
       return key;
     } catch (err) {
       failed.push({ slot, code: isSealfigError(err) ? err.code : "PROVIDER_FAILED" });
@@ -405,6 +422,9 @@ export async function openDataKey(
     },
   );
 }
+
+/** The (data key, key) pairs already counted as passed over, per stats object. */
+const passedOver = new WeakMap<object, Set<string>>();
 
 function keyText(k: { providerId: string; keyId: string }): string {
   return k.providerId === "aws-kms" && k.keyId.startsWith("arn:")
