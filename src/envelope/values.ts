@@ -354,7 +354,17 @@ export async function openDataKey(
   options: OpenDataKeyOptions = {},
 ): Promise<DataKey> {
   const slots: readonly KeySlot[] = parsed.slots ?? [parsed];
-  if (slots.length <= 1) return await openSlot(slots[0] ?? parsed, providers, context, cache);
+  if (slots.length <= 1) {
+    const only = slots[0] ?? parsed;
+    if (options.trust && !(await options.trust.isTrusted(only, providers))) {
+      throw new SealfigError(
+        "KEY_UNTRUSTED",
+        `Sealed with key ${keyText(only)}, which is not trusted`,
+        { keyId: only.keyId, hint: `Trusted: ${options.trust.describe()}` },
+      );
+    }
+    return await openSlot(only, providers, context, cache);
+  }
   const usable: { slot: KeySlot; provider: KeyProvider }[] = [];
   const skipped: { slot: KeySlot; code: string }[] = [];
   let trusted = 0;
