@@ -245,6 +245,28 @@ describe("several keys per file (rules, CLI, loader)", () => {
     expect(viaKms.report.keyFallThroughs).toBe(4);
   });
 
+  it("a .env file under two keys: v2 values, a v3 record comment, either key alone opens", async () => {
+    const { dir } = await repo();
+    const file = join(dir, "config", ".env");
+    writeFileSync(file, "DB_HOST=db.internal\nDB_PASSWORD=hunter2\n");
+    const enc = await runSealfig(["encrypt", "-i", "config/.env"], {
+      cwd: dir,
+      env: env(keyFile("01", [0, 1])),
+    });
+    expect(enc.code, enc.stderr).toBe(0);
+    const text = readFileSync(file, "utf8");
+    expect(text).toMatch(/^DB_PASSWORD=sealfig:v2:/m);
+    expect(text).toMatch(/^# sealfig_integrity: sealfig-mac:v3:/m);
+    for (const [name, which] of [["0", [0]], ["1", [1]]] as const) {
+      const got = await runSealfig(["get", "config/.env", "DB_PASSWORD"], {
+        cwd: dir,
+        env: env(keyFile(name, [...which])),
+      });
+      expect(got.code, `${name}: ${got.stderr}`).toBe(0);
+      expect(got.stdout).toBe("hunter2\n");
+    }
+  });
+
   it("status lists every key and which ones this machine can use", async () => {
     const { dir } = await repo();
     const st = await runSealfig(["status", "config/app.yaml"], {
