@@ -429,8 +429,24 @@ export async function openDataKey(
       keyId: slots[0]!.keyId,
       hint: "Give this process one of these keys: a local key in the key file or SEALFIG_KEY, " +
         "or credentials that may decrypt with one of the KMS keys (docs/keys.md, several keys)",
+      cause: new KeysUnavailable(failed.map((f) => f.code)),
     },
   );
+}
+
+/**
+ * The cause of a `KEYS_UNAVAILABLE` error: the codes of the keys that were tried (called) and
+ * failed, in order (no key material, no values).
+ */
+export class KeysUnavailable extends Error {
+  /** The error code of each key tried, in order. */
+  readonly codes: readonly string[];
+  /** @param codes the error code of each key tried */
+  constructor(codes: readonly string[]) {
+    super(`keys tried: ${codes.join(", ") || "none"}`);
+    this.name = "KeysUnavailable";
+    this.codes = codes;
+  }
 }
 
 /** The (data key, key) pairs already counted as passed over, per stats object. */

@@ -20,7 +20,7 @@ import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { applyEdits } from "../document/seal.ts";
 import type { DocumentValue, SealfigDocument } from "../document/document.ts";
 import { isMap, isScalar } from "yaml";
-import { openDataKey, type SealingKey, wrapForKeys } from "../envelope/values.ts";
+import { KeysUnavailable, openDataKey, type SealingKey, wrapForKeys } from "../envelope/values.ts";
 import type { KeySlot } from "../envelope/format.ts";
 import { integrityContext, macInput, recordMac, refuseUncoveredV1 } from "./mac.ts";
 import {
@@ -149,6 +149,14 @@ async function openIntegrityKey(
         { trust: options.trust, ...(options.stats ? { stats: options.stats } : {}) },
       );
     } catch (err) {
+      // Every key that was tried refused the wrapped key as altered or of another context: the
+      // usual cause is a reader with another context, as for a one-key record.
+      const tried = isSealfigError(err) && err.cause instanceof KeysUnavailable
+        ? err.cause.codes
+        : [];
+      if (tried.length > 0 && tried.every((c) => TAMPERED.has(c))) {
+        throw mismatch(doc, record, options.context ?? {}, err);
+      }
       throw isSealfigError(err) ? err.withLocation(loc) : err;
     }
   }

@@ -121,7 +121,8 @@ describe("several keys per value: local + KMS in two Regions/accounts", () => {
 
   /** Seal `n` values under [KMS A, KMS B, local] with the default per-file DEK policy. */
   async function sealThree(n: number) {
-    const k = new Counting(kms({ a: serverA.endpoint, b: serverB.endpoint }));
+    const provider = kms({ a: serverA.endpoint, b: serverB.endpoint });
+    const k = new Counting(provider);
     const l = new Counting(new LocalKeyProvider({ keys: [local.key] }));
     const sealer = new Sealer({
       provider: k,
@@ -132,12 +133,18 @@ describe("several keys per value: local + KMS in two Regions/accounts", () => {
     const blobs: string[] = [];
     for (let i = 0; i < n; i++) blobs.push(await sealer.seal(`secret-${i}`, `v${i}`));
     sealer.dispose();
-    return { blobs, kmsCalls: k.calls, localCalls: l.calls };
+    return {
+      blobs,
+      kmsCalls: k.calls,
+      localCalls: l.calls,
+      clients: provider.stats.clientsCreated,
+    };
   }
 
   it("seals v2 blobs with one slot per key, in order, one wrap per extra key per data key", async () => {
-    const { blobs, kmsCalls, localCalls } = await sealThree(10);
+    const { blobs, kmsCalls, localCalls, clients } = await sealThree(10);
     expect(kmsCalls).toEqual({ generate: 1, decrypt: 0, wrap: 1 });
+    expect(clients).toBe(2); // one cached KMS client per Region
     expect(localCalls).toEqual({ generate: 0, decrypt: 0, wrap: 1 });
     for (const b of blobs) {
       expect(b.startsWith("sealfig:v2:")).toBe(true);

@@ -106,6 +106,15 @@ describe("several-key vectors (tests/vectors/v2_multikey.json)", () => {
     }
   });
 
+  it("the stamped file under another context: CONTEXT_MISMATCH, as for a one-key record", async () => {
+    const err = await verifyIntegrity(parseDocument(vectors.file.text), {
+      providers: [allKeys],
+      context: { ...vectors.context, env: "prod" },
+      trust: KeyAllowlist.of(vectors.keyIds.map((id) => `local:${id}`)),
+    }).then(() => undefined, (e: unknown) => e);
+    expect((err as SealfigError).code).toBe("CONTEXT_MISMATCH");
+  });
+
   it("every negative vector fails with its documented code", async () => {
     expect(vectors.negative.length).toBeGreaterThanOrEqual(8);
     for (const v of vectors.negative) {
