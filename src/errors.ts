@@ -145,7 +145,7 @@ export const ErrorCode = {
   INTEGRITY_MISSING: "INTEGRITY_MISSING",
   /** A file's integrity record does not match its content: it was changed outside sealfig. */
   INTEGRITY_INVALID: "INTEGRITY_INVALID",
-  /** A file's integrity record is not a well-formed `sealfig-mac:v2:` (or `v1:`) record. */
+  /** A file's integrity record is not a well-formed `sealfig-mac:v2:` (or `v3:`, `v1:`) record. */
   INTEGRITY_MALFORMED: "INTEGRITY_MALFORMED",
   /**
    * A file's record is of a version that cannot cover its content exactly: a v1 record over a

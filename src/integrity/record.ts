@@ -159,8 +159,8 @@ export function u64(n: number): Bytes {
 }
 
 /**
- * Parse a record's text strictly. Throws `INTEGRITY_MALFORMED` for anything but a well-formed v2
- * or v1 record (wrong prefix, a version byte that is not the prefix's, bad base64, truncated or
+ * Parse a record's text strictly. Throws `INTEGRITY_MALFORMED` for anything but a well-formed v2,
+ * v3 (several keys, docs/format.md §11.2) or v1 record (wrong prefix, a version byte that is not the prefix's, bad base64, truncated or
  * oversized fields, trailing bytes, generation 0 or above 2^53-1). `file` only goes into the
  * error.
  */
