@@ -27,10 +27,11 @@ export type {
   DecryptValueOptions,
   EncryptValueOptions,
   SealerOptions,
+  SealingKey,
 } from "./src/envelope/values.ts";
 export type { SecretValue } from "./src/envelope/value_codec.ts";
 export { BLOB_PREFIX, isBlob, parseBlob, ValueType } from "./src/envelope/format.ts";
-export type { BlobHeader, ParsedBlob, ValueTypeName } from "./src/envelope/format.ts";
+export type { BlobHeader, KeySlot, ParsedBlob, ValueTypeName } from "./src/envelope/format.ts";
 export { addKeyToFile, defaultKeyFile, LocalKeyProvider } from "./src/keys/local.ts";
 export type { LocalKeyProviderOptions } from "./src/keys/local.ts";
 export {

@@ -33,6 +33,11 @@ export const ErrorCode = {
   KEY_INVALID: "KEY_INVALID",
   /** A key file is readable by other users. */
   KEY_FILE_PERMISSIONS: "KEY_FILE_PERMISSIONS",
+  /**
+   * None of the keys of a value (or record) sealed under several keys could open it here: each
+   * was absent, refused or failed. The message names every key tried and its error code.
+   */
+  KEYS_UNAVAILABLE: "KEYS_UNAVAILABLE",
   /** A key provider could not unwrap a data key (wrong key, wrong context, corrupted wrapped key). */
   DEK_UNWRAP_FAILED: "DEK_UNWRAP_FAILED",
   /** A key provider failed for another reason (see the message and `cause`). */
@@ -151,7 +156,7 @@ export const ErrorCode = {
   INTEGRITY_MISSING: "INTEGRITY_MISSING",
   /** A file's integrity record does not match its content: it was changed outside sealfig. */
   INTEGRITY_INVALID: "INTEGRITY_INVALID",
-  /** A file's integrity record is not a well-formed `sealfig-mac:v2:` (or `v1:`) record. */
+  /** A file's integrity record is not a well-formed `sealfig-mac:v2:` (or `v3:`, `v1:`) record. */
   INTEGRITY_MALFORMED: "INTEGRITY_MALFORMED",
   /**
    * A file's record is of a version that cannot cover its content exactly: a v1 record over a

@@ -42,8 +42,11 @@ export interface PolicyOptions {
   rules?: string | false | undefined;
   /** Where to start looking for the rules file instead of the file's own directory. */
   searchFrom?: string | undefined;
-  /** The key to seal with (`--key`), overriding the rule and `SEALFIG_KMS_KEY`. */
-  key?: string | KeyRef | undefined;
+  /**
+   * The key(s) to seal with (`--key`, repeatable: several keys, in order), overriding the rule and
+   * `SEALFIG_KMS_KEY`.
+   */
+  key?: string | KeyRef | readonly (string | KeyRef)[] | undefined;
   /** The encryption context, overriding the rule's. */
   context?: EncryptionContext | undefined;
   /** Where an explicit context came from, for messages. Default `"the context option"`. */
@@ -61,8 +64,8 @@ export interface FilePolicy extends FileRule {
   /** The file (resolved). */
   file: string;
   /**
-   * The keys the file is sealed with, in order: the first seals new values and records. One key
-   * today; a list so that several recipients can be added without changing callers.
+   * The keys the file is sealed with, in order: the first generates data keys, every data key is
+   * wrapped under all of them, and any one opens the file (docs/format.md §11).
    */
   keys: readonly KeyRef[];
   /** `per-file` (values share data keys) or `per-value`. */
@@ -141,20 +144,23 @@ function fromRule(
   ignored: string[],
   options: PolicyOptions,
 ): FilePolicy {
-  // Key: --key, the rule, then SEALFIG_KMS_KEY.
-  let key = rule.key;
-  if (!key) {
+  // Keys: --key, the rule, then SEALFIG_KMS_KEY.
+  let keys: readonly KeyRef[] = rule.keys.length ? rule.keys : rule.key ? [rule.key] : [];
+  if (keys.length === 0) {
     const envKey = kmsKeyFromEnv();
     if (envKey) {
-      key = parseKeyRef(
+      keys = [parseKeyRef(
         envKey.startsWith("arn:") || envKey.startsWith("alias/") ? envKey : `aws-kms:${envKey}`,
-      );
+      )];
     }
   }
   if (options.key !== undefined) {
-    key = typeof options.key === "string" ? parseKeyRef(options.key) : options.key;
+    const given = Array.isArray(options.key) ? options.key : [options.key];
+    keys = dedupeRefs(
+      given.map((k: string | KeyRef) => typeof k === "string" ? parseKeyRef(k) : k),
+    );
   }
-  const keys = key ? [key] : [];
+  const key = keys[0];
 
   // Context.
   const context = options.context ?? rule.context;
@@ -165,7 +171,7 @@ function fromRule(
     : "the default (no rules file)";
 
   // Trust.
-  const explicitKey = options.key !== undefined && key ? [refText(key)] : [];
+  const explicitKey = options.key !== undefined ? keys.map(refText) : [];
   let trustedRefs: readonly string[] | "any";
   let trustsLocalHeld = false;
   let trustSource: FilePolicy["trustSource"];
@@ -223,6 +229,12 @@ export function combinedTrust(policies: readonly FilePolicy[]): KeyAllowlist {
     if (env) return KeyAllowlist.of(env);
   }
   return KeyAllowlist.of(refs, { localHeld });
+}
+
+/** The references without repeats (the first of each kept), in order. */
+function dedupeRefs(refs: readonly KeyRef[]): KeyRef[] {
+  const seen = new Set<string>();
+  return refs.filter((r) => !seen.has(refText(r)) && seen.add(refText(r)) !== undefined);
 }
 
 /** `provider:id` for a key reference (the allowlist's form). */

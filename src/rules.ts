@@ -9,6 +9,7 @@
  * rules:
  *   - files: '^config/production\.ya?ml$'
  *     key: local:lk_0123456789abcdef       # or a KMS key ARN / alias ARN / alias/name / age1…
+ *     # keys: [arn:…:key/…, arn:…(other Region):key/…, local:lk_…]  # several: any one opens
  *     context: { app: shop, env: prod }    # bound to every value; KMS EncryptionContext
  *     secret: '(password|token|secret|key)$'  # keys sealed even without !secret
  *     dek: per-file                        # or per-value
@@ -49,8 +50,13 @@ export interface KeyRef {
 
 /** The rule that applies to one file. */
 export interface FileRule {
-  /** The key new values are sealed with. */
+  /** The key new values are sealed with (the first of {@link FileRule.keys}). */
   key: KeyRef | undefined;
+  /**
+   * Every key the file is sealed for, in order (`keys:`, or the one `key:`): each data key is
+   * wrapped under all of them and any one opens the file (docs/format.md §11). Empty: none.
+   */
+  keys: readonly KeyRef[];
   /** Encryption context bound to every value of the file. */
   context: EncryptionContext;
   /**
@@ -89,6 +95,7 @@ function makeRulesSchema({ z }: typeof import("zod")) {
   const ruleSchema = z.strictObject({
     files: z.string().min(1),
     key: z.string().min(1).optional(),
+    keys: z.array(z.string().min(1)).min(1).max(16).optional(),
     context: z.record(z.string().min(1), z.string()).optional(),
     secret: z.union([z.string().min(1), z.boolean()]).optional(),
     dek: z.enum(["per-file", "per-value"]).optional(),
@@ -123,6 +130,8 @@ export interface RuleEntry {
   files: string;
   /** Key reference (`local:<id>`, KMS ARN, `alias/<name>`, age recipient `age1…`). */
   key?: string | undefined;
+  /** Several key references, in order (instead of `key`): any one of them opens the file. */
+  keys?: string[] | undefined;
   /** Encryption context. */
   context?: Record<string, string> | undefined;
   /** Regex on key names that are secret without `!secret`; absent/true: built-in; false: none. */
@@ -304,6 +313,21 @@ export async function readRules(file: string): Promise<Rules> {
       }
     }
     if (r.key) parseKeyRef(r.key);
+    if (r.key !== undefined && r.keys !== undefined) {
+      throw new SealfigError("RULES_INVALID", `rules[${i}] has both key and keys`, {
+        file,
+        hint: "Use keys: [...] alone (the first key seals; any one opens)",
+      });
+    }
+    const seen = new Set<string>();
+    for (const k of r.keys ?? []) {
+      const ref = parseKeyRef(k);
+      const id = formatTrustRef(ref);
+      if (seen.has(id)) {
+        throw new SealfigError("RULES_INVALID", `rules[${i}].keys lists ${k} twice`, { file });
+      }
+      seen.add(id);
+    }
   }
   for (const k of parsed.data.trusted_keys ?? []) parseKeyRef(k);
   return {
@@ -321,9 +345,16 @@ export async function readRules(file: string): Promise<Rules> {
 export function trustedKeysOf(rules: Rules): readonly string[] | "any" {
   if (rules.trust === "any") return "any";
   const refs = new Set<string>();
-  for (const r of rules.rules) if (r.key) refs.add(formatTrustRef(parseKeyRef(r.key)));
+  for (const r of rules.rules) {
+    for (const k of ruleKeys(r)) refs.add(formatTrustRef(parseKeyRef(k)));
+  }
   for (const k of rules.trustedKeys ?? []) refs.add(formatTrustRef(parseKeyRef(k)));
   return [...refs];
+}
+
+/** A rule's keys as written: `keys`, else `[key]`, else none. */
+function ruleKeys(r: RuleEntry): readonly string[] {
+  return r.keys ?? (r.key ? [r.key] : []);
 }
 
 function formatTrustRef(ref: KeyRef): string {
@@ -334,6 +365,7 @@ function formatTrustRef(ref: KeyRef): string {
 export function ruleFor(rules: Rules | undefined, file: string): FileRule {
   const defaults: FileRule = {
     key: undefined,
+    keys: [],
     context: {},
     secret: undefined,
     maxValuesPerDek: DEFAULT_MAX_VALUES_PER_DEK,
@@ -347,8 +379,10 @@ export function ruleFor(rules: Rules | undefined, file: string): FileRule {
   const rel = relativePath(dirName(rules.file), resolvePath(file)).split("\\").join("/");
   const rule = rules.rules.find((r) => new RegExp(r.files).test(rel));
   if (!rule) return { ...defaults, source: rules.file, trusted };
+  const keys = ruleKeys(rule).map(parseKeyRef);
   return {
-    key: rule.key ? parseKeyRef(rule.key) : undefined,
+    key: keys[0],
+    keys,
     context: rule.context ?? {},
     secret: secretMatcher(rule.secret),
     maxValuesPerDek: rule.dek === "per-value"

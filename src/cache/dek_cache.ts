@@ -135,21 +135,10 @@ export class DekCache {
   get(id: DekCacheKey, load: () => Promise<Uint8Array>): Promise<DataKey> {
     this.#sweep();
     const k = cacheKey(id);
-    const entry = this.#entries.get(k);
-    if (entry) {
-      this.#stats.hits++;
-      entry.uses++;
-      this.#entries.delete(k);
-      if (entry.uses >= this.#maxUses) {
-        // Hand out this last use and drop it: zeroing the raw bytes leaves the holder's
-        // key handle working.
-        this.#stats.evictions++;
-        this.#byAge.delete(k);
-        entry.key.destroy();
-      } else {
-        this.#entries.set(k, entry);
-      }
-      return Promise.resolve(entry.key);
+    if (this.#entries.has(k)) {
+      // Hands out this last use and drops it when it reaches maxUses: zeroing the raw bytes
+      // leaves the holder's key handle working.
+      return Promise.resolve(this.#get(k));
     }
     const pending = this.#inflight.get(k);
     if (pending) {
@@ -176,6 +165,34 @@ export class DekCache {
     };
     p.then(done, done);
     return p;
+  }
+
+  /**
+   * The cached data key for `id`, or undefined: never calls a provider, never starts a load (a
+   * hit counts like one of {@link DekCache.get}). A several-key blob asks this for each of its
+   * keys first, so a file whose first key is unusable here makes one failing call, not one per
+   * value.
+   */
+  peek(id: DekCacheKey): DataKey | undefined {
+    this.#sweep();
+    const k = cacheKey(id);
+    if (!this.#entries.has(k)) return undefined;
+    return this.#get(k);
+  }
+
+  #get(k: string): DataKey {
+    const entry = this.#entries.get(k)!;
+    this.#stats.hits++;
+    entry.uses++;
+    this.#entries.delete(k);
+    if (entry.uses >= this.#maxUses) {
+      this.#stats.evictions++;
+      this.#byAge.delete(k);
+      entry.key.destroy();
+    } else {
+      this.#entries.set(k, entry);
+    }
+    return entry.key;
   }
 
   #insert(k: string, key: DataKey): void {

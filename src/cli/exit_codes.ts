@@ -46,7 +46,8 @@ export function exitCodeFor(code: ErrorCode | string): ExitCode {
   // key): like a blob that does not authenticate, not like a missing key.
   if (code === "KEY_UNTRUSTED") return ExitCode.DECRYPT;
   if (
-    code.startsWith("KMS_") || code.startsWith("KEY_") || code === "PROVIDER_UNKNOWN" ||
+    code.startsWith("KMS_") || code.startsWith("KEY_") || code === "KEYS_UNAVAILABLE" ||
+    code === "PROVIDER_UNKNOWN" ||
     code === "PROVIDER_FAILED"
   ) {
     return ExitCode.KEY;

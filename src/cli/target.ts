@@ -17,6 +17,7 @@ import {
 } from "../document/document.ts";
 import type { SealDocumentOptions } from "../document/seal.ts";
 import type { KeyProvider } from "../keys/key_provider.ts";
+import type { SealingKey } from "../envelope/values.ts";
 import { defaultProviders, providerById } from "../keys/registry.ts";
 import type { FileRule, KeyRef } from "../rules.ts";
 import { BUILTIN_SECRET_NAMES, secretNameOf } from "../secret_names.ts";
@@ -259,8 +260,13 @@ function selectToSeal(
   return (v) => marked(v) || previous.get(v.path)?.kind === "sealed";
 }
 
-/** The provider and key the file's rule seals with. Throws `OPTION_INVALID` when it has none. */
-export function sealingKey(target: Target): { provider: KeyProvider; keyId: string } {
+/**
+ * The provider and key the file's rule seals with, and its further keys (a several-key rule).
+ * Throws `OPTION_INVALID` when it has none.
+ */
+export function sealingKey(
+  target: Target,
+): { provider: KeyProvider; keyId: string; additionalKeys?: SealingKey[] } {
   const key = target.rule.key;
   if (!key) {
     throw new SealfigError("OPTION_INVALID", "No key to seal with", {
@@ -268,7 +274,23 @@ export function sealingKey(target: Target): { provider: KeyProvider; keyId: stri
       hint: "Add a rule for this file to .sealfig.yaml (sealfig init) or pass --key",
     });
   }
-  return { provider: providerById(target.providers, key.providerId), keyId: key.keyId };
+  return {
+    provider: providerById(target.providers, key.providerId),
+    keyId: key.keyId,
+    ...additionalKeysOf(target),
+  };
+}
+
+/** `{ additionalKeys }` for the rule's keys after the first (empty object for one key). */
+export function additionalKeysOf(target: Target): { additionalKeys?: SealingKey[] } {
+  const more = target.rule.keys.slice(1);
+  if (more.length === 0) return {};
+  return {
+    additionalKeys: more.map((k) => ({
+      provider: providerById(target.providers, k.providerId),
+      keyId: k.keyId,
+    })),
+  };
 }
 
 /** Write a document: in place (atomically, keeping the mode) or to stdout. */
@@ -449,6 +471,11 @@ export interface StampForWriteOptions {
   freshKey?: boolean;
   /** Wrap a new integrity data key under this key instead of the rule's; always writes. */
   key?: KeyRef;
+  /**
+   * Wrap a new integrity data key under these keys, in order, instead of the rule's (rewrap
+   * --add-key/--remove-key: the record follows the values' key list); always writes.
+   */
+  keys?: readonly KeyRef[];
 }
 
 /**
@@ -482,6 +509,14 @@ export async function stampForWrite(
   // Unchanged text keeps the file as it is, unless the record must move to a new integrity data
   // key (rotate, rewrap --to, stamp --key): records follow keys, in files without a sealed value
   // too.
+  if (options.keys !== undefined && options.keys.length > 0) {
+    const [first, ...rest] = options.keys;
+    options = { ...options, key: first! };
+    target = {
+      ...target,
+      rule: { ...target.rule, key: first!, keys: [first!, ...rest] },
+    };
+  }
   const moving = options.freshKey === true || options.key !== undefined;
   refuseMalformedBlobs(after);
   if (
@@ -500,6 +535,8 @@ export async function stampForWrite(
   const { document } = await stampDocument(after, {
     provider,
     keyId: key?.keyId ?? reuse!.keyId,
+    // The rule's further keys, unless the record moves to one explicit key.
+    ...(options.key === undefined || options.keys !== undefined ? additionalKeysOf(target) : {}),
     context: target.rule.context,
     generation: Math.max(prior.record?.generation ?? 0, prior.floor ?? 0) + 1,
     ...(reuse ? { reuse } : {}),

@@ -180,6 +180,11 @@ export interface LoadReport {
   dataKeys: number;
   /** Provider calls this load made (through the cache; 0 when every key was cached). */
   providerCalls: number;
+  /**
+   * Keys of several-key values and records passed over (untrusted, provider absent, or failing)
+   * before the one that opened, once per data key unwrapped (docs/format.md §11).
+   */
+  keyFallThroughs: number;
   /** Files whose integrity record was verified. */
   integrityVerified: number;
   /**
@@ -467,6 +472,7 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
   // the values' data keys are fetched and their blobs opened, so a cold load waits for one round
   // trip, not two. Opened values are held aside and reach the tree only after every record has
   // verified; when one fails, they are dropped and the integrity error is what the caller sees.
+  const fallThroughs = { keyFallThroughs: 0 };
   const verifying = mapConcurrent(integrityJobs, concurrency, async (j, i) => {
     try {
       await verifyRecord(j.doc, records[i], {
@@ -474,6 +480,7 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
         context: j.context,
         trust: j.policy.trust,
         cache,
+        stats: fallThroughs,
         required: j.mode === "require" && j.sealed,
       });
     } catch (err) {
@@ -497,11 +504,13 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
   const opening = mapConcurrent(
     jobs,
     concurrency,
-    ({ pending, context, file }, i) =>
+    ({ pending, context, file, trust }, i) =>
       openPending(pending, parsed[i], {
         providers,
         context,
         cache,
+        trust,
+        stats: fallThroughs,
         ...(file !== undefined ? { file } : {}),
       }),
   );
@@ -531,6 +540,7 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
       valuesShadowed: shadowed,
       dataKeys: dataKeys.size,
       providerCalls: cache.stats().providerCalls - callsBefore,
+      keyFallThroughs: fallThroughs.keyFallThroughs,
       integrityVerified: integrityJobs.filter((_, i) => records[i] !== undefined).length,
       sealedOverridden,
     },
@@ -602,6 +612,8 @@ async function openPending(
     providers: readonly KeyProvider[];
     context: EncryptionContext;
     cache: DekCache;
+    trust: KeyAllowlist;
+    stats: { keyFallThroughs: number };
     file?: string;
   },
 ): Promise<SecretValue> {

@@ -11,7 +11,12 @@ import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap, type YAMLSe
 import { isSealfigError, SealfigError } from "../errors.ts";
 import { DekCache } from "../cache/dek_cache.ts";
 import { toBase64Url } from "../crypto/bytes.ts";
-import { DEFAULT_MAX_VALUES_PER_DEK, encryptValue, openDataKey } from "../envelope/values.ts";
+import {
+  DEFAULT_MAX_VALUES_PER_DEK,
+  encryptValue,
+  openDataKey,
+  type SealingKey,
+} from "../envelope/values.ts";
 import { sealWithDataKey } from "../envelope/seal.ts";
 import { isBlob, parseBlob, type ParsedBlob } from "../envelope/format.ts";
 import { inferValueType, type SecretValue } from "../envelope/value_codec.ts";
@@ -38,6 +43,11 @@ export interface SetSecretOptions {
   provider: KeyProvider;
   /** The key-encryption key. */
   keyId: string;
+  /**
+   * More keys, in order: every new data key is also wrapped under each (several-key blobs,
+   * docs/format.md §11). Default none.
+   */
+  additionalKeys?: readonly SealingKey[];
   /** The file's encryption context. Default `{}`. */
   context?: EncryptionContext;
   /**
@@ -117,6 +127,7 @@ export async function setSecret(
     await encryptValue(value, {
       provider: options.provider,
       keyId: options.keyId,
+      ...(options.additionalKeys ? { additionalKeys: options.additionalKeys } : {}),
       path: segments,
       ...(options.context ? { context: options.context } : {}),
     });
@@ -146,7 +157,7 @@ async function sealWithFileDataKey(
     } catch {
       continue;
     }
-    if (parsed.providerId !== options.provider.id || parsed.keyId !== options.keyId) continue;
+    if (!sameKeys(parsed.slots, options)) continue;
     const id = toBase64Url(parsed.wrappedDek);
     const u = uses.get(id) ?? { parsed, n: 0 };
     u.n++;
@@ -160,11 +171,11 @@ async function sealWithFileDataKey(
     const key = await openDataKey(fits.parsed, reuse.providers, context, cache);
     const blob = await sealWithDataKey(
       key,
-      {
-        providerId: fits.parsed.providerId,
-        keyId: fits.parsed.keyId,
-        wrapped: fits.parsed.wrappedDek,
-      },
+      fits.parsed.slots.map((s) => ({
+        providerId: s.providerId,
+        keyId: s.keyId,
+        wrapped: s.wrappedDek,
+      })),
       value,
       inferValueType(value),
       segments,
@@ -178,6 +189,16 @@ async function sealWithFileDataKey(
   } finally {
     if (!reuse.cache) cache.clear();
   }
+}
+
+/** Whether a blob's keys are exactly the ones `options` seals for, in order, by recorded id. */
+function sameKeys(slots: ParsedBlob["slots"], options: SetSecretOptions): boolean {
+  const want = [
+    { providerId: options.provider.id, keyId: options.keyId },
+    ...(options.additionalKeys ?? []).map((k) => ({ providerId: k.provider.id, keyId: k.keyId })),
+  ];
+  return slots.length === want.length &&
+    slots.every((s, i) => s.providerId === want[i]!.providerId && s.keyId === want[i]!.keyId);
 }
 
 /**

@@ -7,7 +7,12 @@
 import { DekCache } from "../cache/dek_cache.ts";
 import { isSealfigError, SealfigError } from "../errors.ts";
 import { parseBlob } from "../envelope/format.ts";
-import { decryptValue, DEFAULT_MAX_VALUES_PER_DEK, Sealer } from "../envelope/values.ts";
+import {
+  decryptValue,
+  DEFAULT_MAX_VALUES_PER_DEK,
+  Sealer,
+  type SealingKey,
+} from "../envelope/values.ts";
 import type { SecretValue } from "../envelope/value_codec.ts";
 import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { formatPath, toSegments, type ValuePath } from "../path.ts";
@@ -51,6 +56,11 @@ export interface SealDocumentOptions {
   provider: KeyProvider;
   /** The key-encryption key for new data keys (local key id, KMS key ARN or alias). */
   keyId: string;
+  /**
+   * More keys, in order: every new data key is also wrapped under each (several-key blobs,
+   * docs/format.md §11). Default none.
+   */
+  additionalKeys?: readonly SealingKey[];
   /** The file's encryption context. Default `{}`. */
   context?: EncryptionContext;
   /** Data key sharing. Default `per-file`. */
@@ -142,6 +152,7 @@ export async function sealDocument(
   const sealer = new Sealer({
     provider: options.provider,
     keyId: options.keyId,
+    ...(options.additionalKeys ? { additionalKeys: options.additionalKeys } : {}),
     context,
     maxValuesPerDek: options.dekPolicy === "per-value"
       ? 1

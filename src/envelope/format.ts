@@ -18,6 +18,11 @@
  *   16 bytes               GCM tag
  * ```
  *
+ * Format v2 (`sealfig:v2:`, docs/format.md §11) differs only in the key slots: after the value type,
+ * `u8 N` (1..16) and N key slots (each as the v1 slot), then salt, IV, commitment and ciphertext as
+ * in v1. The value's crypto, and the bound header in the AAD (version byte 0x01), are v1's, so a
+ * value moves between v1 and v2 without its ciphertext changing.
+ *
  * @module
  */
 import { SealfigError } from "../errors.ts";
@@ -33,6 +38,8 @@ import {
 
 /** The text every v1 blob starts with. */
 export const BLOB_PREFIX = "sealfig:v1:";
+/** The text every v2 (several keys) blob starts with. */
+export const BLOB_PREFIX_V2 = "sealfig:v2:";
 /** Matches any sealfig blob of any version (for recognising, not validating). */
 export const ANY_BLOB = /^sealfig:v[0-9]+:/;
 
@@ -40,6 +47,10 @@ export const ANY_BLOB = /^sealfig:v[0-9]+:/;
 export const VERSION_1 = 0x01;
 /** Suite 1: AES-256-GCM, HKDF-SHA-256 per-value keys, 256-bit key commitment. */
 export const SUITE_1 = 0x01;
+/** Format version byte of blobs with several key slots. */
+export const VERSION_2 = 0x02;
+/** Most key slots a v2 blob (or a v3 integrity record) may hold. */
+export const MAX_KEY_SLOTS = 16;
 
 export const SALT_LENGTH = 32;
 export const IV_LENGTH = 12;
@@ -50,10 +61,10 @@ export const MAX_PLAINTEXT = 1024 * 1024;
 export const MAX_PROVIDER_ID = 32;
 export const MAX_KEY_ID = 2048;
 export const MAX_WRAPPED_DEK = 4096;
-const MAX_HEADER = 4 + MAX_PROVIDER_ID + 2 + MAX_KEY_ID + 2 + MAX_WRAPPED_DEK + SALT_LENGTH +
-  IV_LENGTH + COMMITMENT_LENGTH;
+const MAX_SLOT = 1 + MAX_PROVIDER_ID + 2 + MAX_KEY_ID + 2 + MAX_WRAPPED_DEK;
+const MAX_HEADER = 4 + MAX_KEY_SLOTS * MAX_SLOT + SALT_LENGTH + IV_LENGTH + COMMITMENT_LENGTH;
 /** Longest blob string accepted, checked before any decoding. */
-export const MAX_BLOB_CHARS = BLOB_PREFIX.length +
+export const MAX_BLOB_CHARS = BLOB_PREFIX_V2.length +
   Math.ceil(((MAX_HEADER + MAX_PLAINTEXT + TAG_LENGTH) * 4) / 3);
 
 /** The type of a sealed value, recorded (and authenticated) in the header. */
@@ -74,13 +85,13 @@ const PROVIDER_ID = /^[a-z0-9-]{1,32}$/;
 
 /** The header fields of a blob. */
 export interface BlobHeader {
-  /** Format version (1). */
+  /** Format version (1, or 2 for a blob with several key slots). */
   version: number;
   /** Algorithm suite (1: AES-256-GCM, HKDF-SHA-256, key commitment). */
   suite: number;
   /** The type of the sealed value. */
   valueType: ValueTypeName;
-  /** The key provider that wrapped the data key (`local`, `aws-kms`). */
+  /** The key provider of the first key slot (`local`, `aws-kms`). */
   providerId: string;
   /** The wrapping key: a local key fingerprint or a KMS key ARN. */
   keyId: string;
@@ -96,6 +107,11 @@ export interface BlobHeader {
 
 /** A parsed blob: header fields, the exact header bytes, and ciphertext with tag. */
 export interface ParsedBlob extends BlobHeader {
+  /**
+   * Every key slot, in order (one for a v1 blob); the first is also `providerId`, `keyId` and
+   * `wrappedDek`. Any slot unwraps the same data key.
+   */
+  slots: readonly KeySlot[];
   /** The serialized header exactly as it appeared. */
   headerBytes: Bytes;
   /**
@@ -118,21 +134,30 @@ export function isValidProviderId(id: string): boolean {
   return PROVIDER_ID.test(id);
 }
 
-/** Serialize header fields. Throws `VALUE_INVALID` when a field is out of range. */
-export function encodeHeader(h: Omit<BlobHeader, "version" | "suite">): Bytes {
-  const provider = utf8(h.providerId);
-  const keyId = utf8(h.keyId);
-  if (!PROVIDER_ID.test(h.providerId)) {
-    throw new SealfigError(
-      "VALUE_INVALID",
-      `Provider id ${JSON.stringify(h.providerId)} is not [a-z0-9-]{1,32}`,
-    );
+/**
+ * Serialize header fields. With `slots` of two or more keys the header is v2 (several key slots),
+ * otherwise v1 (the one slot: `slots[0]`, else `providerId`, `keyId`, `wrappedDek`). Throws
+ * `VALUE_INVALID` when a field is out of range or a key is listed twice.
+ */
+export function encodeHeader(
+  h: Omit<BlobHeader, "version" | "suite"> & { slots?: readonly KeySlot[] },
+): Bytes {
+  const slots: readonly KeySlot[] = h.slots && h.slots.length > 0
+    ? h.slots
+    : [{ providerId: h.providerId, keyId: h.keyId, wrappedDek: h.wrappedDek }];
+  if (slots.length > MAX_KEY_SLOTS) {
+    throw new SealfigError("VALUE_INVALID", `At most ${MAX_KEY_SLOTS} keys per value`);
   }
-  if (keyId.length < 1 || keyId.length > MAX_KEY_ID) {
-    throw new SealfigError("VALUE_INVALID", `Key id must be 1..${MAX_KEY_ID} bytes`);
-  }
-  if (h.wrappedDek.length < 1 || h.wrappedDek.length > MAX_WRAPPED_DEK) {
-    throw new SealfigError("VALUE_INVALID", `Wrapped data key must be 1..${MAX_WRAPPED_DEK} bytes`);
+  const seen = new Set<string>();
+  for (const slot of slots) {
+    const id = `${slot.providerId}\u0000${slot.keyId}`;
+    if (seen.has(id)) {
+      throw new SealfigError(
+        "VALUE_INVALID",
+        `Key ${slot.providerId}:${slot.keyId} is listed twice`,
+      );
+    }
+    seen.add(id);
   }
   if (
     h.salt.length !== SALT_LENGTH || h.iv.length !== IV_LENGTH ||
@@ -140,17 +165,34 @@ export function encodeHeader(h: Omit<BlobHeader, "version" | "suite">): Bytes {
   ) {
     throw new SealfigError("VALUE_INVALID", "Salt, IV or commitment has the wrong length");
   }
-  return new ByteWriter()
-    .u8(VERSION_1)
+  const w = new ByteWriter()
+    .u8(slots.length > 1 ? VERSION_2 : VERSION_1)
     .u8(SUITE_1)
-    .u8(ValueType[h.valueType])
-    .u8(provider.length).bytes(provider)
+    .u8(ValueType[h.valueType]);
+  if (slots.length > 1) w.u8(slots.length);
+  for (const slot of slots) writeSlot(w, slot);
+  return w.bytes(h.salt).bytes(h.iv).bytes(h.commitment).finish();
+}
+
+/** Append one key slot (`P ‖ provider ‖ K ‖ key id ‖ W ‖ wrapped`), validating its ranges. */
+export function writeSlot(w: ByteWriter, slot: KeySlot): ByteWriter {
+  const provider = utf8(slot.providerId);
+  const keyId = utf8(slot.keyId);
+  if (!PROVIDER_ID.test(slot.providerId)) {
+    throw new SealfigError(
+      "VALUE_INVALID",
+      `Provider id ${JSON.stringify(slot.providerId)} is not [a-z0-9-]{1,32}`,
+    );
+  }
+  if (keyId.length < 1 || keyId.length > MAX_KEY_ID) {
+    throw new SealfigError("VALUE_INVALID", `Key id must be 1..${MAX_KEY_ID} bytes`);
+  }
+  if (slot.wrappedDek.length < 1 || slot.wrappedDek.length > MAX_WRAPPED_DEK) {
+    throw new SealfigError("VALUE_INVALID", `Wrapped data key must be 1..${MAX_WRAPPED_DEK} bytes`);
+  }
+  return w.u8(provider.length).bytes(provider)
     .u16(keyId.length).bytes(keyId)
-    .u16(h.wrappedDek.length).bytes(h.wrappedDek)
-    .bytes(h.salt)
-    .bytes(h.iv)
-    .bytes(h.commitment)
-    .finish();
+    .u16(slot.wrappedDek.length).bytes(slot.wrappedDek as Bytes);
 }
 
 /**
@@ -171,9 +213,10 @@ export function boundHeader(
     .finish();
 }
 
-/** Build the blob string from header bytes and ciphertext+tag. */
+/** Build the blob string from header bytes and ciphertext+tag (the prefix by the version byte). */
 export function encodeBlob(headerBytes: Uint8Array, ciphertext: Uint8Array): string {
-  return BLOB_PREFIX + toBase64Url(concat(headerBytes, ciphertext));
+  const prefix = headerBytes[0] === VERSION_2 ? BLOB_PREFIX_V2 : BLOB_PREFIX;
+  return prefix + toBase64Url(concat(headerBytes, ciphertext));
 }
 
 function malformed(why: string): SealfigError {
@@ -228,18 +271,19 @@ function decodeBlob(text: string): ParsedBlob {
   decodes++;
   if (typeof text !== "string") throw malformed("not a string");
   if (text.length > MAX_BLOB_CHARS) throw malformed(`longer than ${MAX_BLOB_CHARS} characters`);
-  if (!text.startsWith(BLOB_PREFIX)) {
+  const v2 = text.startsWith(BLOB_PREFIX_V2);
+  if (!v2 && !text.startsWith(BLOB_PREFIX)) {
     const m = /^sealfig:v([0-9]{1,6}):/.exec(text);
     if (m) {
       throw new SealfigError(
         "BLOB_UNSUPPORTED",
-        `Sealed value has format version ${m[1]}, this sealfig reads version 1`,
+        `Sealed value has format version ${m[1]}, this sealfig reads versions 1 and 2`,
         { hint: "Upgrade sealfig to read it" },
       );
     }
     throw malformed(`does not start with "${BLOB_PREFIX}"`);
   }
-  const bytes = fromBase64Url(text.slice(BLOB_PREFIX.length));
+  const bytes = fromBase64Url(text.slice((v2 ? BLOB_PREFIX_V2 : BLOB_PREFIX).length));
   if (!bytes) throw malformed("not canonical unpadded base64url");
   // One copy (the decoded bytes, private to this call) and one array for the bound header: the
   // fields are views into them, not copies. Each small typed array costs an off-heap allocation
@@ -259,8 +303,8 @@ function decodeBlob(text: string): ParsedBlob {
   const suite = bytes[1]!;
   const typeByte = bytes[2]!;
   off = 3;
-  if (version !== VERSION_1) {
-    throw malformed(`version byte ${version} does not match the "v1" prefix`);
+  if (version !== (v2 ? VERSION_2 : VERSION_1)) {
+    throw malformed(`version byte ${version} does not match the "v${v2 ? 2 : 1}" prefix`);
   }
   if (suite !== SUITE_1) {
     throw new SealfigError(
@@ -273,22 +317,38 @@ function decodeBlob(text: string): ParsedBlob {
   }
   const valueType = TYPE_NAMES.get(typeByte);
   if (!valueType) throw malformed(`unknown value type ${typeByte}`);
-  need(1, "provider id length");
-  const pLen = bytes[off++]!;
-  if (pLen < 1 || pLen > MAX_PROVIDER_ID) throw malformed("bad provider id length");
-  const providerId = textOf(take(pLen, "provider id"));
-  if (providerId === undefined || !PROVIDER_ID.test(providerId)) throw malformed("bad provider id");
-  need(2, "key id length");
-  const kLen = (bytes[off]! << 8) | bytes[off + 1]!;
-  off += 2;
-  if (kLen < 1 || kLen > MAX_KEY_ID) throw malformed("bad key id length");
-  const keyId = textOf(take(kLen, "key id"));
-  if (keyId === undefined) throw malformed("key id is not UTF-8");
-  need(2, "wrapped key length");
-  const wLen = (bytes[off]! << 8) | bytes[off + 1]!;
-  off += 2;
-  if (wLen < 1 || wLen > MAX_WRAPPED_DEK) throw malformed("bad wrapped key length");
-  const wrappedDek = take(wLen, "wrapped key");
+  let count = 1;
+  if (v2) {
+    need(1, "key count");
+    count = bytes[off++]!;
+    if (count < 1 || count > MAX_KEY_SLOTS) throw malformed("bad key count");
+  }
+  const slots: KeySlot[] = [];
+  for (let i = 0; i < count; i++) {
+    need(1, "provider id length");
+    const pLen = bytes[off++]!;
+    if (pLen < 1 || pLen > MAX_PROVIDER_ID) throw malformed("bad provider id length");
+    const providerId = textOf(take(pLen, "provider id"));
+    if (providerId === undefined || !PROVIDER_ID.test(providerId)) {
+      throw malformed("bad provider id");
+    }
+    need(2, "key id length");
+    const kLen = (bytes[off]! << 8) | bytes[off + 1]!;
+    off += 2;
+    if (kLen < 1 || kLen > MAX_KEY_ID) throw malformed("bad key id length");
+    const keyId = textOf(take(kLen, "key id"));
+    if (keyId === undefined) throw malformed("key id is not UTF-8");
+    need(2, "wrapped key length");
+    const wLen = (bytes[off]! << 8) | bytes[off + 1]!;
+    off += 2;
+    if (wLen < 1 || wLen > MAX_WRAPPED_DEK) throw malformed("bad wrapped key length");
+    const wrappedDek = take(wLen, "wrapped key");
+    if (slots.some((s) => s.providerId === providerId && s.keyId === keyId)) {
+      throw malformed("a key is listed twice");
+    }
+    slots.push({ providerId, keyId, wrappedDek });
+  }
+  const { providerId, keyId, wrappedDek } = slots[0]! as KeySlot & { wrappedDek: Bytes };
   const fieldsAt = off;
   take(SALT_LENGTH, "salt");
   take(IV_LENGTH, "IV");
@@ -298,8 +358,10 @@ function decodeBlob(text: string): ParsedBlob {
   if (ctLen < TAG_LENGTH) throw malformed("truncated in ciphertext");
   if (ctLen - TAG_LENGTH > MAX_PLAINTEXT) throw malformed("ciphertext too long");
   // version ‖ suite ‖ type ‖ salt ‖ IV ‖ commitment: the header's first 3 bytes and its last 76.
+  // The bound version is the value's (1) in v2 blobs too: only the key slots differ (§11).
   const bound = new Uint8Array(3 + SALT_LENGTH + IV_LENGTH + COMMITMENT_LENGTH);
   bound.set(bytes.subarray(0, 3), 0);
+  bound[0] = VERSION_1;
   bound.set(bytes.subarray(fieldsAt, off), 3);
   return {
     version,
@@ -308,6 +370,7 @@ function decodeBlob(text: string): ParsedBlob {
     providerId,
     keyId,
     wrappedDek,
+    slots,
     salt: bound.subarray(3, 3 + SALT_LENGTH),
     iv: bound.subarray(3 + SALT_LENGTH, 3 + SALT_LENGTH + IV_LENGTH),
     commitment: bound.subarray(3 + SALT_LENGTH + IV_LENGTH),
@@ -343,7 +406,18 @@ export interface KeySlot {
  * are unchanged. Only a wrapping of the same DEK will open: anything else fails the commitment.
  */
 export function replaceKeySlot(blob: ParsedBlob, slot: KeySlot): string {
+  return replaceKeySlots(blob, [slot]);
+}
+
+/**
+ * The same blob with these key slots, in order (v1 for one, v2 for several); salt, IV,
+ * commitment and ciphertext are unchanged, byte for byte. Every slot must wrap the blob's DEK.
+ */
+export function replaceKeySlots(blob: ParsedBlob, slots: readonly KeySlot[]): string {
+  const slot = slots[0];
+  if (!slot) throw new SealfigError("VALUE_INVALID", "A value needs at least one key");
   const header = encodeHeader({
+    slots,
     valueType: blob.valueType,
     providerId: slot.providerId,
     keyId: slot.keyId,

@@ -46,10 +46,13 @@ function deriveKeys(dataKey: DataKey, salt: Uint8Array): Bytes {
   return hkdfSha256(dataKey.hkdfKey, salt, HKDF_INFO, 32 + COMMITMENT_LENGTH);
 }
 
-/** Seal one value. `type` defaults to the value's natural type. */
+/**
+ * Seal one value. With several refs (the same data key wrapped under each key, in order) the blob
+ * is v2 (docs/format.md §11); with one, v1.
+ */
 export function sealWithDataKey(
   dataKey: DataKey,
-  ref: DataKeyRef,
+  ref: DataKeyRef | readonly DataKeyRef[],
   value: SecretValue,
   type: ValueTypeName,
   path: ValuePath,
@@ -62,11 +65,14 @@ export function sealWithDataKey(
     const iv = randomBytes(IV_LENGTH);
     okm = deriveKeys(dataKey, salt);
     const commitment = okm.slice(32);
+    const refs: readonly DataKeyRef[] = Array.isArray(ref) ? ref : [ref as DataKeyRef];
+    const first = refs[0]!;
     const header = encodeHeader({
+      slots: refs.map((r) => ({ providerId: r.providerId, keyId: r.keyId, wrappedDek: r.wrapped })),
       valueType: type,
-      providerId: ref.providerId,
-      keyId: ref.keyId,
-      wrappedDek: ref.wrapped as Bytes,
+      providerId: first.providerId,
+      keyId: first.keyId,
+      wrappedDek: first.wrapped as Bytes,
       salt,
       iv,
       commitment,

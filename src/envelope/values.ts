@@ -10,7 +10,9 @@ import { DataKey } from "../crypto/data_key.ts";
 import type { DekCache } from "../cache/dek_cache.ts";
 import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { formatPath, toSegments, type ValuePath } from "../path.ts";
-import { parseBlob, type ParsedBlob, type ValueTypeName } from "./format.ts";
+import { toBase64Url } from "../crypto/bytes.ts";
+import { type KeySlot, parseBlob, type ParsedBlob, type ValueTypeName } from "./format.ts";
+import type { KeyAllowlist } from "../keys/allowlist.ts";
 import { type DataKeyRef, openWithDataKey, sealWithDataKey } from "./seal.ts";
 import { inferValueType, type SecretValue } from "./value_codec.ts";
 
@@ -26,6 +28,11 @@ export interface EncryptValueOptions {
   context?: EncryptionContext;
   /** Seal as this type instead of the value's natural type (e.g. `float` for `1`). */
   type?: ValueTypeName;
+  /**
+   * More keys, in order: every new data key is also wrapped under each (several-key blobs,
+   * docs/format.md §11). Default none.
+   */
+  additionalKeys?: readonly SealingKey[];
 }
 
 /**
@@ -52,6 +59,7 @@ export async function encryptValue(
   const sealer = new Sealer({
     provider: options.provider,
     keyId: options.keyId,
+    ...(options.additionalKeys ? { additionalKeys: options.additionalKeys } : {}),
     maxValuesPerDek: 1,
     ...(options.context ? { context: options.context } : {}),
   });
@@ -62,12 +70,26 @@ export async function encryptValue(
   }
 }
 
+/** A key to seal for: its provider and key id (local key id, KMS key ARN or alias). */
+export interface SealingKey {
+  /** The provider of the key. */
+  provider: KeyProvider;
+  /** The key id, as the provider takes it. */
+  keyId: string;
+}
+
 /** Options for {@link Sealer}. */
 export interface SealerOptions {
   /** The provider that wraps data keys. */
   provider: KeyProvider;
   /** The key-encryption key. */
   keyId: string;
+  /**
+   * More keys, in order, each of which alone can open what is sealed (docs/format.md §11): every
+   * data key is also wrapped under each of them (`wrapDataKey`, one call per key per data key),
+   * and the blobs are v2. Default none (v1 blobs).
+   */
+  additionalKeys?: readonly SealingKey[];
   /** The file's encryption context, bound to every value. Default `{}`. */
   context?: EncryptionContext;
   /**
@@ -98,11 +120,12 @@ export const DEFAULT_MAX_VALUES_PER_DEK = 256;
 export class Sealer {
   readonly #provider: KeyProvider;
   readonly #keyId: string;
+  readonly #more: readonly SealingKey[];
   readonly #context: EncryptionContext;
   readonly #max: number;
-  #current: Promise<{ key: DataKey; ref: DataKeyRef }> | undefined;
+  #current: Promise<{ key: DataKey; ref: DataKeyRef[] }> | undefined;
   #used = 0;
-  #all: Promise<{ key: DataKey; ref: DataKeyRef }>[] = [];
+  #all: Promise<{ key: DataKey; ref: DataKeyRef[] }>[] = [];
   #dataKeys = 0;
 
   /**
@@ -117,6 +140,7 @@ export class Sealer {
     }
     this.#provider = options.provider;
     this.#keyId = options.keyId;
+    this.#more = options.additionalKeys ?? [];
     this.#context = options.context ?? {};
     this.#max = max;
   }
@@ -143,7 +167,7 @@ export class Sealer {
     }
     this.#used++;
     const where = { path: formatPath(segments) };
-    let dataKey: { key: DataKey; ref: DataKeyRef };
+    let dataKey: { key: DataKey; ref: DataKeyRef[] };
     try {
       dataKey = await this.#current;
     } catch (err) {
@@ -168,13 +192,19 @@ export class Sealer {
     }
   }
 
-  async #generate(): Promise<{ key: DataKey; ref: DataKeyRef }> {
+  async #generate(): Promise<{ key: DataKey; ref: DataKeyRef[] }> {
     const generated = await this.#provider.generateDataKey(this.#keyId, this.#context);
+    const refs: DataKeyRef[] = [
+      { providerId: this.#provider.id, keyId: generated.keyId, wrapped: generated.wrapped },
+    ];
+    try {
+      refs.push(...await wrapForKeys(generated.plaintext, this.#more, this.#context));
+    } catch (err) {
+      generated.plaintext.fill(0);
+      throw err;
+    }
     const key = await DataKey.fromBytes(generated.plaintext);
-    return {
-      key,
-      ref: { providerId: this.#provider.id, keyId: generated.keyId, wrapped: generated.wrapped },
-    };
+    return { key, ref: refs };
   }
 
   /** Zero every data key this sealer generated. */
@@ -183,6 +213,34 @@ export class Sealer {
     this.#all = [];
     this.#current = undefined;
   }
+}
+
+/**
+ * Wrap a data key held in plaintext under each of `keys` (`wrapDataKey`), in order: the extra key
+ * slots of a several-key blob. The caller keeps (and zeroes) `plaintext`. Throws `OPTION_INVALID`
+ * for a provider that cannot wrap an existing data key.
+ */
+export async function wrapForKeys(
+  plaintext: Uint8Array,
+  keys: readonly SealingKey[],
+  context: EncryptionContext,
+): Promise<DataKeyRef[]> {
+  const out: DataKeyRef[] = [];
+  for (const k of keys) {
+    if (!k.provider.wrapDataKey) {
+      throw new SealfigError(
+        "OPTION_INVALID",
+        `Provider "${k.provider.id}" cannot wrap a data key for an additional key`,
+        {
+          keyId: k.keyId,
+          hint: "List this key first in the rule's keys, or use a provider with wrapDataKey",
+        },
+      );
+    }
+    const w = await k.provider.wrapDataKey(k.keyId, plaintext, context);
+    out.push({ providerId: k.provider.id, keyId: w.keyId, wrapped: w.wrapped });
+  }
+  return out;
 }
 
 /** Options for {@link decryptValue}. */
@@ -197,6 +255,10 @@ export interface DecryptValueOptions {
   cache?: DekCache;
   /** The file the blob came from, for error messages. */
   file?: string;
+  /** Only keys this allowlist trusts are tried (see {@link OpenDataKeyOptions.trust}). */
+  trust?: KeyAllowlist;
+  /** Counts key slots passed over (see {@link OpenDataKeyOptions.stats}). */
+  stats?: { keyFallThroughs: number };
 }
 
 /**
@@ -236,7 +298,10 @@ export async function decryptParsed(
 ): Promise<SecretValue> {
   try {
     const segments = toSegments(options.path);
-    const key = await openDataKey(parsed, options.providers, options.context ?? {}, options.cache);
+    const key = await openDataKey(parsed, options.providers, options.context ?? {}, options.cache, {
+      ...(options.trust ? { trust: options.trust } : {}),
+      ...(options.stats ? { stats: options.stats } : {}),
+    });
     try {
       return openWithDataKey(parsed, key, segments, options.context ?? {});
     } finally {
@@ -260,36 +325,168 @@ function located(err: unknown, options: DecryptValueOptions): SealfigError {
   });
 }
 
-/** Find the blob's provider and get its data key, through the cache when given. */
+/** Options for {@link openDataKey} beyond the providers, context and cache. */
+export interface OpenDataKeyOptions {
+  /**
+   * Only keys this allowlist trusts are tried (no provider call for the others). Without it every
+   * key is tried (the caller has checked trust, or its providers are guarded).
+   */
+  trust?: KeyAllowlist;
+  /**
+   * Counts the keys passed over before the one that opened (several-key blobs): once per data key
+   * and key, however many values share that data key.
+   */
+  stats?: { keyFallThroughs: number };
+}
+
+/**
+ * Find the blob's provider and get its data key, through the cache when given. A several-key blob
+ * (docs/format.md §11) tries its keys in order: first any whose data key is cached, then each
+ * usable key (trusted, provider configured), falling through on failure. Throws the key's own
+ * error for a one-key blob; `KEY_UNTRUSTED` when no key is trusted; `KEYS_UNAVAILABLE`, naming
+ * every key tried and its error code, when none opened.
+ */
 export async function openDataKey(
-  parsed: ParsedBlob,
+  parsed: KeySlot & { readonly slots?: readonly KeySlot[] },
+  providers: readonly KeyProvider[],
+  context: EncryptionContext,
+  cache: DekCache | undefined,
+  options: OpenDataKeyOptions = {},
+): Promise<DataKey> {
+  const slots: readonly KeySlot[] = parsed.slots ?? [parsed];
+  if (slots.length <= 1) {
+    const only = slots[0] ?? parsed;
+    if (options.trust && !(await options.trust.isTrusted(only, providers))) {
+      throw new SealfigError(
+        "KEY_UNTRUSTED",
+        `Sealed with key ${keyText(only)}, which is not trusted`,
+        { keyId: only.keyId, hint: `Trusted: ${options.trust.describe()}` },
+      );
+    }
+    return await openSlot(only, providers, context, cache);
+  }
+  const usable: { slot: KeySlot; provider: KeyProvider }[] = [];
+  const skipped: { slot: KeySlot; code: string }[] = [];
+  let trusted = 0;
+  for (const slot of slots) {
+    if (options.trust && !(await options.trust.isTrusted(slot, providers))) {
+      skipped.push({ slot, code: "KEY_UNTRUSTED" });
+      continue;
+    }
+    trusted++;
+    const provider = providers.find((p) => p.id === slot.providerId);
+    if (!provider) skipped.push({ slot, code: "PROVIDER_UNKNOWN" });
+    else usable.push({ slot, provider });
+  }
+  if (trusted === 0) {
+    throw new SealfigError(
+      "KEY_UNTRUSTED",
+      `Sealed with keys ${slots.map(keyText).join(", ")}, none of which is trusted`,
+      {
+        keyId: slots[0]!.keyId,
+        hint: `Trusted: ${options.trust!.describe()}. If one of the keys is yours, name it in ` +
+          "the rules or the loader's trustedKeys option",
+      },
+    );
+  }
+  if (cache) {
+    for (const { slot, provider } of usable) {
+      const hit = cache.peek(cacheId(slot, provider, context));
+      if (hit) return hit;
+    }
+  }
+  const failed: { slot: KeySlot; code: string }[] = [];
+  for (const { slot, provider } of usable) {
+    try {
+      const key = await openSlot(slot, [provider], context, cache);
+      // Every slot before this one was passed over (untrusted, no provider, or failed): counted
+      // once per data key and key, however many values (or concurrent opens) share the data key.
+      if (options.stats) {
+        let seen = passedOver.get(options.stats);
+        if (!seen) passedOver.set(options.stats, seen = new Set());
+        for (const before of slots.slice(0, slots.indexOf(slot))) {
+          const id = `${before.providerId}\u0000${before.keyId}\u0000${
+            toBase64Url(before.wrappedDek)
+          }`;
+          if (!seen.has(id)) {
+            seen.add(id);
+            options.stats.keyFallThroughs++;
+          }
+        }
+      }
+      return key;
+    } catch (err) {
+      failed.push({ slot, code: isSealfigError(err) ? err.code : "PROVIDER_FAILED" });
+    }
+  }
+  const tried = [...failed, ...skipped];
+  throw new SealfigError(
+    "KEYS_UNAVAILABLE",
+    `None of the value's ${slots.length} keys could open it: ${
+      tried.map((t) => `${keyText(t.slot)} (${t.code})`).join(", ")
+    }`,
+    {
+      keyId: slots[0]!.keyId,
+      hint: "Give this process one of these keys: a local key in the key file or SEALFIG_KEY, " +
+        "or credentials that may decrypt with one of the KMS keys (docs/keys.md, several keys)",
+      cause: new KeysUnavailable(failed.map((f) => f.code)),
+    },
+  );
+}
+
+/**
+ * The cause of a `KEYS_UNAVAILABLE` error: the codes of the keys that were tried (called) and
+ * failed, in order (no key material, no values).
+ */
+export class KeysUnavailable extends Error {
+  /** The error code of each key tried, in order. */
+  readonly codes: readonly string[];
+  /** @param codes the error code of each key tried */
+  constructor(codes: readonly string[]) {
+    super(`keys tried: ${codes.join(", ") || "none"}`);
+    this.name = "KeysUnavailable";
+    this.codes = codes;
+  }
+}
+
+/** The (data key, key) pairs already counted as passed over, per stats object. */
+const passedOver = new WeakMap<object, Set<string>>();
+
+function keyText(k: { providerId: string; keyId: string }): string {
+  return k.providerId === "aws-kms" && k.keyId.startsWith("arn:")
+    ? k.keyId
+    : `${k.providerId}:${k.keyId}`;
+}
+
+function cacheId(slot: KeySlot, provider: KeyProvider, context: EncryptionContext) {
+  return {
+    providerId: provider.id,
+    keyId: slot.keyId,
+    wrapped: slot.wrappedDek,
+    context,
+    scope: underlyingProvider(provider),
+  };
+}
+
+/** One key slot's data key, through the cache when given. */
+async function openSlot(
+  slot: KeySlot,
   providers: readonly KeyProvider[],
   context: EncryptionContext,
   cache: DekCache | undefined,
 ): Promise<DataKey> {
-  const provider = providers.find((p) => p.id === parsed.providerId);
+  const provider = providers.find((p) => p.id === slot.providerId);
   if (!provider) {
     throw new SealfigError(
       "PROVIDER_UNKNOWN",
-      `Value is sealed with provider "${parsed.providerId}", which is not configured`,
+      `Value is sealed with provider "${slot.providerId}", which is not configured`,
       {
-        keyId: parsed.keyId,
+        keyId: slot.keyId,
         hint: `Configured providers: ${providers.map((p) => p.id).join(", ") || "none"}`,
       },
     );
   }
-  const load = () => provider.decryptDataKey(parsed.keyId, parsed.wrappedDek, context);
-  if (cache) {
-    return cache.get(
-      {
-        providerId: provider.id,
-        keyId: parsed.keyId,
-        wrapped: parsed.wrappedDek,
-        context,
-        scope: underlyingProvider(provider),
-      },
-      load,
-    );
-  }
+  const load = () => provider.decryptDataKey(slot.keyId, slot.wrappedDek, context);
+  if (cache) return cache.get(cacheId(slot, provider, context), load);
   return DataKey.fromBytes(await load());
 }

@@ -26,7 +26,14 @@ import {
   toBase64Url,
   utf8,
 } from "../crypto/bytes.ts";
-import { isValidProviderId, MAX_KEY_ID, MAX_WRAPPED_DEK } from "../envelope/format.ts";
+import {
+  isValidProviderId,
+  type KeySlot,
+  MAX_KEY_ID,
+  MAX_KEY_SLOTS,
+  MAX_WRAPPED_DEK,
+  writeSlot,
+} from "../envelope/format.ts";
 import { isMap, isScalar, type Node, type Pair, type YAMLMap } from "yaml";
 import { parseDocument, type SealfigDocument } from "../document/document.ts";
 import { restoreText } from "../document/source.ts";
@@ -46,6 +53,8 @@ const PREFIXES: Readonly<Record<IntegrityVersion, string>> = {
   2: INTEGRITY_PREFIX,
 };
 /** Length of the MAC: 32 bytes (HMAC-SHA-256). */
+/** Prefix of a record whose integrity data key is wrapped under several keys (§11.2). */
+export const INTEGRITY_PREFIX_V3 = "sealfig-mac:v3:";
 export const MAC_LENGTH = 32;
 /** Largest generation a record may hold (2^53 - 1, so it is exact as a JavaScript number). */
 export const MAX_GENERATION: number = Number.MAX_SAFE_INTEGER;
@@ -65,6 +74,12 @@ export interface IntegrityRecord {
   keyId: string;
   /** The integrity data key, wrapped under `keyId` with the integrity encryption context. */
   wrappedDek: Uint8Array;
+  /**
+   * Every key slot, in order, when the integrity data key is wrapped under several keys (the first
+   * is `providerId`/`keyId`/`wrappedDek`). Such a record is written as `sealfig-mac:v3:` and its MAC
+   * is the v2 MAC (`version` 2); see docs/format.md §11.2. Absent or one slot: a v2 (v1) record.
+   */
+  slots?: readonly KeySlot[];
   /** HMAC-SHA-256 over the canonical encoding of the file (see mac.ts). */
   mac: Uint8Array;
 }
@@ -106,6 +121,19 @@ export function encodeIntegrityRecord(record: IntegrityRecord): string {
   if (record.mac.length !== MAC_LENGTH) throw bad("bad MAC length");
   const version = record.version ?? INTEGRITY_VERSION;
   if (version !== 1 && version !== 2) throw bad("unknown version");
+  if (record.slots && record.slots.length > 1) {
+    if (version !== 2) throw bad("several keys need the v2 MAC");
+    if (record.slots.length > MAX_KEY_SLOTS) throw bad(`more than ${MAX_KEY_SLOTS} keys`);
+    const seen = new Set(record.slots.map((k) => `${k.providerId}\u0000${k.keyId}`));
+    if (seen.size !== record.slots.length) throw bad("a key is listed twice");
+    const w = new ByteWriter().u8(0x03).bytes(u64(record.generation)).u8(record.slots.length);
+    try {
+      for (const slot of record.slots) writeSlot(w, slot);
+    } catch (err) {
+      throw bad(err instanceof SealfigError ? err.reason : "bad key slot");
+    }
+    return INTEGRITY_PREFIX_V3 + toBase64Url(w.bytes(record.mac).finish());
+  }
   const bytes = new ByteWriter()
     .u8(version)
     .bytes(u64(record.generation))
@@ -131,14 +159,15 @@ export function u64(n: number): Bytes {
 }
 
 /**
- * Parse a record's text strictly. Throws `INTEGRITY_MALFORMED` for anything but a well-formed v2
- * or v1 record (wrong prefix, a version byte that is not the prefix's, bad base64, truncated or
+ * Parse a record's text strictly. Throws `INTEGRITY_MALFORMED` for anything but a well-formed v2,
+ * v3 (several keys, docs/format.md §11.2) or v1 record (wrong prefix, a version byte that is not the prefix's, bad base64, truncated or
  * oversized fields, trailing bytes, generation 0 or above 2^53-1). `file` only goes into the
  * error.
  */
 export function parseIntegrityRecord(text: string, file?: string): IntegrityRecord {
   if (typeof text !== "string") throw malformed("not a string", file);
   if (text.length > 8192) throw malformed("too long", file);
+  if (text.startsWith(INTEGRITY_PREFIX_V3)) return parseV3(text, file);
   const version = text.startsWith(PREFIXES[2]) ? 2 : text.startsWith(PREFIXES[1]) ? 1 : undefined;
   if (version === undefined) {
     if (/^sealfig-mac:v[0-9]{1,6}:/.test(text)) {
@@ -192,6 +221,71 @@ export function parseIntegrityRecord(text: string, file?: string): IntegrityReco
   off += MAC_LENGTH;
   if (off !== bytes.length) throw malformed("trailing bytes", file);
   return { version, generation, providerId, keyId, wrappedDek, mac };
+}
+
+/** A `sealfig-mac:v3:` record: generation, key slots, the v2 MAC (docs/format.md §11.2). */
+function parseV3(text: string, file: string | undefined): IntegrityRecord {
+  const bytes = fromBase64Url(text.slice(INTEGRITY_PREFIX_V3.length));
+  if (!bytes) throw malformed("not canonical unpadded base64url", file);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let off = 0;
+  const need = (n: number, what: string) => {
+    if (off + n > bytes.length) throw malformed(`truncated in ${what}`, file);
+  };
+  need(10, "header");
+  if (bytes[0] !== 0x03) {
+    throw malformed(`version byte ${bytes[0]} does not match the prefix sealfig-mac:v3:`, file);
+  }
+  const hi = view.getUint32(1), lo = view.getUint32(5);
+  const generation = hi * 2 ** 32 + lo;
+  if (hi >= 2 ** 21 || generation < 1) throw malformed("generation out of range", file);
+  const count = bytes[9]!;
+  off = 10;
+  if (count < 2 || count > MAX_KEY_SLOTS) throw malformed("bad key count", file);
+  const slots: KeySlot[] = [];
+  for (let i = 0; i < count; i++) {
+    need(1, "provider id length");
+    const pLen = bytes[off++]!;
+    need(pLen, "provider id");
+    const providerId = fromUtf8(bytes.slice(off, off + pLen));
+    off += pLen;
+    if (providerId === undefined || !isValidProviderId(providerId)) {
+      throw malformed("bad provider id", file);
+    }
+    need(2, "key id length");
+    const kLen = view.getUint16(off);
+    off += 2;
+    if (kLen < 1 || kLen > MAX_KEY_ID) throw malformed("bad key id length", file);
+    need(kLen, "key id");
+    const keyId = fromUtf8(bytes.slice(off, off + kLen));
+    off += kLen;
+    if (keyId === undefined) throw malformed("key id is not UTF-8", file);
+    need(2, "wrapped key length");
+    const wLen = view.getUint16(off);
+    off += 2;
+    if (wLen < 1 || wLen > MAX_WRAPPED_DEK) throw malformed("bad wrapped key length", file);
+    need(wLen, "wrapped key");
+    const wrappedDek = bytes.slice(off, off + wLen);
+    off += wLen;
+    if (slots.some((k) => k.providerId === providerId && k.keyId === keyId)) {
+      throw malformed("a key is listed twice", file);
+    }
+    slots.push({ providerId, keyId, wrappedDek });
+  }
+  need(MAC_LENGTH, "MAC");
+  const mac = bytes.slice(off, off + MAC_LENGTH);
+  off += MAC_LENGTH;
+  if (off !== bytes.length) throw malformed("trailing bytes", file);
+  const first = slots[0]!;
+  return {
+    version: 2,
+    generation,
+    providerId: first.providerId,
+    keyId: first.keyId,
+    wrappedDek: first.wrappedDek,
+    slots,
+    mac,
+  };
 }
 
 /**

@@ -20,6 +20,8 @@ import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { applyEdits } from "../document/seal.ts";
 import type { DocumentValue, SealfigDocument } from "../document/document.ts";
 import { isMap, isScalar } from "yaml";
+import { KeysUnavailable, openDataKey, type SealingKey, wrapForKeys } from "../envelope/values.ts";
+import type { KeySlot } from "../envelope/format.ts";
 import { integrityContext, macInput, recordMac, refuseUncoveredV1 } from "./mac.ts";
 import {
   encodeIntegrityRecord,
@@ -54,6 +56,8 @@ export interface VerifyIntegrityOptions {
   trust: KeyAllowlist;
   /** Data key cache. Default: a private cache for this call. */
   cache?: DekCache;
+  /** Counts the keys of a several-key record passed over before the one that opened. */
+  stats?: { keyFallThroughs: number };
 }
 
 /** The outcome of {@link checkIntegrity}. */
@@ -133,6 +137,28 @@ async function openIntegrityKey(
     await options.trust.check(record, options.providers);
   } catch (err) {
     throw isSealfigError(err) ? err.withLocation(loc) : err;
+  }
+  if (record.slots && record.slots.length > 1) {
+    // Several keys (docs/format.md §11.2): the trusted ones in order, falling through.
+    try {
+      return await openDataKey(
+        record,
+        options.providers,
+        integrityContext(options.context ?? {}),
+        cache,
+        { trust: options.trust, ...(options.stats ? { stats: options.stats } : {}) },
+      );
+    } catch (err) {
+      // Every key that was tried refused the wrapped key as altered or of another context: the
+      // usual cause is a reader with another context, as for a one-key record.
+      const tried = isSealfigError(err) && err.cause instanceof KeysUnavailable
+        ? err.cause.codes
+        : [];
+      if (tried.length > 0 && tried.every((c) => TAMPERED.has(c))) {
+        throw mismatch(doc, record, options.context ?? {}, err);
+      }
+      throw isSealfigError(err) ? err.withLocation(loc) : err;
+    }
   }
   const provider = options.providers.find((p) => p.id === record.providerId);
   if (!provider) {
@@ -334,6 +360,13 @@ export interface StampDocumentOptions {
   provider: KeyProvider;
   /** The key to wrap a new integrity data key under (local key id, KMS key ARN or alias). */
   keyId: string;
+  /**
+   * More keys, in order, to wrap a new integrity data key under (a several-key file: the record is
+   * then `sealfig-mac:v3:`, docs/format.md §11.2). A `reuse` record is kept only when its keys
+   * are exactly `keyId` and these (by the ids it records); otherwise a new integrity data key is
+   * made. Default none.
+   */
+  additionalKeys?: readonly SealingKey[];
   /** The file's encryption context. Default `{}`. */
   context?: EncryptionContext;
   /** The record's generation: 1 for a new file, the previous generation + 1 on each change. */
@@ -387,19 +420,20 @@ export async function stampDocument(
   const input = macInput(doc, options.generation, context);
   const cache = options.cache ?? new DekCache();
   let key: DataKey | undefined;
-  let slot: { providerId: string; keyId: string; wrappedDek: Uint8Array } | undefined;
+  let slots: readonly KeySlot[] | undefined;
+  const more = options.additionalKeys ?? [];
   let newDataKey = false;
   let owned: DataKey | undefined;
   try {
     const reuse = options.reuse;
-    if (reuse) {
+    if (reuse && sameExtraKeys(reuse, more)) {
       const provider = (options.providers ?? [options.provider]).find((p) =>
         p.id === reuse.providerId
       );
       if (provider) {
         try {
           key = await unwrapIntegrityKey(cache, provider, reuse, context);
-          slot = reuse;
+          slots = reuse.slots ?? [reuse];
         } catch {
           key = undefined;
         }
@@ -410,21 +444,28 @@ export async function stampDocument(
         options.keyId,
         integrityContext(context),
       );
+      let extra;
+      try {
+        extra = await wrapForKeys(generated.plaintext, more, integrityContext(context));
+      } catch (err) {
+        generated.plaintext.fill(0);
+        throw err;
+      }
       owned = await DataKey.fromBytes(generated.plaintext);
       key = owned;
-      slot = {
-        providerId: options.provider.id,
-        keyId: generated.keyId,
-        wrappedDek: generated.wrapped,
-      };
+      slots = [
+        { providerId: options.provider.id, keyId: generated.keyId, wrappedDek: generated.wrapped },
+        ...extra.map((r) => ({ providerId: r.providerId, keyId: r.keyId, wrappedDek: r.wrapped })),
+      ];
       newDataKey = true;
     }
     const record: IntegrityRecord = {
       version: INTEGRITY_VERSION,
       generation: options.generation,
-      providerId: slot!.providerId,
-      keyId: slot!.keyId,
-      wrappedDek: slot!.wrappedDek,
+      providerId: slots![0]!.providerId,
+      keyId: slots![0]!.keyId,
+      wrappedDek: slots![0]!.wrappedDek,
+      ...(slots!.length > 1 ? { slots: slots! } : {}),
       mac: await recordMac(key, INTEGRITY_VERSION, input),
     };
     const document = withRecord(doc, encodeIntegrityRecord(record));
@@ -440,6 +481,17 @@ export async function stampDocument(
     owned?.destroy();
     if (!options.cache) cache.clear();
   }
+}
+
+/**
+ * Whether a record's extra key slots (after its first) are exactly `more`, by provider and the
+ * key id recorded. Its first key is the file's key as before (a record is reused whatever the
+ * primary key reference's spelling, as for one-key files).
+ */
+function sameExtraKeys(record: IntegrityRecord, more: readonly SealingKey[]): boolean {
+  const extra = (record.slots ?? [record]).slice(1);
+  return extra.length === more.length &&
+    extra.every((s, i) => s.providerId === more[i]!.provider.id && s.keyId === more[i]!.keyId);
 }
 
 /**

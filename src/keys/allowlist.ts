@@ -30,6 +30,11 @@ export interface KeyName {
   providerId: string;
   /** Key id as recorded (local fingerprint, KMS key ARN). */
   keyId: string;
+  /**
+   * Every key of a several-key blob or record (docs/format.md §11), the first being
+   * `providerId`/`keyId`. It is trusted when any of them is (and is opened only through those).
+   */
+  slots?: readonly KeyName[];
 }
 
 /** Options for {@link KeyAllowlist}. */
@@ -220,6 +225,16 @@ export class KeyAllowlist {
    */
   async isTrusted(key: KeyName, providers: readonly KeyProvider[]): Promise<boolean> {
     if (this.#any) return true;
+    if (key.slots && key.slots.length > 1) {
+      for (const slot of key.slots) {
+        if (await this.#isTrustedOne(slot, providers)) return true;
+      }
+      return false;
+    }
+    return await this.#isTrustedOne(key, providers);
+  }
+
+  async #isTrustedOne(key: KeyName, providers: readonly KeyProvider[]): Promise<boolean> {
     // A malformed key name (say a KMS ARN with a `*` or empty Region) is never trusted.
     const id = exactKey(key);
     if (id === undefined) return false;
@@ -274,7 +289,9 @@ export class KeyAllowlist {
     if (this.#any) return;
     const seen = new Map<string, boolean>();
     for (const { key, where } of items) {
-      const id = exactKey(key) ?? `\u0001${key.providerId}\u0000${key.keyId}`;
+      const id = key.slots && key.slots.length > 1
+        ? key.slots.map((k) => `${k.providerId}\u0000${k.keyId}`).join("\u0002")
+        : exactKey(key) ?? `\u0001${key.providerId}\u0000${key.keyId}`;
       let ok = seen.get(id);
       if (ok === undefined) seen.set(id, ok = await this.isTrusted(key, providers));
       if (!ok) throw this.#untrusted(key).withLocation(where());
@@ -282,9 +299,12 @@ export class KeyAllowlist {
   }
 
   #untrusted(key: KeyName): SealfigError {
+    const several = key.slots && key.slots.length > 1;
     return new SealfigError(
       "KEY_UNTRUSTED",
-      `Sealed with key ${describeKeyName(key)}, which is not trusted`,
+      several
+        ? `Sealed with keys ${key.slots!.map(describeKeyName).join(", ")}, none of which is trusted`
+        : `Sealed with key ${describeKeyName(key)}, which is not trusted`,
       {
         keyId: key.keyId,
         hint: `Trusted: ${this.describe()}. If the key is yours, name it in the rules ` +
@@ -355,6 +375,12 @@ export function guardProviders(
         await trust.check({ providerId: p.id, keyId }, providers);
         return await rewrap(keyId, wrapped, context, toKeyId, options);
       };
+    }
+    // Wrapping under a key (sealing for it) is not restricted, like generating.
+    const wrap = p.wrapDataKey?.bind(p);
+    if (wrap) {
+      guarded.wrapDataKey = (keyId, plaintext, context, options) =>
+        wrap(keyId, plaintext, context, options);
     }
     const resolve = p.resolveKeyId?.bind(p);
     if (resolve) guarded.resolveKeyId = (keyId, options) => resolve(keyId, options);

@@ -22,6 +22,7 @@
 import type {
   DecryptCommandOutput,
   DescribeKeyCommandOutput,
+  EncryptCommandOutput,
   GenerateDataKeyCommandOutput,
   KMSClient,
   KMSClientConfig,
@@ -402,6 +403,44 @@ export class KmsKeyProvider implements KeyProvider {
     dek.set(plaintext);
     plaintext.fill(0);
     return dek;
+  }
+
+  /**
+   * Wrap a data key this process holds under `keyId` with `Encrypt` (needs only `kms:Encrypt` on
+   * that key: a writer may seal for a recovery key it cannot use). The key's Region's client.
+   */
+  async wrapDataKey(
+    keyId: string,
+    plaintext: Uint8Array,
+    context: EncryptionContext,
+    options: ProviderCallOptions = {},
+  ): Promise<RewrappedDataKey> {
+    if (plaintext.length !== 32) {
+      throw new SealfigError("VALUE_INVALID", "A data key must be 32 bytes", { keyId });
+    }
+    const out = await this.#call(
+      "Encrypt",
+      { keyId, context },
+      options,
+      (sdk, client, signal) =>
+        client.send(
+          new sdk.EncryptCommand({
+            KeyId: keyId,
+            Plaintext: plaintext,
+            EncryptionContext: { ...context },
+          }),
+          { abortSignal: signal },
+        ),
+    ) as EncryptCommandOutput;
+    if (!out.CiphertextBlob || !out.KeyId) {
+      throw new SealfigError(
+        "PROVIDER_FAILED",
+        `KMS Encrypt with key ${keyId} returned an unexpected answer`,
+        { keyId, hint: "Check that the endpoint is AWS KMS (or a compatible server)" },
+      );
+    }
+    answeredKey("Encrypt", keyId, out.KeyId);
+    return { wrapped: new Uint8Array(out.CiphertextBlob), keyId: out.KeyId };
   }
 
   /** Re-wrap a data key under `toKeyId` with `ReEncrypt`; the plaintext never leaves KMS. */

@@ -12,6 +12,7 @@ import type { KeyProvider, ProviderCallOptions } from "./key_provider.ts";
 const OPTIONS_AT: Readonly<Record<string, number>> = {
   generateDataKey: 2,
   decryptDataKey: 3,
+  wrapDataKey: 3,
   rewrapDataKey: 4,
   resolveKeyId: 1,
 };

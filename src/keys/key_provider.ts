@@ -69,15 +69,19 @@ export interface KeyProvider {
     options?: ProviderCallOptions,
   ): Promise<Uint8Array>;
   /**
-   * Wrap a data key the caller already holds (say, one another key wraps too) under `keyId`,
-   * bound to `context`. Optional here; the age provider implements it.
+   * Wrap a data key this process already holds (`plaintext`, 32 bytes; the caller keeps ownership
+   * and zeroes it) under another KEK `keyId`, bound to `context`: what seals a value under several
+   * keys (docs/format.md §11). Needs only the right to wrap under `keyId`, never to unwrap
+   * (KMS `Encrypt`; an age recipient). Returns the wrapped key and the KEK's canonical id (for KMS
+   * the key ARN, even when `keyId` is an alias). Optional: a provider without it can only be the
+   * first key of a rule (which generates the data key).
    */
   wrapDataKey?(
     keyId: string,
     plaintext: Uint8Array,
     context: EncryptionContext,
     options?: ProviderCallOptions,
-  ): Promise<{ wrapped: Uint8Array; keyId: string }>;
+  ): Promise<RewrappedDataKey>;
   /**
    * Re-wrap a data key under another KEK of the same provider without exposing it to the caller
    * where the provider allows (KMS ReEncrypt). Optional.

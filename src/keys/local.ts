@@ -149,6 +149,27 @@ export class LocalKeyProvider implements KeyProvider {
     }
   }
 
+  /** {@inheritDoc KeyProvider.wrapDataKey} */
+  async wrapDataKey(
+    keyId: string,
+    plaintext: Uint8Array,
+    context: EncryptionContext,
+  ): Promise<{ wrapped: Uint8Array; keyId: string }> {
+    if (plaintext.length !== DEK_LENGTH) {
+      throw new SealfigError("VALUE_INVALID", `A data key must be ${DEK_LENGTH} bytes`, { keyId });
+    }
+    const key = await this.#key(keyId);
+    const iv = randomBytes(12);
+    const ct = new Uint8Array(
+      await crypto.subtle.encrypt(
+        { name: "AES-GCM", iv, additionalData: wrapAad(keyId, context) },
+        key.wrapKey,
+        plaintext as Bytes,
+      ),
+    );
+    return { wrapped: concat(Uint8Array.of(WRAP_VERSION), iv, ct), keyId };
+  }
+
   /** Re-wrap a data key under another local key (both must be loaded). */
   async rewrapDataKey(
     keyId: string,

@@ -297,8 +297,15 @@ export function badInputSuite(): void {
         },
         {
           name: "a blob of a future version",
-          content: `db:\n  password: sealfig:v2:${pwBlob.slice(11)}\n`,
+          content: `db:\n  password: sealfig:v9:${pwBlob.slice(11)}\n`,
           outcome: { codes: ["BLOB_UNSUPPORTED"], line: 2, path: "db.password" },
+          cli: true,
+        },
+        {
+          // v2 exists (several keys, docs/format.md §11): a v1 body under its prefix is malformed.
+          name: "a v1 body under the v2 prefix",
+          content: `db:\n  password: sealfig:v2:${pwBlob.slice(11)}\n`,
+          outcome: { codes: ["BLOB_MALFORMED"], line: 2, path: "db.password" },
           cli: true,
         },
         {

@@ -23,6 +23,7 @@ import { macInjectiveSuite } from "./_mac_injective.ts";
 import { dotenvSuite } from "./_dotenv.ts";
 import { ageSuite } from "./_age.ts";
 import { jsonSuite } from "./_json.ts";
+import { multikeySuite } from "./_multikey.ts";
 
 describe("adversarial suite", () => {
   tamperingSuite();
@@ -40,6 +41,7 @@ describe("adversarial suite", () => {
   dotenvSuite();
   ageSuite();
   jsonSuite();
+  multikeySuite();
 
   it("leak scan: no canary in any captured error, CLI output or temp file", () => {
     const scan = scanForLeaks();

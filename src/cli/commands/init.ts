@@ -18,17 +18,23 @@ export const initCommand: Command = {
   name: "init",
   summary: "Write a rules file (.sealfig.yaml): files, key, context, secret names, DEK policy",
   usage:
-    "init [--key REF] [--files REGEX] [--context k=v]... [--secret REGEX] [--dek per-file|per-value] [--dir DIR] [--force]",
+    "init [--key REF]... [--files REGEX] [--context k=v]... [--secret REGEX] [--dek per-file|per-value] [--dir DIR] [--force]",
   details: [
     "Without --key, uses the first local key in the key file, creating one if there is none.",
     "REF is local:<id>, a KMS key ARN, an alias ARN, alias/<name> or an age recipient (age1…).",
+    "Repeat --key for several keys (written as keys: [...]): each data key is wrapped under every",
+    "one, any one opens.",
     "Without --secret, the rule has no secret: field and the built-in secret-name matcher applies",
     "(DB_PASSWORD, apiKey, stripeSecretKey … in any spelling; see docs/rules.md).",
     "Everything is validated before anything is written: an invalid regex, a reserved or",
     "oversized context, or a malformed key reference exits 2 and writes nothing.",
   ].join("\n"),
   flags: {
-    key: { type: "string", value: "REF", description: "Key to seal with" },
+    key: {
+      type: "list",
+      value: "REF",
+      description: "Key to seal with; repeat for several keys (any one opens)",
+    },
     files: {
       type: "string",
       value: "REGEX",
@@ -78,10 +84,10 @@ export const initCommand: Command = {
     const files = flagString(args, "files") ?? DEFAULT_FILES;
     const secret = flagString(args, "secret");
     validateInit({ files, secret, context });
-    let key = flagString(args, "key");
-    if (key) {
-      key = validKeyRef(key);
-    } else {
+    const given = flagList(args, "key").map(validKeyRef);
+    let key: string | undefined = given[0];
+    if (new Set(given).size !== given.length) throw new UsageError("--key names a key twice");
+    if (!key) {
       const ids = await new LocalKeyProvider({
         keyFile: ctx.env.SEALFIG_KEY_FILE ?? defaultKeyFile(),
       }).keyIds();
@@ -91,7 +97,7 @@ export const initCommand: Command = {
     }
     const rule: Record<string, unknown> = {
       files,
-      key,
+      ...(given.length > 1 ? { keys: given } : { key }),
       ...(Object.keys(context).length ? { context } : {}),
       ...(secret !== undefined ? { secret } : {}),
       dek,
@@ -99,7 +105,8 @@ export const initCommand: Command = {
     const data = { version: 1, rules: [rule] };
     const body =
       "# sealfig rules: the first rule whose `files` regex matches a file's path (relative to\n" +
-      "# this file) applies. key: local:<id> | KMS key ARN | alias/<name>. context is bound to every\n" +
+      "# this file) applies. key: local:<id> | KMS key ARN | alias/<name> (keys: [...] for several,\n" +
+      "# any one of which opens the file). context is bound to every\n" +
       "# value and sent to KMS as EncryptionContext (logged in CloudTrail: no secrets). secret: a\n" +
       "# regex on key names sealed even without !secret (absent: the built-in matcher; false: none).\n" +
       "# dek: per-file shares a data key per file, per-value does not. Reference: docs/rules.md\n" +

@@ -9,7 +9,7 @@
 import { DEFAULT_MAX_ALIAS_COUNT, type SealfigDocument } from "../../document/document.ts";
 import { documentToTree } from "../../config/tree.ts";
 import { openDocument } from "../../document/seal.ts";
-import { parseBlob } from "../../envelope/format.ts";
+import { type KeySlot, parseBlob } from "../../envelope/format.ts";
 import { isSealfigError, type SealfigError } from "../../errors.ts";
 import { formatKeyRef } from "../../rules.ts";
 import { UsageError } from "../args.ts";
@@ -33,6 +33,8 @@ interface FileReport {
   problems: Problem[];
   /** Each sealed value's key, to check against the allowlist. */
   blobKeys: { where: string; key: KeyName; ref: string }[];
+  /** One wrapped data key per key (every slot of every value), to test which keys open here. */
+  probes: Map<string, KeySlot>;
 }
 
 function inspectDoc(target: Target, doc: SealfigDocument): FileReport {
@@ -43,6 +45,7 @@ function inspectDoc(target: Target, doc: SealfigDocument): FileReport {
     dataKeys: new Set(),
     problems: [],
     blobKeys: [],
+    probes: new Map(),
   };
   for (const v of configValues(doc)) {
     const where = `${target.file}:${v.line}:${v.col} ${v.pathText}`;
@@ -51,9 +54,17 @@ function inspectDoc(target: Target, doc: SealfigDocument): FileReport {
       try {
         const b = parseBlob(v.value as string);
         const ref = formatKeyRef({ providerId: b.providerId, keyId: b.keyId });
-        report.keys.set(ref, (report.keys.get(ref) ?? 0) + 1);
+        for (const slot of b.slots) {
+          const r = formatKeyRef(slot);
+          report.keys.set(r, (report.keys.get(r) ?? 0) + 1);
+          if (!report.probes.has(r)) report.probes.set(r, slot);
+        }
         report.dataKeys.add(`${ref} ${b.wrappedDek.join(",")}`);
-        report.blobKeys.push({ where, key: b, ref });
+        report.blobKeys.push({
+          where,
+          key: b,
+          ref: b.slots.length > 1 ? b.slots.map(formatKeyRef).join(", ") : ref,
+        });
       } catch (err) {
         report.problems.push({ where, what: isSealfigError(err) ? err.reason : "malformed blob" });
       }
@@ -82,7 +93,43 @@ async function untrusted(target: Target, r: FileReport): Promise<Problem[]> {
   const out: Problem[] = [];
   for (const b of r.blobKeys) {
     if (await target.trust.isTrusted(b.key, target.providers)) continue;
-    out.push({ where: b.where, what: `sealed with key ${b.ref}, which is not trusted` });
+    out.push({
+      where: b.where,
+      what: b.ref.includes(", ")
+        ? `sealed with keys ${b.ref}, none of which is trusted`
+        : `sealed with key ${b.ref}, which is not trusted`,
+    });
+  }
+  return out;
+}
+
+/**
+ * Which of the file's keys this process can use: one unwrap per key (of the first data key that
+ * names it), through the target's guarded providers and cache; the key bytes are never kept.
+ */
+async function usableKeys(target: Target, r: FileReport): Promise<string[]> {
+  const out: string[] = [];
+  for (const [ref, slot] of r.probes) {
+    const provider = target.providers.find((p) => p.id === slot.providerId);
+    if (!provider) {
+      out.push(`${ref} no (PROVIDER_UNKNOWN)`);
+      continue;
+    }
+    try {
+      await target.cache.get(
+        {
+          providerId: slot.providerId,
+          keyId: slot.keyId,
+          wrapped: slot.wrappedDek,
+          context: target.rule.context,
+          scope: provider,
+        },
+        () => provider.decryptDataKey(slot.keyId, slot.wrappedDek, target.rule.context),
+      );
+      out.push(`${ref} yes`);
+    } catch (err) {
+      out.push(`${ref} no (${isSealfigError(err) ? err.code : "PROVIDER_FAILED"})`);
+    }
   }
   return out;
 }
@@ -104,7 +151,13 @@ async function integrityOf(
 /** One line describing a record state. */
 function describeIntegrity(c: IntegrityCheck | undefined): string {
   if (!c) return "off (by the rules)";
-  const gen = c.record ? `generation ${c.record.generation}, key ${describeKeyName(c.record)}` : "";
+  const gen = c.record
+    ? `generation ${c.record.generation}, ${
+      c.record.slots && c.record.slots.length > 1
+        ? `keys ${c.record.slots.map(describeKeyName).join(", ")}`
+        : `key ${describeKeyName(c.record)}`
+    }`
+    : "";
   switch (c.state) {
     case "valid":
       return `valid (${gen})`;
@@ -137,6 +190,7 @@ export const statusCommand: Command = {
       const r = inspectDoc(target, doc);
       r.problems.push(...(await untrusted(target, r)));
       const integrity = await integrityOf(target, doc);
+      const usable = await usableKeys(target, r);
       const ctxText = Object.entries(target.rule.context).map(([k, v]) => `${k}=${v}`).join(",") ||
         "(none)";
       ctx.stdout(
@@ -146,8 +200,11 @@ export const statusCommand: Command = {
             configValues(doc).length
           }, sealed: ${r.sealed}, distinct data keys: ${r.dataKeys.size}`,
           `  keys: ${[...r.keys].map(([k, n]) => `${k} (${n})`).join(", ") || "(none)"}`,
-          `  context: ${ctxText}; rule key: ${
-            target.rule.key ? formatKeyRef(target.rule.key) : "(none)"
+          ...(usable.length ? [`  usable here: ${usable.join("; ")}`] : []),
+          `  context: ${ctxText}; rule ${
+            target.rule.keys.length > 1
+              ? `keys: ${target.rule.keys.map(formatKeyRef).join(", ")}`
+              : `key: ${target.rule.key ? formatKeyRef(target.rule.key) : "(none)"}`
           }`,
           `  integrity: ${describeIntegrity(integrity)}`,
           ...r.problems.map((p) => `  ! ${p.where}: ${p.what}`),
