@@ -366,9 +366,6 @@ export function guardProviders(
         return await p.decryptDataKey(keyId, wrapped, context, options);
       },
     };
-    // Sealing under a key the caller chose is not restricted (as for generateDataKey).
-    const wrap = p.wrapDataKey?.bind(p);
-    if (wrap) guarded.wrapDataKey = wrap;
     const rewrap = p.rewrapDataKey?.bind(p);
     if (rewrap) {
       guarded.rewrapDataKey = async (keyId, wrapped, context, toKeyId, options) => {
