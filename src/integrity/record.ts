@@ -296,9 +296,10 @@ function withoutRecord(doc: SealfigDocument): string | undefined {
   }
   // Every other value must be exactly what it was (the cut touched the record alone).
   const rest = (d: SealfigDocument) =>
-    d.entries().filter((e) => !isRecordPath(e.path.slice(0, doc.documentCount > 1 ? 2 : 1))).map((e) =>
-      `${e.pathText}\u0000${e.kind}\u0000${e.type}\u0000${d.text.slice(e.propsStart, e.end)}`
-    ).join("\u0001");
+    d.entries().filter((e) => !isRecordPath(e.path.slice(0, doc.documentCount > 1 ? 2 : 1))).map((
+      e,
+    ) => `${e.pathText}\u0000${e.kind}\u0000${e.type}\u0000${d.text.slice(e.propsStart, e.end)}`)
+      .join("\u0001");
   if (after.documentCount !== doc.documentCount) return undefined;
   const afterRoot = recordRoot(after);
   const emptied = items.length === 1 && (afterRoot === null || isMap(afterRoot) ||

@@ -25,11 +25,11 @@ import { integrityContext, macInput, recordMac, refuseUncoveredV1 } from "./mac.
 import {
   encodeIntegrityRecord,
   INTEGRITY_KEY,
-  recordPath,
-  recordRoot,
   INTEGRITY_VERSION,
   type IntegrityRecord,
   parseIntegrityRecord,
+  recordPath,
+  recordRoot,
 } from "./record.ts";
 
 /** What is known about a file's integrity record. */

@@ -21,6 +21,7 @@ import { hardeningSuite } from "./_hardening.ts";
 import { cryptoEquivalenceSuite } from "./_crypto_equivalence.ts";
 import { macInjectiveSuite } from "./_mac_injective.ts";
 import { dotenvSuite } from "./_dotenv.ts";
+import { multiDocSuite } from "./_multi_doc.ts";
 
 describe("adversarial suite", () => {
   tamperingSuite();
@@ -36,6 +37,7 @@ describe("adversarial suite", () => {
   hardeningSuite();
   macInjectiveSuite();
   dotenvSuite();
+  multiDocSuite();
 
   it("leak scan: no canary in any captured error, CLI output or temp file", () => {
     const scan = scanForLeaks();
