@@ -342,6 +342,20 @@ export class SealfigDocument {
       throw this.#error("YAML_SYNTAX", `Nesting deeper than ${MAX_DEPTH} levels`, node);
     }
     if (isAlias(node)) {
+      if (this.#documents.length > 1) {
+        // Anchors belong to their document: an alias never reaches into another one.
+        const target = node.resolve(this.yaml) as Node | undefined;
+        const [from, to] = this.documentRange(path[0] as number);
+        if (!target?.range || target.range[0] < from || target.range[0] >= to) {
+          throw this.#error(
+            "YAML_SYNTAX",
+            `Unknown anchor *${node.source}: an alias refers to an anchor of its own document`,
+            node,
+            path,
+            "Define the anchor earlier in the same document",
+          );
+        }
+      }
       if (this.#keyNodes.has(node.resolve(this.yaml) as Node)) {
         throw this.#error(
           "YAML_SYNTAX",
