@@ -12,7 +12,8 @@
 import {
   Composer,
   type CST,
-  Document,
+  type Document,
+  Document as YamlDocument,
   isAlias,
   isMap,
   isScalar,
@@ -818,7 +819,7 @@ function parseYamlText(
   if (docs.length === 1) return { yaml: doc, ranges };
   // One view of the documents: a sequence of their roots, so that a path starts with the
   // document's index and every reader (the walk, the MAC input, aliases) sees one tree.
-  const all = new Document(null) as unknown as Document.Parsed;
+  const all = new YamlDocument(null) as unknown as Document.Parsed;
   const seq = new YAMLSeq<Node | null>();
   seq.items = docs.map((d) => (d.contents as Node | null) ?? null);
   all.contents = seq as unknown as Document.Parsed["contents"];
