@@ -328,6 +328,20 @@ function loadsDocument(
       `Document ${index} selects profiles with the legacy key spring.profiles`,
     );
   }
+  const activate = spring?.kind === "map" ? spring.entries.get("config") : undefined;
+  const conditions = activate?.kind === "map" ? activate.entries.get("activate") : undefined;
+  const other = conditions?.kind === "map"
+    ? [...conditions.entries].find(([k]) => k !== "on-profile")
+    : undefined;
+  if (other) {
+    // Another activation condition (on-cloud-platform …) that sealfig cannot evaluate: loading
+    // the document anyway could load config Spring would not.
+    throw at(
+      other[1],
+      "Remove the condition, or load this file with Spring Boot itself",
+      `Document ${index}: spring.config.activate.${other[0]} is not supported (on-profile is)`,
+    );
+  }
   let selector: TreeNode | undefined = tree.entries.get(ON_PROFILE.join("."));
   if (!selector) {
     let node: TreeNode | undefined = tree;

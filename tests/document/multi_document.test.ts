@@ -208,11 +208,16 @@ describe("loadConfig() on a file of several documents", () => {
     expect(counting.decryptCalls).toBe(1);
   });
 
-  it("refuses a Kubernetes bundle, legacy spring.profiles and profile expressions", async () => {
+  it("refuses a Kubernetes bundle, legacy spring.profiles, profile expressions and other conditions", async () => {
     const cases: [string, number, number][] = [
       ["apiVersion: v1\nkind: Secret\n---\napiVersion: v1\nkind: ConfigMap\n", 1, 1],
       ["a: 1\n---\nspring:\n  profiles: prod\nb: 2\n", 4, 13],
       ["a: 1\n---\nspring.config.activate.on-profile: prod & cloud\nb: 2\n", 3, 36],
+      [
+        "a: 1\n---\nspring:\n  config:\n    activate:\n      on-cloud-platform: kubernetes\n",
+        6,
+        26,
+      ],
     ];
     for (const [text, line, col] of cases) {
       const file = t.write("bad.yml", text);
