@@ -224,13 +224,29 @@ export function unsetValue(doc: SealfigDocument, path: string | ValuePath): Seal
   }
   // Every other value must survive; a removed sequence item shifts the items after it.
   const released = isSeq(parent) ? [parentPath] : [segments];
-  const verified = (text: string) =>
-    checked(
+  const verified = (text: string) => {
+    if (doc.documentCount > 1) {
+      let count: number | undefined;
+      try {
+        count = doc.withText(text).documentCount;
+      } catch {
+        count = undefined; // the splice check reports it
+      }
+      if (count !== undefined && count !== doc.documentCount) {
+        // A first document's only line gone: the next `---` would start the file.
+        throw new SealfigError("PATH_CONFLICT", "Removing this value would join two documents", {
+          ...where,
+          hint: "Edit the file with sealfig edit instead",
+        });
+      }
+    }
+    return checked(
       doc,
       spliceValues(doc, [], { rewritten: () => doc.withText(text), released }),
       segments,
       false,
     );
+  };
   if (isMap(parent) && !parent.flow) {
     const pair = (parent as YAMLMap<unknown, unknown>).items.find((p) =>
       isScalar(p.key) && keyText(p.key.value) === String(last)

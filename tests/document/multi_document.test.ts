@@ -110,7 +110,8 @@ describe("a file of several YAML documents", () => {
     // The first document has no `---` of its own: removing its only line would merge the
     // documents; the splice check refuses instead of writing it.
     const err = refusal(() => unsetValue(doc, "[0].a"));
-    expect(err.code).toBe("VALUE_NOT_REPRESENTABLE");
+    expect(err.code).toBe("PATH_CONFLICT");
+    expect(err.message).toContain("join two documents");
   });
 
   it("the record goes into the last document (before its ...) and covers the list", async () => {
