@@ -170,7 +170,9 @@ export {
   encodeIntegrityRecord,
   INTEGRITY_KEY,
   INTEGRITY_PREFIX,
+  isRecordPath,
   parseIntegrityRecord,
+  recordPath,
   stripIntegrityLines,
   stripIntegrityRecord,
 } from "./src/integrity/record.ts";

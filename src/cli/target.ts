@@ -26,7 +26,12 @@ import { currentDir, joinPath, statFile, writeFileAtomic } from "../runtime.ts";
 import { guardProviders, type KeyAllowlist } from "../keys/allowlist.ts";
 import { DekCache } from "../cache/dek_cache.ts";
 import { parseBlob } from "../envelope/format.ts";
-import { INTEGRITY_KEY, type IntegrityRecord, stripIntegrityRecord } from "../integrity/record.ts";
+import {
+  type IntegrityRecord,
+  isRecordPath,
+  recordPath,
+  stripIntegrityRecord,
+} from "../integrity/record.ts";
 import {
   checkIntegrity,
   readIntegrityRecord,
@@ -228,7 +233,7 @@ export function markedSecret(rule: FileRule): (v: DocumentValue) => boolean {
   return (v) => {
     const name = secretNameOf(v.path);
     // The integrity record is metadata, never a secret, whatever the regex (e.g. `.*`) says.
-    if (v.path.length === 1 && name === INTEGRITY_KEY) return false;
+    if (isRecordPath(v.path)) return false;
     return name !== undefined && re.test(name);
   };
 }
@@ -426,7 +431,7 @@ export async function verifyForWrite(
       }
       return none;
     case "unverified": {
-      const entry = doc.entryAt([INTEGRITY_KEY]);
+      const entry = doc.entryAt(recordPath(doc));
       ctx.stderr(
         `sealfig: WARNING: ${target.file}: cannot verify the integrity record (${
           c.error?.code ?? "?"
@@ -484,7 +489,7 @@ export interface StampForWriteOptions {
  */
 function refuseMalformedBlobs(doc: SealfigDocument): void {
   for (const v of doc.values()) {
-    if (v.kind !== "sealed" || (v.path.length === 1 && v.path[0] === INTEGRITY_KEY)) continue;
+    if (v.kind !== "sealed" || isRecordPath(v.path)) continue;
     try {
       parseBlob(v.value as string);
     } catch (err) {

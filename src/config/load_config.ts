@@ -34,6 +34,7 @@ import {
 } from "./env_overrides.ts";
 import { freezeConfig } from "./redact.ts";
 import {
+  activeProfiles,
   documentToTree,
   type LeafNode,
   type MapNode,
@@ -135,6 +136,12 @@ export interface LoadConfigOptions<S extends StandardSchemaV1 | undefined = unde
   maxFileBytes?: number;
   /** Alias expansions allowed per file. Default 100. */
   maxAliasCount?: number;
+  /**
+   * Active profiles for files of several YAML documents: a document with Spring Boot's
+   * `spring.config.activate.on-profile` loads only when it matches them (docs/config.md,
+   * "Multi-document YAML"). Default: `SEALFIG_PROFILES` (comma-separated), else none.
+   */
+  profiles?: readonly string[];
   /** Show non-secret values in schema error messages. Sealed values never are. Default false. */
   showValuesInErrors?: boolean;
   /**
@@ -343,6 +350,7 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
     const context = doc.format === "env" ? envSealing("", policy.context).context : policy.context;
     const built = documentToTree(doc, {
       maxAliasCount: options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT,
+      profiles: activeProfiles(options.profiles),
     });
     // The integrity record is metadata, never config.
     built.tree.entries.delete(INTEGRITY_KEY);

@@ -9,6 +9,7 @@
 import { topLevelNotMap } from "../document/top_level.ts";
 import { isAlias, isMap, isScalar, isSeq, type Node, type Pair } from "yaml";
 import { SealfigError } from "../errors.ts";
+import { getEnv } from "../runtime.ts";
 import type { ValueTypeName } from "../envelope/format.ts";
 import { formatPath, type PathSegment } from "../path.ts";
 import type { SealfigDocument } from "../document/document.ts";
@@ -78,18 +79,48 @@ export interface PendingBlob {
 export interface TreeOptions {
   /** Alias resolutions allowed, counting nested ones each time they are expanded. */
   maxAliasCount: number;
+  /**
+   * The active profiles, for a file of several YAML documents: a document with
+   * `spring.config.activate.on-profile` is merged only when its expression matches them
+   * (docs/config.md, "Multi-document YAML"). Default: none active.
+   */
+  profiles?: readonly string[];
 }
 
 /**
- * Build the tree of one document. Sealed scalars become leaves whose value is filled in later
- * (returned in `pending`, one per blob, shared by every alias of it); `!secret` plaintext is
- * refused with `SECRET_UNSEALED`; aliases and merge keys (`<<`) are expanded within
- * `maxAliasCount` (`YAML_ALIAS_LIMIT`).
+ * Build the tree of one file as the loader reads it. Sealed scalars become leaves whose value is
+ * filled in later (returned in `pending`, one per blob, shared by every alias of it); `!secret`
+ * plaintext is refused with `SECRET_UNSEALED`; aliases and merge keys (`<<`) are expanded within
+ * `maxAliasCount` (`YAML_ALIAS_LIMIT`). A file of several YAML documents is their deep merge in
+ * order, a document selected by `spring.config.activate.on-profile` only when its profile is
+ * active ({@link TreeOptions.profiles}); a Kubernetes bundle is refused (`YAML_UNSUPPORTED`).
  */
 export function documentToTree(
   doc: SealfigDocument,
   options: TreeOptions,
 ): { tree: MapNode; pending: PendingBlob[] } {
+  const { tree, pending } = buildTrees(doc, options, false);
+  return { tree: tree!, pending };
+}
+
+/**
+ * The tree of each YAML document of a file (one for an ordinary file; an empty document is an
+ * empty map), for commands that address a document by its index (`sealfig get FILE [1].a`).
+ * Profiles are not applied and a Kubernetes bundle is fine: nothing is merged.
+ */
+export function documentTrees(
+  doc: SealfigDocument,
+  options: TreeOptions,
+): { trees: MapNode[]; pending: PendingBlob[] } {
+  const { trees, pending } = buildTrees(doc, options, true);
+  return { trees, pending };
+}
+
+function buildTrees(
+  doc: SealfigDocument,
+  options: TreeOptions,
+  each: boolean,
+): { tree?: MapNode; trees: MapNode[]; pending: PendingBlob[] } {
   const file = doc.file;
   const pending: PendingBlob[] = [];
   const leaves = new Map<Node, LeafNode>();
@@ -218,15 +249,126 @@ export function documentToTree(
     return { kind: "leaf", value: null, type: "null", origin: originOf(node) };
   };
 
-  const root = doc.yaml.contents as Node | null;
-  if (root === null || (isScalar(root) && root.value === null)) {
-    return { tree: { kind: "map", entries: new Map(), origin: originOf(null) }, pending };
+  const n = doc.documentCount;
+  const trees: MapNode[] = [];
+  let merged: MapNode | undefined;
+  for (let i = 0; i < n; i++) {
+    const root = doc.documentRoot(i);
+    if (root === null || (isScalar(root) && root.value === null)) {
+      trees.push({ kind: "map", entries: new Map(), origin: originOf(null) });
+      continue;
+    }
+    const before = pending.length;
+    const tree = visit(root, []);
+    if (tree.kind !== "map") {
+      throw topLevelNotMap(doc);
+    }
+    trees.push(tree);
+    if (each || n === 1) continue;
+    if (!loadsDocument(doc, i, tree, options.profiles ?? [])) {
+      // Not loaded: its sealed values are never opened.
+      pending.splice(before);
+      continue;
+    }
+    merged = merged ? mergeTrees(merged, tree) as MapNode : tree;
   }
-  const tree = visit(root, []);
-  if (tree.kind !== "map") {
-    throw topLevelNotMap(doc);
+  const tree = n === 1
+    ? trees[0]!
+    : merged ?? { kind: "map" as const, entries: new Map(), origin: originOf(null) };
+  return { ...(each ? {} : { tree }), trees, pending };
+}
+
+/**
+ * The active profiles: `option` when given, else `SEALFIG_PROFILES` (comma-separated names,
+ * blanks ignored), else none.
+ */
+export function activeProfiles(option?: readonly string[]): readonly string[] {
+  if (option !== undefined) return option;
+  return (getEnv("SEALFIG_PROFILES") ?? "").split(",").map((p) => p.trim()).filter((p) => p);
+}
+
+/** Spring Boot's key that selects a document by the active profiles. */
+const ON_PROFILE = ["spring", "config", "activate", "on-profile"];
+
+/**
+ * Whether the loader merges document `index` of a file of several: refuses a Kubernetes manifest
+ * (`apiVersion` and `kind` at the top level: a bundle of resources is not app config) and
+ * Spring's legacy `spring.profiles: NAME` selector; a document with
+ * `spring.config.activate.on-profile` loads when its expression matches `profiles`.
+ */
+function loadsDocument(
+  doc: SealfigDocument,
+  index: number,
+  tree: MapNode,
+  profiles: readonly string[],
+): boolean {
+  const at = (node: TreeNode, hint: string, reason: string) =>
+    new SealfigError("YAML_UNSUPPORTED", reason, {
+      ...(doc.file !== undefined ? { file: doc.file } : {}),
+      ...(node.origin.line !== undefined ? { line: node.origin.line } : {}),
+      ...(node.origin.col !== undefined ? { col: node.origin.col } : {}),
+      path: formatPath([index]),
+      hint,
+    });
+  if (tree.entries.has("apiVersion") && tree.entries.has("kind")) {
+    throw at(
+      tree,
+      "Seal and edit a Kubernetes bundle with the sealfig CLI (decrypt it to apply it); load " +
+        "app config from a file of config documents",
+      `Document ${index} is a Kubernetes manifest (apiVersion and kind): a bundle of resources ` +
+        "is not app config",
+    );
   }
-  return { tree, pending };
+  const spring = tree.entries.get("spring");
+  const legacy = spring?.kind === "map" ? spring.entries.get("profiles") : undefined;
+  if (legacy && legacy.kind !== "map") {
+    throw at(
+      legacy,
+      "Write spring.config.activate.on-profile: NAME (Spring Boot 2.4+)",
+      `Document ${index} selects profiles with the legacy key spring.profiles`,
+    );
+  }
+  const activate = spring?.kind === "map" ? spring.entries.get("config") : undefined;
+  const conditions = activate?.kind === "map" ? activate.entries.get("activate") : undefined;
+  const other = conditions?.kind === "map"
+    ? [...conditions.entries].find(([k]) => k !== "on-profile")
+    : undefined;
+  if (other) {
+    // Another activation condition (on-cloud-platform …) that sealfig cannot evaluate: loading
+    // the document anyway could load config Spring would not.
+    throw at(
+      other[1],
+      "Remove the condition, or load this file with Spring Boot itself",
+      `Document ${index}: spring.config.activate.${other[0]} is not supported (on-profile is)`,
+    );
+  }
+  let selector: TreeNode | undefined = tree.entries.get(ON_PROFILE.join("."));
+  if (!selector) {
+    let node: TreeNode | undefined = tree;
+    for (const key of ON_PROFILE) node = node?.kind === "map" ? node.entries.get(key) : undefined;
+    selector = node;
+  }
+  if (!selector) return true;
+  const names: unknown[] = selector.kind === "seq"
+    ? selector.items.map((i) => (i.kind === "leaf" ? i.value : undefined))
+    : selector.kind === "leaf"
+    ? String(selector.value ?? "").split(",")
+    : [undefined];
+  const active = new Set(profiles);
+  let matched = false;
+  for (const raw of names) {
+    const name = typeof raw === "string" ? raw.trim() : undefined;
+    if (selector.origin.secret || !name || !/^!?[A-Za-z0-9_.-]+$/.test(name)) {
+      throw at(
+        selector,
+        "Write one profile name, !NAME, or a list of them (any one matches); expressions with " +
+          "&, | and parentheses are not supported",
+        `Document ${index}: spring.config.activate.on-profile is not a list of profile names`,
+      );
+    }
+    if (name.startsWith("!") ? !active.has(name.slice(1)) : active.has(name)) matched = true;
+  }
+  return matched;
 }
 
 function hasExplicitKey(items: Pair[], k: string): boolean {

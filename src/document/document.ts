@@ -13,6 +13,7 @@ import {
   Composer,
   type CST,
   type Document,
+  Document as YamlDocument,
   isAlias,
   isMap,
   isScalar,
@@ -24,7 +25,7 @@ import {
   Parser,
   type Scalar,
   type ScalarTag,
-  YAMLParseError,
+  YAMLSeq,
 } from "yaml";
 import { isSealfigError, SealfigError } from "../errors.ts";
 import { isBlob, parseBlob, type ValueTypeName } from "../envelope/format.ts";
@@ -59,6 +60,9 @@ export const SECRET_TAG = "!secret";
 export const DEFAULT_MAX_ALIAS_COUNT = 100;
 
 const MAX_DEPTH = 256;
+
+/** The integrity record's key (integrity/record.ts owns it; repeated to avoid an import cycle). */
+const RECORD_KEY = "sealfig_integrity";
 
 /**
  * Limits that bound the work of parsing one document, whatever its content (docs/config.md,
@@ -177,8 +181,14 @@ export class SealfigDocument {
   readonly file: string | undefined;
   /** The text with `\n` line endings and no BOM (offsets in {@link DocumentEntry} refer to it). */
   readonly text: string;
-  /** The parsed YAML document. Treat it as read-only: edits go through sealfig's functions. */
+  /**
+   * The parsed YAML document. Treat it as read-only: edits go through sealfig's functions. In a
+   * file of several documents ({@link documentCount} > 1) its contents is a sequence whose items
+   * are the documents' roots, so a path starts with the document's index (`[1].stringData.x`).
+   */
   readonly yaml: Document.Parsed;
+  /** Source ranges `[start, end)` of each YAML document of the file (`---` and `...` included). */
+  readonly #documents: readonly (readonly [number, number])[];
   readonly #source: Omit<DecodedSource, "text">;
   readonly #lines: LineCounter;
   readonly #entries: DocumentEntry[];
@@ -193,7 +203,9 @@ export class SealfigDocument {
     this.text = source.text;
     this.#source = { bom: source.bom, lineEnding: source.lineEnding };
     this.#lines = new LineCounter();
-    this.yaml = parseYamlText(source.text, this.#lines, file);
+    const parsed = parseYamlText(source.text, this.#lines, file);
+    this.yaml = parsed.yaml;
+    this.#documents = parsed.ranges;
     this.#entries = [];
     this.#byPath = new Map();
     this.#byNode = new Map();
@@ -208,6 +220,27 @@ export class SealfigDocument {
   /** True when the source started with a byte order mark. */
   get bom(): boolean {
     return this.#source.bom;
+  }
+
+  /**
+   * How many YAML documents the file holds (`---` separated): 1 for an ordinary file. With more
+   * than one, every path starts with the 0-based index of its document, `[0].spring.profile`,
+   * `[2].stringData.password` (docs/config.md, "Multi-document YAML").
+   */
+  get documentCount(): number {
+    return this.#documents.length;
+  }
+
+  /** @internal The root node of document `index` (null for an empty document). */
+  documentRoot(index: number): Node | null {
+    if (this.#documents.length === 1) return (this.yaml.contents as Node | null) ?? null;
+    const seq = this.yaml.contents as YAMLSeq<Node | null>;
+    return seq.items[index] ?? null;
+  }
+
+  /** @internal Source range `[start, end)` of document `index` in {@link text}. */
+  documentRange(index: number): readonly [number, number] {
+    return this.#documents[index] ?? [0, this.text.length];
   }
 
   /** The file format: `yaml` here, `env` for a `.env` file, `json` for a JSON file. */
@@ -270,6 +303,40 @@ export class SealfigDocument {
   }
 
   #walk(): void {
+    const n = this.#documents.length;
+    if (n > 1) {
+      // Several documents: each is a top-level map (or empty) at the path [index].
+      for (let i = 0; i < n; i++) {
+        const root = this.documentRoot(i);
+        if (!root || (isScalar(root) && root.value === null && root.tag === undefined)) continue;
+        if (!isMap(root)) {
+          throw this.#error(
+            "YAML_UNSUPPORTED",
+            `The top level of document ${i} (of ${n}) must be a map (key: value pairs), not a ` +
+              "scalar or a sequence",
+            root,
+            undefined,
+            "Write key: value pairs at the top level of every document",
+          );
+        }
+        if (i < n - 1) {
+          const record = root.items.find((p) => isScalar(p.key) && p.key.value === RECORD_KEY);
+          if (record) {
+            throw this.#error(
+              "YAML_UNSUPPORTED",
+              `${RECORD_KEY} is reserved for the integrity record, which only the last document ` +
+                "of a file holds",
+              record.key as Node,
+              [i],
+              "Documents were moved or joined: restore the file from git, or remove the entry " +
+                "and run sealfig stamp --force",
+            );
+          }
+        }
+        this.#visit(root, [i], false, 0, 1);
+      }
+      return;
+    }
     const root = this.yaml.contents;
     if (root) this.#visit(root, [], false, 0, 0);
   }
@@ -279,6 +346,20 @@ export class SealfigDocument {
       throw this.#error("YAML_SYNTAX", `Nesting deeper than ${MAX_DEPTH} levels`, node);
     }
     if (isAlias(node)) {
+      if (this.#documents.length > 1) {
+        // Anchors belong to their document: an alias never reaches into another one.
+        const target = node.resolve(this.yaml) as Node | undefined;
+        const [from, to] = this.documentRange(path[0] as number);
+        if (!target?.range || target.range[0] < from || target.range[0] >= to) {
+          throw this.#error(
+            "YAML_SYNTAX",
+            `Unknown anchor *${node.source}: an alias refers to an anchor of its own document`,
+            node,
+            path,
+            "Define the anchor earlier in the same document",
+          );
+        }
+      }
       if (this.#keyNodes.has(node.resolve(this.yaml) as Node)) {
         throw this.#error(
           "YAML_SYNTAX",
@@ -621,9 +702,10 @@ function parseYamlText(
   text: string,
   lines: LineCounter,
   file: string | undefined,
-): Document.Parsed {
+): { yaml: Document.Parsed; ranges: (readonly [number, number])[] } {
   yamlParses++;
   let doc: Document.Parsed | undefined;
+  const docs: Document.Parsed[] = [];
   try {
     // What yaml's parseDocument does, with bounds checked between its two stages: the parser is
     // iterative, the composer recursive, and near the stack limit V8 may abort the whole process
@@ -663,18 +745,11 @@ function parseYamlText(
       // `!!float 1`: the tag makes any number a float (yaml resolves only text with a dot).
       customTags: (tags) => [EXPLICIT_FLOAT, ...(tags as ScalarTag[])],
     });
+    // Several documents (`---`): each is composed alone (anchors do not cross documents), and
+    // the first error of any of them is the file's.
     for (const d of composer.compose(tokens, true, text.length)) {
-      if (!doc) doc = d;
-      else {
-        doc.errors.push(
-          new YAMLParseError(
-            d.range.slice(0, 2) as [number, number],
-            "MULTIPLE_DOCS",
-            "Source contains multiple documents",
-          ),
-        );
-        break;
-      }
+      docs.push(d);
+      if (!doc || (doc.errors.length === 0 && d.errors.length > 0)) doc = d;
     }
   } catch (err) {
     if (isSealfigError(err)) throw err;
@@ -716,7 +791,6 @@ function parseYamlText(
         code: "YAML_SYNTAX",
         hint: "Indent with spaces: YAML does not allow tabs for indentation",
       },
-      MULTIPLE_DOCS: { code: "YAML_SYNTAX", hint: "Keep one YAML document per file" },
     };
     const m = map[first.code] ?? { code: "YAML_SYNTAX" as const, hint: "Fix the YAML there" };
     throw new SealfigError(m.code, reason, {
@@ -728,7 +802,7 @@ function parseYamlText(
   }
   // An unknown tag would load as a plain string: a misspelt `!secret` must not leave a secret
   // unsealed. (`!secret` itself is unknown to yaml; sealfig handles it.)
-  for (const w of doc.warnings) {
+  for (const w of docs.flatMap((d) => d.warnings)) {
     if (w.code !== "TAG_RESOLVE_FAILED") continue;
     const tag = /^!<[^>\s]*>|^![^\s,[\]{}]*/.exec(text.slice(w.pos[0], w.pos[0] + 256))?.[0];
     if (tag === SECRET_TAG || tag === "!<!secret>") continue;
@@ -744,7 +818,15 @@ function parseYamlText(
       hint: `Write a value of that type, or remove the tag`,
     });
   }
-  return doc;
+  const ranges = docs.map((d) => [d.range[0], d.range[2]] as const);
+  if (docs.length === 1) return { yaml: doc, ranges };
+  // One view of the documents: a sequence of their roots, so that a path starts with the
+  // document's index and every reader (the walk, the MAC input, aliases) sees one tree.
+  const all = new YamlDocument(null) as unknown as Document.Parsed;
+  const seq = new YAMLSeq<Node | null>();
+  seq.items = docs.map((d) => (d.contents as Node | null) ?? null);
+  all.contents = seq as unknown as Document.Parsed["contents"];
+  return { yaml: all, ranges };
 }
 
 /**

@@ -22,7 +22,7 @@ import { isBlob, parseBlob, type ParsedBlob } from "../envelope/format.ts";
 import { inferValueType, type SecretValue } from "../envelope/value_codec.ts";
 import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { formatPath, toSegments, type ValuePath } from "../path.ts";
-import { INTEGRITY_KEY } from "../integrity/record.ts";
+import { INTEGRITY_KEY, recordRoot } from "../integrity/record.ts";
 import { type SealfigDocument, SECRET_TAG } from "./document.ts";
 import { doubleQuote, isPlainSafe, renderScalar, type TypedValue, typedValueOf } from "./scalar.ts";
 import { renderValueEdit } from "./seal.ts";
@@ -218,6 +218,12 @@ export function unsetValue(doc: SealfigDocument, path: string | ValuePath): Seal
   if (segments.length === 0 || !doc.yaml.hasIn(segments)) {
     throw new SealfigError("PATH_NOT_FOUND", "No value at this path", where);
   }
+  if (doc.documentCount > 1 && segments.length === 1) {
+    throw new SealfigError("PATH_CONFLICT", "Cannot remove a whole document of the file", {
+      ...where,
+      hint: "Edit the file with sealfig edit to remove a document",
+    });
+  }
   const parentPath = segments.slice(0, -1);
   const last = segments[segments.length - 1]!;
   const parent = parentPath.length ? doc.yaml.getIn(parentPath, true) : doc.yaml.contents;
@@ -239,13 +245,29 @@ export function unsetValue(doc: SealfigDocument, path: string | ValuePath): Seal
   }
   // Every other value must survive; a removed sequence item shifts the items after it.
   const released = isSeq(parent) ? [parentPath] : [segments];
-  const verified = (text: string) =>
-    checked(
+  const verified = (text: string) => {
+    if (doc.documentCount > 1) {
+      let count: number | undefined;
+      try {
+        count = doc.withText(text).documentCount;
+      } catch {
+        count = undefined; // the splice check reports it
+      }
+      if (count !== undefined && count !== doc.documentCount) {
+        // A first document's only line gone: the next `---` would start the file.
+        throw new SealfigError("PATH_CONFLICT", "Removing this value would join two documents", {
+          ...where,
+          hint: "Edit the file with sealfig edit instead",
+        });
+      }
+    }
+    return checked(
       doc,
       spliceValues(doc, [], { rewritten: () => doc.withText(text), released }),
       segments,
       false,
     );
+  };
   if (isMap(parent) && !parent.flow) {
     const pair = (parent as YAMLMap<unknown, unknown>).items.find((p) =>
       isScalar(p.key) && keyText(p.key.value) === String(last)
@@ -258,6 +280,7 @@ export function unsetValue(doc: SealfigDocument, path: string | ValuePath): Seal
     const span = item && itemSpan(doc, item);
     if (span) return verified(applyEdits(doc.text, [span]));
   }
+  noRewrite(doc, segments);
   const clone = doc.yaml.clone();
   clone.deleteIn(segments);
   return verified(clone.toString({ lineWidth: 0 }));
@@ -298,6 +321,7 @@ function setTyped(
     }], { released: nullPrefixes(doc, segments) });
   }
   // Flow collections and other shapes: let yaml rewrite the document (checked all the same).
+  noRewrite(doc, segments);
   const clone = doc.yaml.clone();
   const node = clone.createNode(tv.value);
   if (secretTag) node.tag = SECRET_TAG;
@@ -306,6 +330,20 @@ function setTyped(
     rewritten: () => doc.withText(clone.toString({ lineWidth: 0 })),
     released: nullPrefixes(doc, segments),
   });
+}
+
+/**
+ * A file of several documents is never rewritten whole by yaml (it would come out as one
+ * sequence): `PATH_CONFLICT` where only a rewrite could make the change.
+ */
+function noRewrite(doc: SealfigDocument, segments: ValuePath): void {
+  if (doc.documentCount === 1) return;
+  throw new SealfigError(
+    "PATH_CONFLICT",
+    "This change cannot be written in place in a file of several documents (an empty document, " +
+      "or a flow collection)",
+    { ...location(doc, segments), hint: "Edit the file with sealfig edit instead" },
+  );
 }
 
 /** Prefixes of `segments` that hold a null (`db:`), which setting a path below replaces. */
@@ -325,11 +363,33 @@ function checkSettable(doc: SealfigDocument, segments: ValuePath): void {
     throw new SealfigError("PATH_CONFLICT", "Cannot set the document root", where);
   }
   let node: unknown = doc.yaml.contents;
-  if (isSeq(node) || (isScalar(node) && node.value !== null)) {
+  let i = 0;
+  if (doc.documentCount > 1) {
+    // Several documents: the path starts with a document's index (docs/config.md).
+    const n = doc.documentCount;
+    const index = segments[0]!;
+    if (typeof index !== "number" || index >= n) {
+      throw new SealfigError(
+        "PATH_CONFLICT",
+        typeof index !== "number"
+          ? `The file holds ${n} YAML documents: a path starts with the document's index`
+          : `The file holds ${n} YAML documents (indexes 0 to ${n - 1})`,
+        { ...where, hint: `Start the path with a document index, e.g. [${n - 1}].key` },
+      );
+    }
+    if (segments.length === 1) {
+      throw new SealfigError("PATH_CONFLICT", "The path names a whole document", {
+        ...where,
+        hint: "Set a path inside it, e.g. [0].key",
+      });
+    }
+    node = doc.documentRoot(index);
+    i = 1;
+  } else if (isSeq(node) || (isScalar(node) && node.value !== null)) {
     // The loader's rule (config/tree.ts), so that both refuse such a file alike.
     throw topLevelNotMap(doc);
   }
-  for (let i = 0; i < segments.length; i++) {
+  for (; i < segments.length; i++) {
     if (node === null || node === undefined || (isScalar(node) && node.value === null)) return;
     const seg = segments[i]!;
     if (isMap(node)) {
@@ -429,7 +489,7 @@ function insertionEdit(
     return { from: at, to: at, text: sep + lines };
   }
   // The integrity record stays the top level's last entry: a new top-level key goes before it.
-  const record = prefix.length === 0 && isMap(node)
+  const record = isMap(node) && node === recordRoot(doc)
     ? (node as YAMLMap<unknown, unknown>).items.find((p) =>
       isScalar(p.key) && p.key.value === INTEGRITY_KEY
     )?.key as Node | undefined

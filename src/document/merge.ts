@@ -58,7 +58,8 @@ interface Side {
 /**
  * Merge `theirs` into `ours` with `base` as the common ancestor. Returns undefined when the
  * documents cannot be merged by key (a top level that is not a block map, keys that are not
- * strings): the caller falls back to a line merge's conflict.
+ * strings, files holding different numbers of YAML documents): the caller falls back to a line
+ * merge's conflict. A file of several documents merges document by document.
  *
  * @example
  * ```ts ignore
@@ -72,7 +73,6 @@ export function mergeDocuments(
   theirs: SealfigDocument,
   labels: MergeLabels = { ours: "ours", theirs: "theirs" },
 ): MergeResult | undefined {
-  const roots = [base, ours, theirs].map((d) => d.yaml.contents);
   const asMap = (n: unknown): YAMLMap | undefined | false =>
     n === null || n === undefined
       ? undefined
@@ -81,8 +81,9 @@ export function mergeDocuments(
       : isScalar(n) && n.value === null
       ? undefined
       : false;
-  const [b, o, t] = roots.map(asMap);
-  if (b === false || o === false || t === false || !o) return undefined;
+  // A file of several YAML documents merges document by document, when all three hold as many.
+  const n = ours.documentCount;
+  if (base.documentCount !== n || theirs.documentCount !== n) return undefined;
   const edits: { from: number; to: number; text: string }[] = [];
   const conflicts: string[] = [];
   const sides = {
@@ -90,8 +91,16 @@ export function mergeDocuments(
     ours: { doc: ours, text: ours.text },
     theirs: { doc: theirs, text: theirs.text },
   };
-  const value = mergeMaps(b || undefined, o, t || undefined, [], sides, edits, conflicts, labels);
-  if (value === FAIL) return undefined;
+  const values: unknown[] = [];
+  for (let i = 0; i < n; i++) {
+    const [b, o, t] = [base, ours, theirs].map((d) => asMap(d.documentRoot(i)));
+    if (b === false || o === false || t === false || !o) return undefined;
+    const path = n > 1 ? [i] : [];
+    const v = mergeMaps(b || undefined, o, t || undefined, path, sides, edits, conflicts, labels);
+    if (v === FAIL) return undefined;
+    values.push(v);
+  }
+  const value = n === 1 ? values[0] : values;
   edits.sort((x, y) => x.from - y.from || x.to - y.to);
   let out = "";
   let at = 0;

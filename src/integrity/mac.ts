@@ -45,6 +45,7 @@ import {
   INTEGRITY_VERSION,
   type IntegrityRecord,
   type IntegrityVersion,
+  recordRoot,
   u64,
 } from "./record.ts";
 
@@ -215,6 +216,8 @@ export function macInput(
   let leafCount = 0;
   const paths = new Map<Node, ValuePath>();
   const file = doc.file;
+  // The map that holds the record: the top level (of the last document, in a file of several).
+  const holder = recordRoot(doc);
   const leaf = (path: ValuePath, kind: number, type: number, payload: Uint8Array) => {
     segments(body, path);
     body.u8(kind).u8(type).lp32(payload);
@@ -225,6 +228,15 @@ export function macInput(
       throw new SealfigError("YAML_SYNTAX", "Nesting too deep", {
         ...(file !== undefined ? { file } : {}),
       });
+    }
+    if (
+      depth === 1 && doc.documentCount > 1 &&
+      (node === null || node === undefined || (isScalar(node) && node.value === null))
+    ) {
+      // An empty document of several (docs/format.md §9.3.4) is an empty map, as when it holds
+      // the record alone: one leaf per document, so none can be dropped or added unseen.
+      leaf(path, LeafKind.emptyMap, 0, new Uint8Array(0));
+      return;
     }
     if (node === null || node === undefined) {
       leaf(path, LeafKind.plain, ValueType.null, new Uint8Array(0));
@@ -277,7 +289,7 @@ export function macInput(
     }
     if (isMap(node)) {
       const items = (node.items as Pair<unknown, unknown>[]).filter((p) =>
-        !(depth === 0 && keyOf(p) === INTEGRITY_KEY)
+        !(node === holder && keyOf(p) === INTEGRITY_KEY)
       );
       // An empty top level is the empty document: no leaves (both load as `{}`).
       if (items.length === 0 && depth > 0) leaf(path, LeafKind.emptyMap, 0, new Uint8Array(0));

@@ -37,10 +37,49 @@ import {
 import { isMap, isScalar, type Node, type Pair, type YAMLMap } from "yaml";
 import { parseDocument, type SealfigDocument } from "../document/document.ts";
 import { restoreText } from "../document/source.ts";
+import type { ValuePath } from "../path.ts";
 import { applyEdits } from "../document/splice.ts";
 
 /** The top-level key that holds a file's integrity record. Reserved: never part of the config. */
 export const INTEGRITY_KEY = "sealfig_integrity";
+/**
+ * Where a document's record sits: `sealfig_integrity` at the top level, or in a file of several
+ * YAML documents at the top level of the LAST one, `[N-1].sealfig_integrity` (docs/format.md
+ * §9.3.4).
+ *
+ * @example
+ * ```ts
+ * import { parseDocument, recordPath } from "@sealfig/sealfig";
+ * recordPath(parseDocument("a: 1\n---\nb: 2\n")); // [1, "sealfig_integrity"]
+ * ```
+ */
+export function recordPath(doc: SealfigDocument): ValuePath {
+  const n = doc.documentCount;
+  return n > 1 ? [n - 1, INTEGRITY_KEY] : [INTEGRITY_KEY];
+}
+
+/**
+ * True when `path` is where a record sits, in a file of one document or of several (the reader
+ * refuses the key at the top level of any document but the last).
+ *
+ * @example
+ * ```ts
+ * import { isRecordPath } from "@sealfig/sealfig";
+ * isRecordPath(["sealfig_integrity"]); // true
+ * isRecordPath([2, "sealfig_integrity"]); // true
+ * isRecordPath(["db", "sealfig_integrity"]); // false
+ * ```
+ */
+export function isRecordPath(path: ValuePath): boolean {
+  return (path.length === 1 && path[0] === INTEGRITY_KEY) ||
+    (path.length === 2 && typeof path[0] === "number" && path[1] === INTEGRITY_KEY);
+}
+
+/** @internal The map that holds (or will hold) the record: the last document's top level. */
+export function recordRoot(doc: SealfigDocument): Node | null {
+  return doc.documentRoot(doc.documentCount - 1);
+}
+
 /** The text every integrity record sealfig writes starts with (v2). */
 export const INTEGRITY_PREFIX = "sealfig-mac:v2:";
 /** Record format version byte of the records sealfig writes (v2). */
@@ -335,7 +374,7 @@ export function stripIntegrityLines(text: string): string {
 
 /** `doc.text` without the record entry, or undefined when there is none or it cannot be cut. */
 function withoutRecord(doc: SealfigDocument): string | undefined {
-  const root = doc.yaml.contents;
+  const root = recordRoot(doc);
   if (!isMap(root)) return undefined;
   const items = root.items as Pair<unknown, unknown>[];
   const at = items.findIndex((p) => isScalar(p.key) && p.key.value === INTEGRITY_KEY);
@@ -351,10 +390,12 @@ function withoutRecord(doc: SealfigDocument): string | undefined {
   }
   // Every other value must be exactly what it was (the cut touched the record alone).
   const rest = (d: SealfigDocument) =>
-    d.entries().filter((e) => !(e.path.length >= 1 && e.path[0] === INTEGRITY_KEY)).map((e) =>
-      `${e.pathText}\u0000${e.kind}\u0000${e.type}\u0000${d.text.slice(e.propsStart, e.end)}`
-    ).join("\u0001");
-  const afterRoot = after.yaml.contents;
+    d.entries().filter((e) => !isRecordPath(e.path.slice(0, doc.documentCount > 1 ? 2 : 1))).map((
+      e,
+    ) => `${e.pathText}\u0000${e.kind}\u0000${e.type}\u0000${d.text.slice(e.propsStart, e.end)}`)
+      .join("\u0001");
+  if (after.documentCount !== doc.documentCount) return undefined;
+  const afterRoot = recordRoot(after);
   const emptied = items.length === 1 && (afterRoot === null || isMap(afterRoot) ||
     (isScalar(afterRoot) && afterRoot.value === null));
   if (!emptied && !(isMap(afterRoot) && afterRoot.items.length === items.length - 1)) {

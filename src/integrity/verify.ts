@@ -22,6 +22,7 @@ import type { DocumentValue, SealfigDocument } from "../document/document.ts";
 import { isMap, isScalar } from "yaml";
 import { KeysUnavailable, openDataKey, type SealingKey, wrapForKeys } from "../envelope/values.ts";
 import type { KeySlot } from "../envelope/format.ts";
+import { formatPath } from "../path.ts";
 import { integrityContext, macInput, recordMac, refuseUncoveredV1 } from "./mac.ts";
 import {
   encodeIntegrityRecord,
@@ -29,6 +30,8 @@ import {
   INTEGRITY_VERSION,
   type IntegrityRecord,
   parseIntegrityRecord,
+  recordPath,
+  recordRoot,
 } from "./record.ts";
 
 /** What is known about a file's integrity record. */
@@ -82,7 +85,7 @@ function where(doc: SealfigDocument, entry?: DocumentValue) {
   return {
     ...(doc.file !== undefined ? { file: doc.file } : {}),
     ...(entry ? { line: entry.line, col: entry.col } : {}),
-    path: INTEGRITY_KEY,
+    path: formatPath(recordPath(doc)),
   };
 }
 
@@ -97,9 +100,9 @@ function where(doc: SealfigDocument, entry?: DocumentValue) {
  * ```
  */
 export function readIntegrityRecord(doc: SealfigDocument): IntegrityRecord | undefined {
-  const root = doc.yaml.contents;
+  const root = recordRoot(doc);
   if (!isMap(root) || !root.has(INTEGRITY_KEY)) return undefined;
-  const entry = doc.get([INTEGRITY_KEY]);
+  const entry = doc.get(recordPath(doc));
   if (!entry || typeof entry.value !== "string") {
     throw new SealfigError("INTEGRITY_MALFORMED", "The integrity record is not a string", {
       ...where(doc, entry),
@@ -132,7 +135,7 @@ async function openIntegrityKey(
   options: VerifyIntegrityOptions,
   cache: DekCache,
 ): Promise<DataKey> {
-  const loc = where(doc, doc.get([INTEGRITY_KEY]));
+  const loc = where(doc, doc.get(recordPath(doc)));
   try {
     await options.trust.check(record, options.providers);
   } catch (err) {
@@ -499,8 +502,8 @@ function sameExtraKeys(record: IntegrityRecord, more: readonly SealingKey[]): bo
  * line (also used by the CLI to keep an old record it could not verify).
  */
 export function withRecord(doc: SealfigDocument, text: string): SealfigDocument {
-  const root = doc.yaml.contents;
-  const existing = doc.entryAt([INTEGRITY_KEY]);
+  const root = recordRoot(doc);
+  const existing = doc.entryAt(recordPath(doc));
   if (existing && isMap(root)) {
     return doc.withText(applyEdits(doc.text, [{ from: existing.start, to: existing.end, text }]));
   }
@@ -524,9 +527,13 @@ export function withRecord(doc: SealfigDocument, text: string): SealfigDocument 
     const nul = doc.text.slice(from, root.range[1]).trimEnd(); // linear (/\s+$/ is quadratic on blank runs)
     return doc.withText(applyEdits(doc.text, [{ from, to: from + nul.length, text: line }]));
   }
-  // Before a document-end marker (`...`), which nothing may follow but comments.
-  const marker = /^\.\.\.(?=[ \t]|$)/m.exec(doc.text);
-  const at = marker ? marker.index : doc.text.length;
+  // Before a document-end marker (`...`), which nothing may follow but comments (in a file of
+  // several documents: the last document's).
+  const [last, stop] = doc.documentRange(doc.documentCount - 1);
+  const marker = doc.documentCount > 1
+    ? /^\.\.\.(?=[ \t]|$)/m.exec(doc.text.slice(last, stop))
+    : /^\.\.\.(?=[ \t]|$)/m.exec(doc.text);
+  const at = marker ? marker.index + (doc.documentCount > 1 ? last : 0) : doc.text.length;
   // At the end of a file without a final newline, the record line has none either.
   const insert = at > 0 && doc.text[at - 1] !== "\n" ? `\n${line}` : `${line}\n`;
   return doc.withText(applyEdits(doc.text, [{ from: at, to: at, text: insert }]));

@@ -209,14 +209,16 @@ function yamlText(tv: TypedValue): string {
 
 /** `record`: the value of a `sealfig_integrity` key in a nested flow map (content, not a record). */
 type Place = "top" | "nested" | "item" | "flow" | "record";
-interface Slot {
+/** One value of a generated document: where it goes, its typed value, sealed or not. */
+export interface Slot {
   place: Place;
   tv: TypedValue;
   secret: boolean;
   comment: boolean;
 }
 
-const slotArb: fc.Arbitrary<Slot> = fc.record({
+/** A random {@link Slot}. */
+export const slotArb: fc.Arbitrary<Slot> = fc.record({
   place: fc.constantFrom<Place>("top", "top", "nested", "item", "flow", "record"),
   tv: anyTyped,
   plain: fc.boolean(),
@@ -229,8 +231,14 @@ const slotArb: fc.Arbitrary<Slot> = fc.record({
   secret: !plain || (tv.type === "string" && /^sealfig:v[0-9]+:/.test(tv.value as string)),
 }));
 
-/** The document text and, per slot, its path. */
-function buildDocument(slots: readonly Slot[]): { text: string; paths: (string | number)[][] } {
+/**
+ * The document text and, per slot, its path; every top-level key starts with `prefix` (so that
+ * the documents of one multi-document file load side by side, tests/adversarial/_multi_doc.ts).
+ */
+export function buildDocument(
+  slots: readonly Slot[],
+  prefix = "",
+): { text: string; paths: (string | number)[][] } {
   const top: string[] = [];
   const nested: string[] = [];
   const items: string[] = [];
@@ -242,53 +250,54 @@ function buildDocument(slots: readonly Slot[]): { text: string; paths: (string |
     const comment = s.comment ? "   # note" : "";
     switch (s.place) {
       case "top":
-        top.push(`v${i}: ${value}${comment}`);
-        paths.push([`v${i}`]);
+        top.push(`${prefix}v${i}: ${value}${comment}`);
+        paths.push([`${prefix}v${i}`]);
         break;
       case "nested":
         nested.push(`  v${i}: ${value}${comment}`);
-        paths.push(["group", `v${i}`]);
+        paths.push([`${prefix}group`, `v${i}`]);
         break;
       case "item":
-        paths.push(["list", items.length]);
+        paths.push([`${prefix}list`, items.length]);
         items.push(`  - ${value}${comment}`);
         break;
       case "flow":
         flow.push(`v${i}: ${value}`);
-        paths.push(["flow", `v${i}`]);
+        paths.push([`${prefix}flow`, `v${i}`]);
         break;
       case "record":
-        top.push(`r${i}: {k: 1, sealfig_integrity: ${value}}${comment}`);
-        paths.push([`r${i}`, "sealfig_integrity"]);
+        top.push(`${prefix}r${i}: {k: 1, sealfig_integrity: ${value}}${comment}`);
+        paths.push([`${prefix}r${i}`, "sealfig_integrity"]);
         break;
     }
   });
   const text = [
     "# fidelity document",
-    "counter: 0",
+    `${prefix}counter: 0`,
     "",
     ...top,
-    ...(nested.length ? ["group:", ...nested] : []),
-    ...(items.length ? ["list:", ...items] : []),
-    ...(flow.length ? [`flow: {${flow.join(", ")}}`] : []),
-    "tail: end # last line",
+    ...(nested.length ? [`${prefix}group:`, ...nested] : []),
+    ...(items.length ? [`${prefix}list:`, ...items] : []),
+    ...(flow.length ? [`${prefix}flow: {${flow.join(", ")}}`] : []),
+    `${prefix}tail: end # last line`,
     "",
   ].join("\n");
   return { text, paths };
 }
 
-function same(a: TypedValue, b: TypedValue): boolean {
+/** Same type and value (and JavaScript type: a bigint is not a number). */
+export function same(a: TypedValue, b: TypedValue): boolean {
   return sameTypedValue(a, b) && typeof a.value === typeof b.value;
 }
 
 /** Blob text by path of every sealed value. */
-function blobs(doc: SealfigDocument): Map<string, string> {
+export function blobs(doc: SealfigDocument): Map<string, string> {
   return new Map(
     doc.values().filter((v) => v.kind === "sealed").map((v) => [v.pathText, v.value as string]),
   );
 }
 
-function getIn(data: unknown, path: readonly (string | number)[]): unknown {
+export function getIn(data: unknown, path: readonly (string | number)[]): unknown {
   return path.reduce<unknown>((o, k) => (o as Record<string | number, unknown>)[k], data);
 }
 

@@ -24,6 +24,7 @@ import { dotenvSuite } from "./_dotenv.ts";
 import { ageSuite } from "./_age.ts";
 import { jsonSuite } from "./_json.ts";
 import { multikeySuite } from "./_multikey.ts";
+import { multiDocSuite } from "./_multi_doc.ts";
 
 describe("adversarial suite", () => {
   tamperingSuite();
@@ -42,6 +43,7 @@ describe("adversarial suite", () => {
   ageSuite();
   jsonSuite();
   multikeySuite();
+  multiDocSuite();
 
   it("leak scan: no canary in any captured error, CLI output or temp file", () => {
     const scan = scanForLeaks();

@@ -94,8 +94,10 @@ describe("parseDocument()", () => {
     expect(err.message).toContain("8 bytes");
   });
 
-  it("rejects several documents in one file", async () => {
-    await expectCode(() => parseDocument("a: 1\n---\nb: 2\n"), "YAML_SYNTAX");
+  it("reads several documents in one file: paths start with the document's index", () => {
+    const doc = parseDocument("a: 1\n---\nb: 2\n");
+    expect(doc.documentCount).toBe(2);
+    expect(doc.values().map((v) => v.pathText)).toEqual(["[0].a", "[1].b"]);
   });
 });
 

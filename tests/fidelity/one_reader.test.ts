@@ -42,6 +42,9 @@ const CORPUS: Record<string, string> = {
   "top-level sequence": "- 1\n- 2\n",
   "top-level scalar": "hello\n",
   "two documents": "a: 1\n---\nb: 2\n",
+  "three documents, an empty one and a final ...": "a: 1\n---\n---\nb: {c: 2}\n...\n",
+  "a document that is a sequence": "a: 1\n---\n- 2\n",
+  "an alias to another document's anchor": "a: &x 1\n---\nb: *x\n",
   "duplicate key": "a: 1\na: 2\n",
   "tab indentation": "a:\n\tb: 1\n",
   "block scalar last": "a: |\n  line one\n  line two\n",
@@ -77,14 +80,20 @@ describe("one reader: the loader and the writing commands accept and refuse the 
         (await stampDocument(doc, { provider: key.provider, keyId: key.keyId, generation: 1 }))
           .document;
       const loaded = await outcome(() => load(text, "off"));
+      // A new key: at the top level, or in a file of several documents in the last one.
+      let added = "added";
+      try {
+        const n = parseDocument(text).documentCount;
+        if (n > 1) added = `[${n - 1}].added`;
+      } catch { /* refused alike below */ }
       // What `stamp` does.
       const stamped = await outcome(() => stamp(parseDocument(text)));
       // What `set --plain` does (a new top-level key), then its record.
-      const set = await outcome(() => stamp(setValue(parseDocument(text), "added", "v")));
+      const set = await outcome(() => stamp(setValue(parseDocument(text), added, "v")));
       // What `set` does (a sealed value), and what `encrypt` does with a new !secret value.
       const sealedSet = await outcome(async () =>
         stamp(
-          await setSecret(parseDocument(text), "added", "s3", {
+          await setSecret(parseDocument(text), added, "s3", {
             provider: key.provider,
             keyId: key.keyId,
           }),
@@ -92,7 +101,7 @@ describe("one reader: the loader and the writing commands accept and refuse the 
       );
       const sealed = await outcome(async () =>
         stamp(
-          (await sealDocument(setValue(parseDocument(text), "added", "s3", { secretTag: true }), {
+          (await sealDocument(setValue(parseDocument(text), added, "s3", { secretTag: true }), {
             provider: key.provider,
             keyId: key.keyId,
           })).document,

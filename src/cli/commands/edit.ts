@@ -52,7 +52,7 @@ import {
   verifyForWrite,
 } from "../target.ts";
 import { INTEGRITY_KEY, stripIntegrityRecord } from "../../integrity/record.ts";
-import { documentToTree, type LeafNode, type TreeNode } from "../../config/tree.ts";
+import { documentTrees, type LeafNode, type TreeNode } from "../../config/tree.ts";
 import { formatPath, type PathSegment } from "../../path.ts";
 
 /** The edit command. */
@@ -250,12 +250,14 @@ function loadedLeaves(
 ): Map<string, { sealed: boolean; text: string }> {
   const out = new Map<string, { sealed: boolean; text: string }>();
   if (!doc) return out;
-  const { tree, pending } = documentToTree(doc, { maxAliasCount: DEFAULT_MAX_ALIAS_COUNT });
+  const { trees, pending } = documentTrees(doc, { maxAliasCount: DEFAULT_MAX_ALIAS_COUNT });
   const blobs = new Map<LeafNode, string>(pending.map((p) => [p.leaf, p.blob]));
+  // In a file of several YAML documents, paths start with the document's index.
+  const top = trees.length === 1 ? 0 : 1;
   const walk = (node: TreeNode, path: PathSegment[]) => {
     if (node.kind === "map") {
       for (const [k, v] of node.entries) {
-        if (path.length === 0 && k === INTEGRITY_KEY) continue;
+        if (path.length === top && k === INTEGRITY_KEY) continue;
         walk(v, [...path, k]);
       }
     } else if (node.kind === "seq") node.items.forEach((v, i) => walk(v, [...path, i]));
@@ -269,7 +271,8 @@ function loadedLeaves(
       });
     }
   };
-  walk(tree, []);
+  if (trees.length === 1) walk(trees[0]!, []);
+  else trees.forEach((t, i) => walk(t, [i]));
   return out;
 }
 /** An editor that exits this soon without a change probably went on in the background. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { stringify as yamlStringify } from "yaml";
-import { documentToTree, materialize, type TreeNode } from "../../config/tree.ts";
+import { documentTrees, materialize, type TreeNode } from "../../config/tree.ts";
 import { DEFAULT_MAX_ALIAS_COUNT } from "../../document/document.ts";
 import { decryptValue } from "../../envelope/values.ts";
 import { SealfigError } from "../../errors.ts";
@@ -30,7 +30,8 @@ export const getCommand: Command = {
   summary: "Print the value at PATH as the loader reads it (decrypting sealed values)",
   usage: "get FILE|- PATH [--json] [--raw] [--sealed] [--insecure-skip-integrity]",
   details: [
-    'PATH syntax: db.password, servers[0].host, labels["app.kubernetes.io/name"].',
+    'PATH syntax: db.password, servers[0].host, labels["app.kubernetes.io/name"]; in a file of',
+    "several YAML documents, the document's index first: [1].stringData.password.",
     "Aliases and merge keys (<<) are resolved as the loader does. A single value prints as its",
     "text followed by exactly one newline (the value is everything before the last newline; --raw",
     "prints it without one); floats print so they read back as floats (-0.0, 1.0). A map or",
@@ -55,9 +56,13 @@ export const getCommand: Command = {
     const target = await resolveTarget(file, args, ctx);
     const doc = await readTarget(target, ctx);
     await verifyForRead(target, doc, ctx, flagBool(args, "insecure-skip-integrity"));
-    const { tree, pending } = documentToTree(doc, { maxAliasCount: DEFAULT_MAX_ALIAS_COUNT });
-    tree.entries.delete(INTEGRITY_KEY);
-    let node: TreeNode | undefined = tree;
+    // Each YAML document's tree (one for most files): a path in a file of several starts with
+    // the document's index.
+    const { trees, pending } = documentTrees(doc, { maxAliasCount: DEFAULT_MAX_ALIAS_COUNT });
+    trees[trees.length - 1]!.entries.delete(INTEGRITY_KEY);
+    let node: TreeNode | undefined = trees.length === 1
+      ? trees[0]
+      : { kind: "seq", items: trees, origin: trees[0]!.origin };
     for (const seg of segments) {
       if (node?.kind === "map" && typeof seg === "string") node = node.entries.get(seg);
       else if (node?.kind === "seq" && typeof seg === "number") node = node.items[seg];
@@ -67,7 +72,10 @@ export const getCommand: Command = {
       throw new SealfigError("PATH_NOT_FOUND", "No value at this path", {
         ...(doc.file !== undefined ? { file: doc.file } : {}),
         path: formatPath(segments),
-        hint: "Check the path: sealfig status FILE lists the file's values",
+        hint: trees.length > 1 && typeof segments[0] !== "number"
+          ? `The file holds ${trees.length} YAML documents: start the path with the ` +
+            `document's index, e.g. [0].${formatPath(segments)}`
+          : "Check the path: sealfig status FILE lists the file's values",
       });
     }
     // Open the blobs under PATH only (an alias shares its anchor's leaf and blob).

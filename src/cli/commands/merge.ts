@@ -31,7 +31,7 @@ import { mergeDocuments } from "../../document/merge.ts";
 import { readSourceFile, restoreText } from "../../document/source.ts";
 import { openDocument } from "../../document/seal.ts";
 import { isSealfigError, SealfigError } from "../../errors.ts";
-import { INTEGRITY_KEY, stripIntegrityLines } from "../../integrity/record.ts";
+import { INTEGRITY_KEY, recordPath, stripIntegrityLines } from "../../integrity/record.ts";
 import { checkIntegrity, readIntegrityRecord } from "../../integrity/verify.ts";
 import {
   currentDir,
@@ -238,7 +238,7 @@ export const PENDING_MERGE_PREFIX = "sealfig-merge:v1:";
 
 /** The generation a conflicted merge reached, when `doc` is such a file's resolution. */
 export function pendingMergeGeneration(doc: SealfigDocument): number | undefined {
-  const v = doc.get([INTEGRITY_KEY])?.value;
+  const v = doc.get(recordPath(doc))?.value;
   if (typeof v !== "string" || !v.startsWith(PENDING_MERGE_PREFIX)) return undefined;
   const n = v.slice(PENDING_MERGE_PREFIX.length);
   return /^[0-9]{1,15}$/.test(n) ? Number(n) : undefined;

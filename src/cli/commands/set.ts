@@ -13,7 +13,7 @@ import type { SecretValue } from "../../envelope/value_codec.ts";
 import { SealfigError } from "../../errors.ts";
 import { UsageError } from "../args.ts";
 import { type Command, flagBool, flagString } from "../command.ts";
-import { INTEGRITY_KEY } from "../../integrity/record.ts";
+import { INTEGRITY_KEY, isRecordPath } from "../../integrity/record.ts";
 import { toSegments } from "../../path.ts";
 import {
   readTarget,
@@ -87,7 +87,7 @@ export const setCommand: Command = {
 /** The integrity record is written by sealfig only. */
 function refuseReserved(path: string): void {
   const segments = toSegments(path);
-  if (segments.length === 1 && segments[0] === INTEGRITY_KEY) {
+  if (isRecordPath(segments)) {
     throw new SealfigError(
       "OPTION_INVALID",
       `${INTEGRITY_KEY} is reserved for the integrity record`,

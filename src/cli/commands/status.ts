@@ -7,7 +7,7 @@
  * @module
  */
 import { DEFAULT_MAX_ALIAS_COUNT, type SealfigDocument } from "../../document/document.ts";
-import { documentToTree } from "../../config/tree.ts";
+import { documentTrees } from "../../config/tree.ts";
 import { openDocument } from "../../document/seal.ts";
 import { type KeySlot, parseBlob } from "../../envelope/format.ts";
 import { isSealfigError, type SealfigError } from "../../errors.ts";
@@ -18,7 +18,7 @@ import { ExitCode } from "../exit_codes.ts";
 import { markedSecret, readTarget, resolveTarget, RULE_FLAGS, type Target } from "../target.ts";
 import { checkIntegrity, type IntegrityCheck } from "../../integrity/verify.ts";
 import { describeKeyName, type KeyName } from "../../keys/allowlist.ts";
-import { INTEGRITY_KEY } from "../../integrity/record.ts";
+import { isRecordPath } from "../../integrity/record.ts";
 
 /** One problem `check` reports. */
 interface Problem {
@@ -85,7 +85,7 @@ function inspectDoc(target: Target, doc: SealfigDocument): FileReport {
 
 /** The document's values without its integrity record (metadata, not a value). */
 function configValues(doc: SealfigDocument) {
-  return doc.values().filter((v) => !(v.path.length === 1 && v.path[0] === INTEGRITY_KEY));
+  return doc.values().filter((v) => !isRecordPath(v.path));
 }
 
 /** Sealed values under keys the rules do not trust (checked without any unwrap). */
@@ -247,7 +247,7 @@ export const checkCommand: Command = {
         // the loader reads. (Unsealed tags are reported above, with their place.)
         if (r.problems.length === 0) {
           try {
-            documentToTree(doc, { maxAliasCount: DEFAULT_MAX_ALIAS_COUNT });
+            documentTrees(doc, { maxAliasCount: DEFAULT_MAX_ALIAS_COUNT });
           } catch (err) {
             if (!isSealfigError(err)) throw err;
             found.push(errorProblem(file, err));
