@@ -604,13 +604,16 @@ function scanProps(
 }
 
 let yamlParses = 0;
+const yamlParsesByFile = new Map<string, number>();
 
 /**
  * How many YAML texts sealfig has parsed in this isolate (documents, rules files, plaintext
- * views): for tests that assert each command parses each file once.
+ * views); with `file`, only those parsed under that file name (a `.env` file's YAML view
+ * included; `""` for texts parsed without one): for tests that assert each command parses each
+ * file once.
  */
-export function yamlParseCount(): number {
-  return yamlParses;
+export function yamlParseCount(file?: string): number {
+  return file === undefined ? yamlParses : yamlParsesByFile.get(file) ?? 0;
 }
 
 /** Parse YAML text into a Document, turning the first error into a {@link SealfigError}. */
@@ -620,6 +623,7 @@ function parseYamlText(
   file: string | undefined,
 ): Document.Parsed {
   yamlParses++;
+  yamlParsesByFile.set(file ?? "", (yamlParsesByFile.get(file ?? "") ?? 0) + 1);
   let doc: Document.Parsed | undefined;
   try {
     // What yaml's parseDocument does, with bounds checked between its two stages: the parser is

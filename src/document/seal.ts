@@ -20,7 +20,7 @@ import {
   SECRET_TAG,
 } from "./document.ts";
 import { doubleQuote, renderScalar, sameTypedValue, type TypedValue } from "./scalar.ts";
-import { spliceValues, type ValueEdit } from "./splice.ts";
+import { type SpliceOptions, spliceValues, type ValueEdit } from "./splice.ts";
 
 /**
  * How data keys are shared when sealing:
@@ -293,6 +293,8 @@ export async function openEntries(
 export async function decryptDocument(
   doc: SealfigDocument,
   options: OpenDocumentOptions,
+  /** @internal More edits for the view's one checked splice (the CLI's record removal). */
+  splice?: Pick<SpliceOptions, "extra" | "released">,
 ): Promise<DecryptDocumentResult> {
   const sealed = doc.entries().filter((e) => e.kind === "sealed");
   const opened = await openEntries(doc, sealed, options);
@@ -300,10 +302,12 @@ export async function decryptDocument(
     const tv: TypedValue = { value: opened.get(e)!, type: parseBlob(e.value as string).valueType };
     return renderValueEdit(doc, e, tv, `${SECRET_TAG} `, "secret");
   });
-  if (!edits.length) return { document: doc, text: doc.toString(), decrypted: 0 };
+  if (!edits.length && !splice?.extra?.length) {
+    return { document: doc, text: doc.toString(), decrypted: 0 };
+  }
   // The checked splice parses the view once to prove every value reads back exactly; that parse
   // is the view's document.
-  const document = spliceValues(doc, edits);
+  const document = spliceValues(doc, edits, splice);
   return {
     document,
     text: document.toString(),
