@@ -18,6 +18,7 @@ import {
 import {
   applyEdits,
   decryptDocument,
+  decryptView,
   type OpenDocumentOptions,
   type SealDocumentOptions,
 } from "../document/seal.ts";
@@ -466,7 +467,7 @@ export async function plaintextView(
   const cut = recordCut(doc);
   if (cut) {
     try {
-      const { document } = await decryptDocument(doc, options, {
+      const { document } = await decryptView(doc, options, {
         extra: [cut.edit],
         released: [[INTEGRITY_KEY]],
       });

@@ -290,10 +290,20 @@ export async function openEntries(
  * plain.toString(); // "pw: !secret hunter2\n"
  * ```
  */
-export async function decryptDocument(
+export function decryptDocument(
   doc: SealfigDocument,
   options: OpenDocumentOptions,
-  /** @internal More edits for the view's one checked splice (the CLI's record removal). */
+): Promise<DecryptDocumentResult> {
+  return decryptView(doc, options);
+}
+
+/**
+ * @internal {@link decryptDocument} with more edits for the view's one checked splice (the CLI's
+ * removal of the integrity record).
+ */
+export async function decryptView(
+  doc: SealfigDocument,
+  options: OpenDocumentOptions,
   splice?: Pick<SpliceOptions, "extra" | "released">,
 ): Promise<DecryptDocumentResult> {
   const sealed = doc.entries().filter((e) => e.kind === "sealed");
