@@ -538,7 +538,10 @@ async function main(): Promise<void> {
   const started = performance.now();
   const loadAtStart = os.loadavg()[0]!;
   const tmp = mkdtempSync(join(os.tmpdir(), "sealfig-bench-"));
-  const server = await startKmsServer({ seed: 7 });
+  // KMS has no per-client connection cap near the local server's default (128, a guard for a
+  // server on a developer's machine): a fleet of 10 instances × 16 requests in flight, and the
+  // peers' Promise.all (up to 1,000 in flight), would be cut off as surplus connections.
+  const server = await startKmsServer({ seed: 7, limits: { maxConnections: 4096 } });
   let exitCode = 0;
   try {
     const key = await server.createKey({ alias: "alias/bench", description: "sealfig bench" });
