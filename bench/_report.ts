@@ -62,6 +62,8 @@ export interface FleetRow {
   /** Requests answered ThrottlingException by the quota. */
   throttled: number;
   maxInFlight: number;
+  /** Time until all up when the same fleet starts without a quota (sealfig's default policy). */
+  unthrottledMs?: number;
 }
 
 /** The fleet scenario's parameters and rows. */
@@ -611,6 +613,7 @@ export function report(input: ReportInput): { file: string; summary: string } {
       "instances up",
       "failed",
       "time until all up s",
+      "without a quota: all up s",
       "median instance up s",
       "KMS requests (all instances)",
       "throttled",
@@ -630,6 +633,7 @@ export function report(input: ReportInput): { file: string; summary: string } {
         all !== undefined
           ? all.toFixed(2)
           : `— (last settled at ${(r.result.settledMs / 1000).toFixed(2)})`,
+        r.unthrottledMs !== undefined ? (r.unthrottledMs / 1000).toFixed(2) : "—",
         up.length ? (median(up) / 1000).toFixed(2) : "—",
         String(r.requests),
         String(r.throttled),
@@ -701,7 +705,9 @@ npm run bench -- --quick   # CI smoke, under a minute, writes bench/.quick.md
     input.policy.minBudgetMs / 1000
   } s, 3 under ${
     input.policy.slowBudgetMs / 1000
-  } s, never fewer than ${input.policy.minRuns}); the runs column says how many.
+  } s, never fewer than ${input.policy.minRuns}, but one when that one took over ${
+    input.policy.loneRunMs / 1000
+  } s); the runs column says how many.
   Spread is min–max. dotenvx makes no KMS call, so it runs once at 0 ms and that measurement
   appears in both latency tables.
 - **KMS server** (sealfig's \`startKmsServer\`) runs in the orchestrator process, the workers in
@@ -794,7 +800,9 @@ of CPU rather than of quota (seen while building this). ${fl.instances} instance
 keep the same ratio of instances to quota, and so the same demand in seconds. Each peer uses its SDK's default retry settings; sealfig retries
 throttling until the load's startup deadline (docs/kms.md, "Deadlines"). "answered requests ÷
 quota" (requests − throttled: a throttled request costs no quota) is the least time the quota
-allows for the work that was done.
+allows for the work that was done. "Without a quota" is the same start against the same server
+with no quota (sealfig's default policy only): the instances' own work, which no retry policy
+can shorten.
 
 ${fleetTable}
 
@@ -811,7 +819,7 @@ ${(mem.count / 10).toLocaleString("en-US")} keys; ${
   } evictions, ${mem.stats.size} entries at the end.
 
 ${memTable}
-${
+${input.quick ? "" : closingNote(targetRows, input)}${
     input.failures.length
       ? `\n## Failures\n\n${input.failures.map((f) => "```\n" + f + "\n```").join("\n\n")}\n`
       : ""
@@ -819,6 +827,90 @@ ${
 
   const summary = `\n${mainTables[0]}\n\n## Targets\n\n${targets}\n\n${detail}\n`;
   return { file, summary };
+}
+
+/**
+ * Issue 16's closing note: each of its targets, as measured on main before the issue (the issue's
+ * own numbers) and in this run, and the commands that reproduce them.
+ */
+function closingNote(rows: string[][], input: ReportInput): string {
+  const measured = (prefix: string) => {
+    const r = rows.find((x) => x[0]!.startsWith(prefix));
+    return r ? `${r[2]} (${r[3]!.replaceAll("*", "")})` : "not measured";
+  };
+  const failedOf = (label: string) => {
+    const r = rows.find((x) => x[0]!.startsWith("fleet (") && x[0]!.includes(label));
+    return r ? `${r[2]} of ${input.fleet.instances} failed` : "not measured";
+  };
+  const lines: [string, string, string][] = [
+    [
+      "local crypto per value ÷ one bare WebCrypto AES-GCM decrypt, Node / Deno (target ≤ 1.0×)",
+      "3.4–5×",
+      `${
+        measured("local crypto per value ≤ one bare WebCrypto AES-GCM decrypt, Node, one at a time")
+      } / ${
+        measured("local crypto per value ≤ one bare WebCrypto AES-GCM decrypt, Deno, one at a time")
+      }; 16 at a time ${
+        measured("local crypto per value ≤ one bare WebCrypto AES-GCM decrypt, Node, 16 at a time")
+      } / ${
+        measured("local crypto per value ≤ one bare WebCrypto AES-GCM decrypt, Deno, 16 at a time")
+      }`,
+    ],
+    [
+      "reload of 1,000 values ÷ `YAML.parseDocument` (target ≤ 2.5×)",
+      "~10×",
+      measured("reload of 1,000 values"),
+    ],
+    [
+      "cold `loadConfig`, 100 secrets, ÷ the 10 ms latency (target ≤ 2.0×)",
+      "~4.7×",
+      measured("cold `loadConfig`, 100 secrets"),
+    ],
+    [
+      "`sealfig decrypt` of 100 values (npm bin) ÷ `node -e 0`, local key (target ≤ 2.5×)",
+      "~4–5×",
+      measured("`sealfig decrypt` of 100 values (npm bin), local key"),
+    ],
+    [
+      "the same with AWS KMS (target ≤ 4×)",
+      "—",
+      measured("`sealfig decrypt` of 100 values (npm bin), AWS KMS"),
+    ],
+    [
+      "fleet, one data key per value: failed instances (target 0)",
+      "36–46 of 50 (by hand, 50 × 200 at 500/s)",
+      failedOf("one DEK per value"),
+    ],
+    [
+      "fleet, default policy: failed instances (target 0)",
+      "not benchmarked",
+      failedOf("default policy"),
+    ],
+    [
+      "fleet, time until all up ÷ (answered requests ÷ quota), default / one DEK per value (target ≤ 1.2×)",
+      "not benchmarked",
+      `${measured("fleet, default policy: time")} / ${measured("fleet, one DEK per value: time")}`,
+    ],
+  ];
+  return `
+## Issue 16: before and after
+
+Before: main when issue 16 was filed (the issue's numbers, same machine type). After: this run.
+Parses per command are pinned by a test, not measured here: \`npx vitest run
+tests/cli/parses_per_verb.test.ts\` (each file once, plus at most one check of what a command
+writes per stage; docs/architecture.md).
+
+${
+    table(
+      ["<ratio", "before", "after (status)"],
+      lines.map(([a, b, c]) => [a, b, c]),
+    )
+  }
+
+Reproduce: \`npm ci && npm run bench\` (all of the above, under 10 minutes on 2 idle cores);
+\`npm run bench -- --fleet-only\` (the fleet alone, printed); \`npm run bench -- --quick\` (the CI
+smoke).
+`;
 }
 
 /** One explanation per missed target, from the measurements. */
@@ -955,7 +1047,22 @@ function whyMissed(
           demand < 1
             ? `the demand is small (${
               row.requests - row.throttled
-            } answered requests), so the time is that of the instances' own work (${input.fleet.instances} cold loads of ${input.fleet.n} values sharing one core) and of the throttled requests' backoff, not the quota's`
+            } answered requests), so the time is that of the instances' own work (${input.fleet.instances} cold loads of ${input.fleet.n} values sharing one core) and of the throttled requests' backoff, not the quota's${
+              row.unthrottledMs !== undefined
+                ? `: the same start without any quota has all up after ${
+                  (row.unthrottledMs / 1000).toFixed(2)
+                } s, so the quota adds ${
+                  (all - row.unthrottledMs / 1000).toFixed(2)
+                } s. The bucket starts full (a tenth of a second's worth), so the least the quota allows is ${
+                  Math.max(0, (row.requests - row.throttled) / input.fleet.quota - 0.1).toFixed(2)
+                } s${
+                  Math.max(0, (row.requests - row.throttled) / input.fleet.quota - 0.1) <
+                      row.unthrottledMs / 1000
+                    ? ", less than the instances' own work: the backoff after a throttle (full jitter, first cap 50 ms) is not what decides it"
+                    : ""
+                } (docs/kms.md, "Throttling and backoff")`
+                : ""
+            }`
             : "throttled calls wait a random backoff (full jitter, up to 2 s) before trying again, so the quota is not used to the last token, mostly at the end when few calls are left"
         }.`,
       );

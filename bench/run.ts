@@ -179,8 +179,24 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 const SIZES = args.quick ? [10, 100] : [10, 100, 1000];
 const LATENCIES = [0, 10];
 const RUNS: RunPolicy = args.quick
-  ? { min: 1, max: 3, budgetMs: 300, minBudgetMs: 300, minRuns: 1, slowBudgetMs: 0 }
-  : { min: 7, max: 21, budgetMs: 2000, minBudgetMs: 5000, minRuns: 2, slowBudgetMs: 15_000 };
+  ? {
+    min: 1,
+    max: 3,
+    budgetMs: 300,
+    minBudgetMs: 300,
+    minRuns: 1,
+    slowBudgetMs: 0,
+    loneRunMs: 60_000,
+  }
+  : {
+    min: 7,
+    max: 21,
+    budgetMs: 2000,
+    minBudgetMs: 5000,
+    minRuns: 2,
+    slowBudgetMs: 12_000,
+    loneRunMs: 10_000,
+  };
 const CLI_RUNS = args.quick ? 1 : 7;
 const MEMORY_KEYS = args.quick ? 10_000 : 100_000;
 const WORKER_TIMEOUT_MS = 240_000;
@@ -460,11 +476,28 @@ async function fleet(server: KmsServer, kms: KmsTarget, dir: string): Promise<Fl
       deadlineMs: FLEET.deadlineMs,
       kms,
     };
+    const arg = Buffer.from(JSON.stringify(job)).toString("base64");
+    // sealfig's default policy makes a handful of requests: its time to all up is that of the
+    // instances' own work as much as the quota's. The same start without a quota measures that
+    // work (what the quota adds is the difference).
+    let unthrottledMs: number | undefined;
+    if (id === "sealfig-default") {
+      server.faults.latencyMs = FLEET.latencyMs;
+      try {
+        const free = await jsonChild<FleetResult>(process.execPath, [
+          ...TSX,
+          "bench/fleet.ts",
+          arg,
+        ]);
+        if (free.failed === 0 && free.upMs.length) unthrottledMs = Math.max(...free.upMs);
+      } finally {
+        server.faults.latencyMs = 0;
+      }
+    }
     server.faults.latencyMs = FLEET.latencyMs;
     server.setQuota({ requestsPerSecond: FLEET.quota });
     server.stats.reset();
     try {
-      const arg = Buffer.from(JSON.stringify(job)).toString("base64");
       const result = await jsonChild<FleetResult>(process.execPath, [
         ...TSX,
         "bench/fleet.ts",
@@ -476,6 +509,7 @@ async function fleet(server: KmsServer, kms: KmsTarget, dir: string): Promise<Fl
         requests: server.stats.total,
         throttled: server.stats.quotaThrottled,
         maxInFlight: server.stats.maxInFlight,
+        ...(unthrottledMs !== undefined ? { unthrottledMs } : {}),
       });
       log(
         `  fleet ${id}: up ${result.upMs.length}/${FLEET.instances}, ${server.stats.total} requests, ${server.stats.quotaThrottled} throttled, ${
@@ -504,7 +538,10 @@ async function main(): Promise<void> {
   const started = performance.now();
   const loadAtStart = os.loadavg()[0]!;
   const tmp = mkdtempSync(join(os.tmpdir(), "sealfig-bench-"));
-  const server = await startKmsServer({ seed: 7 });
+  // KMS has no per-client connection cap near the local server's default (128, a guard for a
+  // server on a developer's machine): a fleet of 10 instances × 16 requests in flight, and the
+  // peers' Promise.all (up to 1,000 in flight), would be cut off as surplus connections.
+  const server = await startKmsServer({ seed: 7, limits: { maxConnections: 4096 } });
   let exitCode = 0;
   try {
     const key = await server.createKey({ alias: "alias/bench", description: "sealfig bench" });

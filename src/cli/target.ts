@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { SealfigError } from "../errors.ts";
+import { isSealfigError, SealfigError } from "../errors.ts";
 import {
   type DocumentFormat,
   type DocumentValue,
@@ -15,7 +15,13 @@ import {
   readDocument,
   type SealfigDocument,
 } from "../document/document.ts";
-import type { SealDocumentOptions } from "../document/seal.ts";
+import {
+  applyEdits,
+  decryptDocument,
+  decryptView,
+  type OpenDocumentOptions,
+  type SealDocumentOptions,
+} from "../document/seal.ts";
 import type { KeyProvider } from "../keys/key_provider.ts";
 import type { SealingKey } from "../envelope/values.ts";
 import { defaultProviders, providerById } from "../keys/registry.ts";
@@ -29,6 +35,7 @@ import { parseBlob } from "../envelope/format.ts";
 import {
   type IntegrityRecord,
   isRecordPath,
+  recordCut,
   recordPath,
   stripIntegrityRecord,
 } from "../integrity/record.ts";
@@ -455,7 +462,47 @@ export async function verifyForWrite(
  * holds where multi-line values were).
  */
 function sameText(a: SealfigDocument, b: SealfigDocument): boolean {
-  return a.format === b.format && stripIntegrityRecord(a) === stripIntegrityRecord(b);
+  if (a.format !== b.format) return false;
+  if (a.format !== "yaml") return stripIntegrityRecord(a) === stripIntegrityRecord(b);
+  if (a.bom !== b.bom || a.lineEnding !== b.lineEnding) return false;
+  // Both documents are parsed already: compare their texts with the record entries cut out and
+  // their values besides the records, with no parse of the cut texts (issue 16: one parse per
+  // file). A cut that would not strip cleanly only makes the texts differ: the file is written.
+  const cut = (d: SealfigDocument) => {
+    const c = recordCut(d);
+    return c ? applyEdits(d.text, [c.edit]) : d.text;
+  };
+  if (cut(a) !== cut(b)) return false;
+  const rest = (d: SealfigDocument) =>
+    d.entries().filter((e) => !isRecordPath(e.path.slice(0, d.documentCount > 1 ? 2 : 1))).map((
+      e,
+    ) => `${e.pathText}\u0000${e.kind}\u0000${e.type}\u0000${d.text.slice(e.propsStart, e.end)}`)
+      .join("\u0001");
+  return rest(a) === rest(b);
+}
+
+/**
+ * The plaintext view of a sealed document without its integrity record (decrypt, textconv),
+ * checked by one parse: the values' splice and the record's removal share it.
+ */
+export async function plaintextView(
+  doc: SealfigDocument,
+  options: OpenDocumentOptions,
+): Promise<string> {
+  const cut = recordCut(doc);
+  if (cut) {
+    try {
+      const { document } = await decryptView(doc, options, {
+        extra: [cut.edit],
+        released: [recordPath(doc)],
+      });
+      if (cut.removed(document)) return document.toString();
+    } catch (err) {
+      if (!isSealfigError(err) || err.code !== "VALUE_NOT_REPRESENTABLE") throw err;
+    }
+  }
+  // No record, or one that does not cut cleanly: stripIntegrityRecord then leaves it in view.
+  return stripIntegrityRecord((await decryptDocument(doc, options)).document);
 }
 
 /**

@@ -1,6 +1,9 @@
 /**
  * The startup path: read layered YAML files, `.env` and the environment, open every sealed value
- * in one bounded-concurrency pass through a data key cache, validate, freeze.
+ * in one bounded-concurrency pass through a data key cache, validate, freeze. As stages
+ * (`loadConfigWithReport`): start → read files (parse, policies, providers getting ready, side by
+ * side) → plan (trees, layers, blobs, records) → refuse before any provider call (trust, missing
+ * records, rollback) → unwrap, open and verify in one round → finish (merge, validate, freeze).
  *
  * @module
  */
@@ -271,6 +274,75 @@ export async function loadConfig<S extends StandardSchemaV1 | undefined = undefi
 export async function loadConfigWithReport<S extends StandardSchemaV1 | undefined = undefined>(
   options: LoadConfigOptions<S>,
 ): Promise<LoadedConfig<ConfigOf<S>>> {
+  const load = startLoad(options);
+  const files = await readFiles(options, load);
+  const plan = await planLoad(options, load, files);
+  await refuseBeforeCalls(options, load, plan);
+  await unwrapOpenVerify(load, plan);
+  return finish(options, load, plan);
+}
+
+/** What every stage of one load shares. */
+interface LoadState {
+  cache: DekCache;
+  providers: readonly KeyProvider[];
+  concurrency: number;
+  /** The cache's provider calls before the load (the report counts this load's). */
+  callsBefore: number;
+  /** Keys passed over while opening (a value's later key opened it): the report's count. */
+  fallThroughs: { keyFallThroughs: number };
+  specs: ConfigFile[];
+  /** The rules file option, resolved. */
+  rulesOption: string | false | undefined;
+  /** Rules files read once per load, shared by every file's policy. */
+  rulesCache: Map<string, Promise<Rules>>;
+  /** The `.env` layer, read from the start (undefined without `dotenv`). */
+  dotenv:
+    | Promise<Settled<{ variables: EnvVariable[]; doc: SealfigDocument | undefined }>>
+    | undefined;
+}
+
+/** A config file as read: its document and its policy. */
+interface ReadFile {
+  doc: SealfigDocument;
+  spec: ConfigFile;
+  file: string;
+  policy: FilePolicy;
+}
+
+/** What the load will do: the merged tree, the blobs to open and the records to verify. */
+interface LoadPlan {
+  tree: TreeNode;
+  files: string[];
+  jobs: OpenJob[];
+  /** Each job's blob, parsed once (undefined when malformed: reported with its location). */
+  parsed: (ParsedBlob | undefined)[];
+  integrityJobs: IntegrityJob[];
+  records: (IntegrityRecord | undefined)[];
+  shadowed: number;
+  sealedOverridden: string[];
+}
+
+interface OpenJob {
+  pending: PendingBlob;
+  context: EncryptionContext;
+  file?: string;
+  trust: KeyAllowlist;
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+function settle<T>(p: Promise<T>): Promise<Settled<T>> {
+  return p.then((value) => ({ ok: true, value }), (error: unknown) => ({ ok: false, error }));
+}
+
+function unsettle<T>(s: Settled<T>): T {
+  if (!s.ok) throw s.error;
+  return s.value;
+}
+
+/** Stage 0: check the options; the providers get the load's deadline. */
+function startLoad(options: LoadConfigOptions<StandardSchemaV1 | undefined>): LoadState {
   const cache = options.cache ?? sharedDekCache();
   const startupDeadlineMs = options.startupDeadlineMs ?? DEFAULT_STARTUP_DEADLINE_MS;
   if (!(startupDeadlineMs > 0)) {
@@ -290,49 +362,44 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
       hint: 'Add env: { prefix: "APP_" } (only APP_… variables of .env are read), or drop dotenv',
     });
   }
-  const callsBefore = cache.stats().providerCalls;
+  if (options.integrity !== undefined) checkMode(options.integrity);
+  const prefix = options.env?.prefix;
+  return {
+    cache,
+    providers,
+    concurrency,
+    callsBefore: cache.stats().providerCalls,
+    fallThroughs: { keyFallThroughs: 0 },
+    specs: options.files.map((f) =>
+      typeof f === "string" || f instanceof URL ? { path: f } as ConfigFile : f
+    ),
+    rulesOption: options.rules === undefined || options.rules === false
+      ? options.rules
+      : toFilePath(options.rules, options.baseDir),
+    rulesCache: new Map(),
+    // Read beside the files; its errors are reported in the environment stage, after theirs.
+    dotenv: options.dotenv && typeof prefix === "string" && prefix !== ""
+      ? settle(readDotenv(options.dotenv, options.baseDir, prefix))
+      : undefined,
+  };
+}
 
-  // 1. Files: read and parse all of them, build their trees (blobs still closed).
-  const specs = options.files.map((f) =>
-    typeof f === "string" || f instanceof URL ? { path: f } as ConfigFile : f
-  );
-  const docs = await Promise.all(specs.map(async (spec) => {
+/**
+ * Stage 1: discover and read. Every file is read and parsed, and its policy found (the rules
+ * file read), side by side; the providers its blobs use get ready (SDK, client, credentials)
+ * meanwhile. Errors are reported in file order: the files' own first, then their rules.
+ */
+async function readFiles(
+  options: LoadConfigOptions<StandardSchemaV1 | undefined>,
+  load: LoadState,
+): Promise<ReadFile[]> {
+  const read = await Promise.all(load.specs.map(async (spec) => {
     const file = toFilePath(spec.path, options.baseDir);
     if (spec.optional === true && !(await statFile(file))) return undefined;
-    const doc = await readDocument(
-      file,
-      options.maxFileBytes !== undefined ? { maxBytes: options.maxFileBytes } : {},
-    );
-    prepareProviders(doc, providers);
-    return { doc, spec, file };
-  }));
-  const jobs: {
-    pending: PendingBlob;
-    context: EncryptionContext;
-    file?: string;
-    trust: KeyAllowlist;
-  }[] = [];
-  let tree: TreeNode = {
-    kind: "map",
-    entries: new Map(),
-    origin: { source: "file", secret: false },
-  };
-  const files: string[] = [];
-  const integrityJobs: IntegrityJob[] = [];
-  const policies: FilePolicy[] = [];
-  const rulesCache = new Map<string, Promise<Rules>>();
-  const rulesOption = options.rules === undefined || options.rules === false
-    ? options.rules
-    : toFilePath(options.rules, options.baseDir);
-  if (options.integrity !== undefined) checkMode(options.integrity);
-  for (const loaded of docs) {
-    if (!loaded) continue;
-    const { doc, spec, file } = loaded;
-    files.push(file);
     const explicitContext = spec.context ??
       (typeof options.context === "function" ? options.context(file) : options.context);
-    const policy = await policyFor(file, {
-      ...(rulesOption !== undefined ? { rules: rulesOption } : {}),
+    const policy = settle(policyFor(file, {
+      ...(load.rulesOption !== undefined ? { rules: load.rulesOption } : {}),
       ...(explicitContext !== undefined
         ? {
           context: explicitContext,
@@ -342,8 +409,50 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
         }
         : {}),
       ...(options.trustedKeys !== undefined ? { trustedKeys: options.trustedKeys } : {}),
-      cache: rulesCache,
-    });
+      cache: load.rulesCache,
+    }));
+    const doc = await settle(
+      readDocument(
+        file,
+        options.maxFileBytes !== undefined ? { maxBytes: options.maxFileBytes } : {},
+      ).then((doc) => {
+        prepareProviders(doc, load.providers);
+        return doc;
+      }),
+    );
+    return { spec, file, doc, policy: await policy };
+  }));
+  const present = read.filter((r) => r !== undefined);
+  for (const r of present) unsettle(r.doc);
+  return present.map((r) => ({
+    spec: r.spec,
+    file: r.file,
+    doc: unsettle(r.doc),
+    policy: unsettle(r.policy),
+  }));
+}
+
+/**
+ * Stage 2: plan. Each file's tree (blobs still closed) merged over the last, then `.env` and the
+ * environment; the blobs that reach the config (a shadowed one is not opened, unless asked), each
+ * parsed once; each file's integrity record.
+ */
+async function planLoad(
+  options: LoadConfigOptions<StandardSchemaV1 | undefined>,
+  load: LoadState,
+  read: readonly ReadFile[],
+): Promise<LoadPlan> {
+  const jobs: OpenJob[] = [];
+  let tree: TreeNode = {
+    kind: "map",
+    entries: new Map(),
+    origin: { source: "file", secret: false },
+  };
+  const files: string[] = [];
+  const integrityJobs: IntegrityJob[] = [];
+  const policies: FilePolicy[] = [];
+  for (const { doc, spec, file, policy } of read) {
+    files.push(file);
     policies.push(policy);
     rejectReservedContext(policy.context, file);
     // A .env file's values are bound to the environment, as the dotenv layer's (docs/config.md).
@@ -372,64 +481,8 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
     tree = mergeTrees(tree, built.tree);
   }
 
-  // 2. .env, then the environment.
-  const sealedOverridden: string[] = [];
-  if (options.env) {
-    const prefix = options.env.prefix;
-    if (typeof prefix !== "string" || prefix === "") {
-      throw new SealfigError("OPTION_INVALID", "env.prefix must be a non-empty string", {
-        hint: 'Use a prefix such as "APP_"',
-      });
-    }
-    const envContext = options.env.context ?? {};
-    const overSealed = options.env.plaintextOverSealed ?? "refuse";
-    if (overSealed !== "refuse" && overSealed !== "allow") {
-      throw new SealfigError("OPTION_INVALID", "env.plaintextOverSealed must be refuse or allow");
-    }
-    const envTrust = options.trustedKeys !== undefined
-      ? KeyAllowlist.from(options.trustedKeys)
-      : combinedTrust(policies);
-    const layers: EnvVariable[][] = [];
-    if (options.dotenv) {
-      const dotenv = await readDotenv(options.dotenv, options.baseDir, prefix);
-      layers.push(dotenv.variables);
-      // A .env sealed in place carries a record: verified with the environment's context (the
-      // context its values open with), under the trust of the .env file's own policy.
-      if (
-        dotenv.doc && options.integrity !== "off" && readIntegrityRecord(dotenv.doc) !== undefined
-      ) {
-        const policy = await policyFor(dotenv.doc.file!, {
-          ...(rulesOption !== undefined ? { rules: rulesOption } : {}),
-          ...(options.trustedKeys !== undefined ? { trustedKeys: options.trustedKeys } : {}),
-          cache: rulesCache,
-        });
-        integrityJobs.push({
-          doc: dotenv.doc,
-          context: envSealing("", envContext).context,
-          mode: "require",
-          file: dotenv.doc.file!,
-          policy,
-          sealed: dotenv.doc.values().some((v) => v.kind === "sealed"),
-        });
-      }
-    }
-    layers.push(
-      selectVariables(options.env.vars ?? getEnvAll(), prefix, (name) => ({
-        source: "env",
-        variable: name,
-      })),
-    );
-    for (const layer of layers) {
-      const applied = applyEnv(tree as MapNode, prefix, layer, overSealed);
-      tree = applied.tree;
-      sealedOverridden.push(...applied.overridden);
-      // Bound to the environment: sealed for this variable, with sealfig:source = env.
-      for (const pending of applied.pending) {
-        const name = String(pending.path[0]);
-        jobs.push({ pending, context: envSealing(name, envContext).context, trust: envTrust });
-      }
-    }
-  }
+  const env = await environmentLayers(options, load, tree, policies, integrityJobs, jobs);
+  tree = env.tree;
 
   // A value a later layer replaced is not in the config: it is not opened (nor its key checked),
   // unless asked. Leaves are shared by every alias of a blob, so reachability is by identity.
@@ -440,30 +493,114 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
     shadowed = jobs.length - kept.length;
     jobs.splice(0, jobs.length, ...kept);
   }
+  return {
+    tree,
+    files,
+    jobs,
+    // Each blob is parsed once; a malformed one is reported with its location when opened.
+    parsed: jobs.map(({ pending }) => {
+      try {
+        return parseBlob(pending.blob);
+      } catch {
+        return undefined;
+      }
+    }),
+    integrityJobs,
+    records: integrityJobs.map((j) => readIntegrityRecord(j.doc)),
+    shadowed,
+    sealedOverridden: env.sealedOverridden,
+  };
+}
 
-  // 3. Trust: the key of every blob and every record is checked before any provider call, each
-  // against the trusted keys of its file's policy.
-  const records = integrityJobs.map((j) => readIntegrityRecord(j.doc));
-  // Each blob is parsed once; a malformed one is reported with its location when opened.
-  const parsed = jobs.map(({ pending }) => {
-    try {
-      return parseBlob(pending.blob);
-    } catch {
-      return undefined;
+/** Stage 2b: `.env`, then the environment, over the files' tree. */
+async function environmentLayers(
+  options: LoadConfigOptions<StandardSchemaV1 | undefined>,
+  load: LoadState,
+  tree: TreeNode,
+  policies: readonly FilePolicy[],
+  integrityJobs: IntegrityJob[],
+  jobs: OpenJob[],
+): Promise<{ tree: TreeNode; sealedOverridden: string[] }> {
+  const sealedOverridden: string[] = [];
+  if (!options.env) return { tree, sealedOverridden };
+  const prefix = options.env.prefix;
+  if (typeof prefix !== "string" || prefix === "") {
+    throw new SealfigError("OPTION_INVALID", "env.prefix must be a non-empty string", {
+      hint: 'Use a prefix such as "APP_"',
+    });
+  }
+  const envContext = options.env.context ?? {};
+  const overSealed = options.env.plaintextOverSealed ?? "refuse";
+  if (overSealed !== "refuse" && overSealed !== "allow") {
+    throw new SealfigError("OPTION_INVALID", "env.plaintextOverSealed must be refuse or allow");
+  }
+  const envTrust = options.trustedKeys !== undefined
+    ? KeyAllowlist.from(options.trustedKeys)
+    : combinedTrust(policies);
+  const layers: EnvVariable[][] = [];
+  if (load.dotenv) {
+    const dotenv = unsettle(await load.dotenv);
+    layers.push(dotenv.variables);
+    // A .env sealed in place carries a record: verified with the environment's context (the
+    // context its values open with), under the trust of the .env file's own policy.
+    if (
+      dotenv.doc && options.integrity !== "off" && readIntegrityRecord(dotenv.doc) !== undefined
+    ) {
+      const policy = await policyFor(dotenv.doc.file!, {
+        ...(load.rulesOption !== undefined ? { rules: load.rulesOption } : {}),
+        ...(options.trustedKeys !== undefined ? { trustedKeys: options.trustedKeys } : {}),
+        cache: load.rulesCache,
+      });
+      integrityJobs.push({
+        doc: dotenv.doc,
+        context: envSealing("", envContext).context,
+        mode: "require",
+        file: dotenv.doc.file!,
+        policy,
+        sealed: dotenv.doc.values().some((v) => v.kind === "sealed"),
+      });
     }
-  });
-  await checkTrust(providers, integrityJobs, records, jobs, parsed);
-  // A file refused anyway is refused now, before any provider call: no record where one is
-  // required, a plaintext secret in a file that has no record, or a record older than the pinned
-  // generation.
-  const minGeneration = minGenerationFor(options, specs);
+  }
+  layers.push(
+    selectVariables(options.env.vars ?? getEnvAll(), prefix, (name) => ({
+      source: "env",
+      variable: name,
+    })),
+  );
+  for (const layer of layers) {
+    const applied = applyEnv(tree as MapNode, prefix, layer, overSealed);
+    tree = applied.tree;
+    sealedOverridden.push(...applied.overridden);
+    // Bound to the environment: sealed for this variable, with sealfig:source = env.
+    for (const pending of applied.pending) {
+      const name = String(pending.path[0]);
+      jobs.push({ pending, context: envSealing(name, envContext).context, trust: envTrust });
+    }
+  }
+  return { tree, sealedOverridden };
+}
+
+/**
+ * Stage 3: refuse before any provider call. The key of every blob and every record is checked
+ * against the trusted keys of its file's policy; a file refused anyway is refused now: no record
+ * where one is required, a plaintext secret in a file that has no record, or a record older than
+ * the pinned generation.
+ */
+async function refuseBeforeCalls(
+  options: LoadConfigOptions<StandardSchemaV1 | undefined>,
+  load: LoadState,
+  plan: LoadPlan,
+): Promise<void> {
+  const { integrityJobs, records } = plan;
+  await checkTrust(load.providers, integrityJobs, records, plan.jobs, plan.parsed);
+  const minGeneration = minGenerationFor(options, load.specs);
   for (const [i, j] of integrityJobs.entries()) {
     if (records[i] === undefined && j.mode === "require") {
       if (j.sealed) {
         await verifyRecord(j.doc, undefined, {
-          providers,
+          providers: load.providers,
           trust: j.policy.trust,
-          cache,
+          cache: load.cache,
           required: true,
         });
       } else {
@@ -475,12 +612,18 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
     }
     refuseRollback(j.file, records[i], minGeneration(j.file));
   }
+}
 
-  // 4. Integrity and values in one round of provider calls. Each file's record is verified while
-  // the values' data keys are fetched and their blobs opened, so a cold load waits for one round
-  // trip, not two. Opened values are held aside and reach the tree only after every record has
-  // verified; when one fails, they are dropped and the integrity error is what the caller sees.
-  const fallThroughs = { keyFallThroughs: 0 };
+/**
+ * Stage 4: unwrap, open and verify in one round of provider calls. Each file's record is verified
+ * while the values' data keys are fetched and their blobs opened, so a cold load waits for one
+ * round trip, not two; each distinct data key is fetched once (the cache joins concurrent
+ * misses). Opened values are held aside and reach the tree only after every record has verified;
+ * when one fails, they are dropped and the integrity error is what the caller sees.
+ */
+async function unwrapOpenVerify(load: LoadState, plan: LoadPlan): Promise<void> {
+  const { providers, cache, concurrency, fallThroughs } = load;
+  const { integrityJobs, records, jobs, parsed } = plan;
   const verifying = mapConcurrent(integrityJobs, concurrency, async (j, i) => {
     try {
       await verifyRecord(j.doc, records[i], {
@@ -508,7 +651,6 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
       throw err;
     }
   });
-  // Every blob of every layer in one pass; each distinct data key is fetched once.
   const opening = mapConcurrent(
     jobs,
     concurrency,
@@ -526,9 +668,16 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
   if (verified.status === "rejected") throw verified.reason;
   if (opened.status === "rejected") throw opened.reason;
   for (const [i, { pending }] of jobs.entries()) pending.leaf.value = opened.value[i]!;
+}
 
-  // 5. Plain data, validation, freezing.
-  const data = materialize(tree as MapNode);
+/** Stage 5: plain data, validation, freezing, and the report. */
+async function finish<S extends StandardSchemaV1 | undefined>(
+  options: LoadConfigOptions<S>,
+  load: LoadState,
+  plan: LoadPlan,
+): Promise<LoadedConfig<ConfigOf<S>>> {
+  const { jobs, parsed } = plan;
+  const data = materialize(plan.tree as MapNode);
   const secretStrings = jobs.map((j) => j.pending.leaf.value).filter((v) => v !== null)
     .map(String);
   const output = options.schema
@@ -543,14 +692,14 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
   return {
     config,
     report: {
-      files,
+      files: plan.files,
       valuesDecrypted: jobs.length,
-      valuesShadowed: shadowed,
+      valuesShadowed: plan.shadowed,
       dataKeys: dataKeys.size,
-      providerCalls: cache.stats().providerCalls - callsBefore,
-      keyFallThroughs: fallThroughs.keyFallThroughs,
-      integrityVerified: integrityJobs.filter((_, i) => records[i] !== undefined).length,
-      sealedOverridden,
+      providerCalls: load.cache.stats().providerCalls - load.callsBefore,
+      keyFallThroughs: load.fallThroughs.keyFallThroughs,
+      integrityVerified: plan.integrityJobs.filter((_, i) => plan.records[i] !== undefined).length,
+      sealedOverridden: plan.sealedOverridden,
     },
   };
 }

@@ -688,13 +688,16 @@ function scanProps(
 }
 
 let yamlParses = 0;
+const yamlParsesByFile = new Map<string, number>();
 
 /**
  * How many YAML texts sealfig has parsed in this isolate (documents, rules files, plaintext
- * views): for tests that assert each command parses each file once.
+ * views); with `file`, only those parsed under that file name (a `.env` file's YAML view
+ * included; `""` for texts parsed without one): for tests that assert each command parses each
+ * file once.
  */
-export function yamlParseCount(): number {
-  return yamlParses;
+export function yamlParseCount(file?: string): number {
+  return file === undefined ? yamlParses : yamlParsesByFile.get(file) ?? 0;
 }
 
 /** Parse YAML text into a Document, turning the first error into a {@link SealfigError}. */
@@ -704,6 +707,7 @@ function parseYamlText(
   file: string | undefined,
 ): { yaml: Document.Parsed; ranges: (readonly [number, number])[] } {
   yamlParses++;
+  yamlParsesByFile.set(file ?? "", (yamlParsesByFile.get(file ?? "") ?? 0) + 1);
   let doc: Document.Parsed | undefined;
   const docs: Document.Parsed[] = [];
   try {

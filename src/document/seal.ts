@@ -25,7 +25,7 @@ import {
   SECRET_TAG,
 } from "./document.ts";
 import { doubleQuote, renderScalar, sameTypedValue, type TypedValue } from "./scalar.ts";
-import { spliceValues, type ValueEdit } from "./splice.ts";
+import { type SpliceOptions, spliceValues, type ValueEdit } from "./splice.ts";
 
 /**
  * How data keys are shared when sealing:
@@ -301,9 +301,21 @@ export async function openEntries(
  * plain.toString(); // "pw: !secret hunter2\n"
  * ```
  */
-export async function decryptDocument(
+export function decryptDocument(
   doc: SealfigDocument,
   options: OpenDocumentOptions,
+): Promise<DecryptDocumentResult> {
+  return decryptView(doc, options);
+}
+
+/**
+ * @internal {@link decryptDocument} with more edits for the view's one checked splice (the CLI's
+ * removal of the integrity record).
+ */
+export async function decryptView(
+  doc: SealfigDocument,
+  options: OpenDocumentOptions,
+  splice?: Pick<SpliceOptions, "extra" | "released">,
 ): Promise<DecryptDocumentResult> {
   const sealed = doc.entries().filter((e) => e.kind === "sealed");
   const opened = await openEntries(doc, sealed, options);
@@ -311,10 +323,12 @@ export async function decryptDocument(
     const tv: TypedValue = { value: opened.get(e)!, type: parseBlob(e.value as string).valueType };
     return renderValueEdit(doc, e, tv, `${SECRET_TAG} `, "secret");
   });
-  if (!edits.length) return { document: doc, text: doc.toString(), decrypted: 0 };
+  if (!edits.length && !splice?.extra?.length) {
+    return { document: doc, text: doc.toString(), decrypted: 0 };
+  }
   // The checked splice parses the view once to prove every value reads back exactly; that parse
   // is the view's document.
-  const document = spliceValues(doc, edits);
+  const document = spliceValues(doc, edits, splice);
   return {
     document,
     text: document.toString(),

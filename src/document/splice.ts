@@ -64,6 +64,11 @@ export interface SpliceOptions {
   released?: readonly ValuePath[];
   /** The document to check instead of splicing (a whole rewrite); edits then give expectations. */
   rewritten?: () => SealfigDocument;
+  /**
+   * Text edits spliced with the values that are not values (e.g. removing the integrity record
+   * entry); what they touch must be under `released`. The one parse checks them all.
+   */
+  extra?: readonly TextEdit[];
 }
 
 /** Counters for tests: how many splices were checked, and how many needed their fallback. */
@@ -86,7 +91,7 @@ export function spliceValues(
     try {
       after = options.rewritten && round === 0
         ? options.rewritten()
-        : doc.withText(applyEdits(doc.text, current));
+        : doc.withText(applyEdits(doc.text, [...current, ...(options.extra ?? [])]));
     } catch (err) {
       if (!isSealfigError(err)) throw err;
       parseError = err;

@@ -36,9 +36,8 @@ import {
 } from "../envelope/format.ts";
 import { isMap, isScalar, type Node, type Pair, type YAMLMap } from "yaml";
 import { parseDocument, type SealfigDocument } from "../document/document.ts";
-import { restoreText } from "../document/source.ts";
 import type { ValuePath } from "../path.ts";
-import { applyEdits } from "../document/splice.ts";
+import { applyEdits, type TextEdit } from "../document/splice.ts";
 
 /** The top-level key that holds a file's integrity record. Reserved: never part of the config. */
 export const INTEGRITY_KEY = "sealfig_integrity";
@@ -346,8 +345,16 @@ function parseV3(text: string, file: string | undefined): IntegrityRecord {
 export function stripIntegrityRecord(doc: SealfigDocument): string {
   // A .env file's record is its comment line: its document removes it in its own format.
   if (doc.format !== "yaml") return doc.textWithoutRecord(stripIntegrityLines);
-  const text = withoutRecord(doc);
-  return text === undefined ? doc.toString() : restoreText(doc, text);
+  return recordless(doc).toString();
+}
+
+/**
+ * @internal The YAML document without its top-level record, parsed once and checked as
+ * {@link stripIntegrityRecord} checks it; `doc` itself when it has no record or the record
+ * cannot be cut cleanly (then it stays, nothing else is lost).
+ */
+export function recordless(doc: SealfigDocument): SealfigDocument {
+  return withoutRecord(doc) ?? doc;
 }
 
 /**
@@ -372,16 +379,11 @@ export function stripIntegrityLines(text: string): string {
   return stripIntegrityRecord(doc);
 }
 
-/** `doc.text` without the record entry, or undefined when there is none or it cannot be cut. */
-function withoutRecord(doc: SealfigDocument): string | undefined {
-  const root = recordRoot(doc);
-  if (!isMap(root)) return undefined;
-  const items = root.items as Pair<unknown, unknown>[];
-  const at = items.findIndex((p) => isScalar(p.key) && p.key.value === INTEGRITY_KEY);
-  if (at < 0) return undefined;
-  const span = root.flow ? flowSpan(doc.text, root, items, at) : blockSpan(doc.text, items[at]!);
-  if (!span) return undefined;
-  const text = applyEdits(doc.text, [{ ...span, text: span.text ?? "" }]);
+/** `doc` without the record entry, or undefined when there is none or it cannot be cut. */
+function withoutRecord(doc: SealfigDocument): SealfigDocument | undefined {
+  const cut = recordCut(doc);
+  if (!cut) return undefined;
+  const text = applyEdits(doc.text, [cut.edit]);
   let after: SealfigDocument;
   try {
     after = doc.withText(text);
@@ -394,15 +396,40 @@ function withoutRecord(doc: SealfigDocument): string | undefined {
       e,
     ) => `${e.pathText}\u0000${e.kind}\u0000${e.type}\u0000${d.text.slice(e.propsStart, e.end)}`)
       .join("\u0001");
-  if (after.documentCount !== doc.documentCount) return undefined;
-  const afterRoot = recordRoot(after);
-  const emptied = items.length === 1 && (afterRoot === null || isMap(afterRoot) ||
-    (isScalar(afterRoot) && afterRoot.value === null));
-  if (!emptied && !(isMap(afterRoot) && afterRoot.items.length === items.length - 1)) {
-    return undefined;
-  }
-  if (isMap(afterRoot) && afterRoot.has(INTEGRITY_KEY)) return undefined;
-  return rest(after) === rest(doc) ? text : undefined;
+  return cut.removed(after) && rest(after) === rest(doc) ? after : undefined;
+}
+
+/**
+ * @internal The text edit that removes a document's record entry (the top level of a YAML file,
+ * or of the last document of several), and the check that a parse of the edited text lost that
+ * entry alone from that top level (the caller checks every other value, e.g. as a splice that
+ * releases the record's path, so that one parse of the output serves both). Undefined when there
+ * is no record or it cannot be cut.
+ */
+export function recordCut(
+  doc: SealfigDocument,
+): { edit: TextEdit; removed: (after: SealfigDocument) => boolean } | undefined {
+  if (doc.format !== "yaml") return undefined;
+  const root = recordRoot(doc);
+  if (!isMap(root)) return undefined;
+  const items = root.items as Pair<unknown, unknown>[];
+  const at = items.findIndex((p) => isScalar(p.key) && p.key.value === INTEGRITY_KEY);
+  if (at < 0) return undefined;
+  const span = root.flow ? flowSpan(doc.text, root, items, at) : blockSpan(doc.text, items[at]!);
+  if (!span) return undefined;
+  return {
+    edit: { from: span.from, to: span.to, text: span.text ?? "" },
+    removed(after) {
+      if (after.documentCount !== doc.documentCount) return false;
+      const afterRoot = recordRoot(after);
+      const emptied = items.length === 1 && (afterRoot === null || isMap(afterRoot) ||
+        (isScalar(afterRoot) && afterRoot.value === null));
+      if (!emptied && !(isMap(afterRoot) && afterRoot.items.length === items.length - 1)) {
+        return false;
+      }
+      return !(isMap(afterRoot) && afterRoot.has(INTEGRITY_KEY));
+    },
+  };
 }
 
 function end(pair: Pair<unknown, unknown>): number | undefined {

@@ -3,11 +3,10 @@
  *
  * @module
  */
-import { decryptDocument } from "../../document/seal.ts";
-import { stripIntegrityRecord } from "../../integrity/record.ts";
 import { UsageError } from "../args.ts";
 import { type Command, flagBool } from "../command.ts";
 import {
+  plaintextView,
   readTarget,
   resolveTarget,
   RULE_FLAGS,
@@ -36,13 +35,14 @@ export const decryptCommand: Command = {
     const target = await resolveTarget(file, args, ctx);
     const doc = await readTarget(target, ctx);
     await verifyForRead(target, doc, ctx, flagBool(args, "insecure-skip-integrity"));
-    const { document } = await decryptDocument(doc, {
-      providers: target.providers,
-      context: target.rule.context,
-      cache: target.cache,
-    });
     // The plaintext view carries no integrity record: it is written again when sealing.
-    ctx.stdout(stripIntegrityRecord(document));
+    ctx.stdout(
+      await plaintextView(doc, {
+        providers: target.providers,
+        context: target.rule.context,
+        cache: target.cache,
+      }),
+    );
     return 0;
   },
 };

@@ -19,7 +19,7 @@ import {
   parseDocument,
   type SealfigDocument,
 } from "../../document/document.ts";
-import { decryptDocument, sealDocument } from "../../document/seal.ts";
+import { sealDocument } from "../../document/seal.ts";
 import { toHex } from "../../crypto/bytes.ts";
 import { SealfigError } from "../../errors.ts";
 import {
@@ -44,6 +44,7 @@ import { type CliContext, type Command, flagBool } from "../command.ts";
 import { ExitCode } from "../exit_codes.ts";
 import {
   markedSecret,
+  plaintextView,
   resolveTarget,
   RULE_FLAGS,
   sealOptions,
@@ -51,7 +52,7 @@ import {
   type Target,
   verifyForWrite,
 } from "../target.ts";
-import { INTEGRITY_KEY, stripIntegrityRecord } from "../../integrity/record.ts";
+import { INTEGRITY_KEY } from "../../integrity/record.ts";
 import { documentTrees, type LeafNode, type TreeNode } from "../../config/tree.ts";
 import { formatPath, type PathSegment } from "../../path.ts";
 
@@ -101,13 +102,11 @@ async function edit(target: Target, ctx: CliContext, allowUnseal: boolean): Prom
   // A file changed outside sealfig is never re-stamped (that would launder the change).
   const prior = await verifyForWrite(target, sealed, ctx);
   const plainText = sealed
-    ? stripIntegrityRecord(
-      (await decryptDocument(sealed, {
-        providers: target.providers,
-        context: target.rule.context,
-        cache: target.cache,
-      })).document,
-    )
+    ? await plaintextView(sealed, {
+      providers: target.providers,
+      context: target.rule.context,
+      cache: target.cache,
+    })
     : "";
   // Fail early, before the editor opens, when nothing could be sealed afterwards.
   sealOptions(target);

@@ -31,7 +31,12 @@ import { mergeDocuments } from "../../document/merge.ts";
 import { readSourceFile, restoreText } from "../../document/source.ts";
 import { openDocument } from "../../document/seal.ts";
 import { isSealfigError, SealfigError } from "../../errors.ts";
-import { INTEGRITY_KEY, recordPath, stripIntegrityLines } from "../../integrity/record.ts";
+import {
+  INTEGRITY_KEY,
+  recordless,
+  recordPath,
+  stripIntegrityLines,
+} from "../../integrity/record.ts";
 import { checkIntegrity, readIntegrityRecord } from "../../integrity/verify.ts";
 import {
   currentDir,
@@ -141,11 +146,14 @@ export const mergeCommand: Command = {
     const generation = Math.max(genOurs, genTheirs);
 
     // 2. Merge the text without the record lines: by line, then by key where that is not enough.
-    const stripped = [baseText, curText, otherText].map(stripIntegrityLines) as [
-      string,
-      string,
-      string,
+    // Each side is parsed once more without its record (issue 16: that one parse serves the
+    // record's removal check and the key merge).
+    const sides = [baseDoc, ours, theirs].map(recordless) as [
+      SealfigDocument,
+      SealfigDocument,
+      SealfigDocument,
     ];
+    const stripped = sides.map((d) => d.toString()) as [string, string, string];
     const lines = await mergeText(stripped, name, ctx);
     if (lines === undefined) {
       await writeWholeConflict(current, name, curText, otherText, generation);
@@ -153,18 +161,26 @@ export const mergeCommand: Command = {
     }
     let keyed;
     try {
-      keyed = mergeDocuments(
-        parseDocument(stripped[0], { file: `${name} (base)` }),
-        parseDocument(stripped[1], { file: `${name} (current)` }),
-        parseDocument(stripped[2], { file: `${name} (other)` }),
-        { ours: `${name} (current)`, theirs: `${name} (other)` },
-      );
+      keyed = mergeDocuments(sides[0], sides[1], sides[2], {
+        ours: `${name} (current)`,
+        theirs: `${name} (other)`,
+      });
     } catch {
       keyed = undefined; // a side that is not YAML (or base is not): the line merge decides
     }
     let mergedText: string | undefined;
     let fromKeys = false;
-    if (!lines.conflicts && agrees(lines.text, keyed)) mergedText = lines.text;
+    // The line merge's text, parsed once: the check that it agrees with the key merge, and the
+    // document that is stamped.
+    let linesDoc: SealfigDocument | undefined;
+    if (!lines.conflicts) {
+      try {
+        linesDoc = parseDocument(lines.text, { file: name });
+      } catch {
+        linesDoc = undefined;
+      }
+    }
+    if (!lines.conflicts && agrees(linesDoc, keyed)) mergedText = lines.text;
     else if (keyed && keyed.conflicts.length === 0) {
       mergedText = keyed.text;
       fromKeys = true;
@@ -194,7 +210,9 @@ export const mergeCommand: Command = {
     // 3. Stamp the result: generation max(ours, theirs) + 1, keeping our integrity data key.
     try {
       // The key merge works on LF text: our file's line endings and BOM come back on write.
-      const doc = fromKeys ? ours.withText(mergedText) : parseDocument(mergedText, { file: name });
+      const doc = fromKeys
+        ? ours.withText(mergedText)
+        : linesDoc ?? parseDocument(mergedText, { file: name });
       const record = priorOurs.record ?? priorTheirs.record;
       const prior: PriorRecord = {
         record: record ? { ...record, generation } : undefined,
@@ -263,12 +281,15 @@ function baseGeneration(doc: SealfigDocument): number {
 }
 
 /** Whether a clean line merge is also the key-by-key result (it can differ: duplicate keys …). */
-function agrees(text: string, keyed: ReturnType<typeof mergeDocuments>): boolean {
+function agrees(
+  doc: SealfigDocument | undefined,
+  keyed: ReturnType<typeof mergeDocuments> | undefined,
+): boolean {
   // No key-level answer (not block maps), or one that conflicts where lines did not (e.g. two
   // edits inside one sequence): the clean line merge stands.
   if (!keyed || keyed.conflicts.length) return true;
+  if (!doc) return false; // the line merge's text does not parse
   try {
-    const doc = parseDocument(text);
     return canonical(doc.yaml.toJS({ maxAliasCount: 100 })) === canonical(keyed.value ?? {});
   } catch {
     return false;

@@ -33,8 +33,6 @@ import {
   stampForWrite,
   verifyForWrite,
 } from "../target.ts";
-import { parseDocument } from "../../document/document.ts";
-import { stripIntegrityRecord } from "../../integrity/record.ts";
 import { toBase64Url } from "../../crypto/bytes.ts";
 
 function progress(ctx: CliContext, verb: string, done: number, total: number): void {
@@ -61,8 +59,9 @@ export const rotateCommand: Command = {
         context: target.rule.context,
         cache: target.cache,
       });
-      const view = parseDocument(stripIntegrityRecord(plain.document), { file });
-      const result = await sealDocument(view, sealOptions(target));
+      // The view keeps the old record (a plain value, never sealed): the stamp replaces it, so
+      // the view is not cut and parsed again (issue 16: one parse per file).
+      const result = await sealDocument(plain.document, sealOptions(target));
       // A new integrity data key too: rotation replaces every data key of the file.
       const out = await stampForWrite(target, sealed, result.document, prior, { freshKey: true });
       await writeFileAtomic(file, out.toBytes());

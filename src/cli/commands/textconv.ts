@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { applyEdits, decryptDocument, openDocument } from "../../document/seal.ts";
+import { applyEdits, openDocument } from "../../document/seal.ts";
 import { toHex, utf8 } from "../../crypto/bytes.ts";
 import { isSealfigError } from "../../errors.ts";
 import { UsageError } from "../args.ts";
@@ -27,6 +27,7 @@ import { findRulesFileFrom } from "../../rules.ts";
 import { currentDir, relativePath, resolvePath } from "../../runtime.ts";
 import {
   checkBlobKeys,
+  plaintextView,
   readTarget,
   resolveTarget,
   RULE_FLAGS,
@@ -168,7 +169,7 @@ async function render(
   const opts = { providers: target.providers, context: target.rule.context, cache: target.cache };
   try {
     if (!hashes) {
-      return stripIntegrityRecord((await decryptDocument(doc, opts)).document);
+      return await plaintextView(doc, opts);
     }
     const values = await openDocument(doc, opts);
     const edits = [];
