@@ -130,7 +130,7 @@ export function documentToTree(
           },
         );
       }
-      const target = node.resolve(doc.yaml);
+      const target = doc.aliasTarget(node);
       if (!target) {
         throw new SealfigError("YAML_SYNTAX", `Unknown anchor *${node.source}`, where(node, path));
       }
