@@ -67,7 +67,7 @@ const SHAPES: [string, () => string][] = [
     return fill("a:\n", () => `- |\n  x\n${blanks}  y\n`, "");
   }],
   ["folded block scalar of blank lines", () => fill("a: >\n  x\n", () => "\n", "  y\n")],
-  ["double-quoted scalar of blank lines", () => fill('a: "x', () => "\n", 'y"\n')],
+  ["double-quoted scalar of blank lines", () => fill('a: "x', () => "\n", ' y"\n')],
   ["plain multi-line scalar, 5 M lines", () => fill("a: x\n", () => "  y\n", "")],
   ["one 10 MiB double-quoted value", () => `a: "${"v".repeat(MAX_BYTES - 10)}"\n`],
   ["one 10 MiB single-quoted value", () => `a: '${"v".repeat(MAX_BYTES - 10)}'\n`],
@@ -86,9 +86,14 @@ const SHAPES: [string, () => string][] = [
     "largest accepted: block scalar of 999,990 lines",
     () => `a: |\n  x\n${"\n".repeat(999_985)}  y\n`,
   ],
-  ["largest accepted: 9 double-quoted values of 1 MiB", () => {
+  ["9 double-quoted values of 1 MiB", () => {
     const v = "v".repeat(1024 * 1024);
     return Array.from({ length: 9 }, (_, i) => `k${i}: "${v}"\n`).join("");
+  }],
+  ["largest accepted: double-quoted values of 2 MiB in all", () => {
+    const v = "v".repeat(256 * 1024);
+    return Array.from({ length: 8 }, (_, i) => `k${i}: "${v}"\n`).join("") +
+      `rest: '${"v".repeat(MAX_BYTES - 8 * (256 * 1024 + 8) - 20)}'\n`;
   }],
   ["largest accepted: 99,997-item sequence", () => `a: [${"1,".repeat(99_996)}1]\n`],
   ["largest accepted: 999,985 tokens of comments", () => `a: 1\n${"#\n".repeat(499_990)}`],

@@ -90,8 +90,8 @@ export const PARSE_LIMITS: {
   /** Characters in the path texts of all nodes of a document, added up: 8,388,608. */
   readonly maxTotalPathChars: number;
   /**
-   * Characters in one double-quoted scalar: 1,048,576. yaml unescapes it one character at a
-   * time (a string of ~40 bytes per character until it is flattened).
+   * Characters of the double-quoted scalars of a document, added up: 2,097,152. yaml unescapes
+   * them one character at a time, each a string of ~40 bytes until it is used.
    */
   readonly maxDoubleQuotedChars: number;
 } = Object.freeze({
@@ -101,7 +101,7 @@ export const PARSE_LIMITS: {
   maxDepth: MAX_DEPTH,
   maxPathChars: MAX_PATH_CHARS,
   maxTotalPathChars: 8 * 1024 * 1024,
-  maxDoubleQuotedChars: 1024 * 1024,
+  maxDoubleQuotedChars: 2 * 1024 * 1024,
 });
 
 /**
@@ -1000,6 +1000,7 @@ function scanLimits(tokens: readonly CST.Token[]): LimitExceeded | undefined {
   const stack: [CST.Token, number][] = [];
   for (let i = tokens.length - 1; i >= 0; i--) stack.push([tokens[i]!, 0]);
   let nodes = 0;
+  let quoted = 0;
   const tooMany = (offset: number): LimitExceeded => ({
     code: "YAML_LIMIT",
     reason: tooManyNodes(),
@@ -1059,11 +1060,12 @@ function scanLimits(tokens: readonly CST.Token[]): LimitExceeded | undefined {
         }
         if (
           token.type === "double-quoted-scalar" &&
-          token.source.length > limits.maxDoubleQuotedChars + 2
+          (quoted += token.source.length - 2) > limits.maxDoubleQuotedChars
         ) {
           return {
             code: "YAML_LIMIT",
-            reason: `A double-quoted scalar is longer than ${limits.maxDoubleQuotedChars} ` +
+            reason:
+              `The double-quoted scalars add up to more than ${limits.maxDoubleQuotedChars} ` +
               "characters",
             hint: "Write a long value as a block scalar (|) or a plain scalar, or split the file",
             offset: token.offset,

@@ -51,7 +51,7 @@ describe("bounded parsing (PARSE_LIMITS)", () => {
       maxDepth: 256,
       maxPathChars: 8192,
       maxTotalPathChars: 8_388_608,
-      maxDoubleQuotedChars: 1_048_576,
+      maxDoubleQuotedChars: 2_097_152,
     });
   });
 
@@ -448,13 +448,20 @@ describe("multi-line and long scalars cost tokens (peak memory of blank-line blo
     }
   });
 
-  it("a double-quoted scalar over maxDoubleQuotedChars is YAML_LIMIT; single-quoted and plain are not", () => {
+  it("double-quoted scalars over maxDoubleQuotedChars in all are YAML_LIMIT; single-quoted and plain are not", () => {
     const max = PARSE_LIMITS.maxDoubleQuotedChars;
-    expect(parseDocument(`a: "${"v".repeat(max)}"\n`).get("a")?.value).toHaveLength(max);
-    for (const text of [`a: "${"v".repeat(max + 1)}"\n`, `"${"k".repeat(max + 1)}": 1\n`]) {
+    const half = "v".repeat(max / 2);
+    expect(parseDocument(`a: "${half}"\nb: "${half}"\n`).get("a")?.value).toHaveLength(max / 2);
+    for (
+      const text of [
+        `a: "${"v".repeat(max + 1)}"\n`,
+        `"${"k".repeat(max + 1)}": 1\n`,
+        `a: "${half}"\nb: "${half}"\nc: "v"\n`,
+      ]
+    ) {
       const err = refusal(text);
       expect(err.code).toBe("YAML_LIMIT");
-      expect(err.message).toContain(`double-quoted scalar is longer than ${max}`);
+      expect(err.message).toContain(`double-quoted scalars add up to more than ${max}`);
     }
     for (const text of [`a: '${"v".repeat(max + 1)}'\n`, `a: ${"v".repeat(max + 1)}\n`]) {
       expect(parseDocument(text).get("a")?.value).toHaveLength(max + 1);
@@ -572,7 +579,7 @@ describe("look-alike sibling keys (property)", () => {
     expect(Object.keys(tally).length).toBeGreaterThanOrEqual(5);
   });
 
-  it("whole-script look-alikes are refused as siblings only; ASCII pairs and unrelated keys pass", () => {
+  it("whole-script look-alikes are refused as siblings only (one file or layered); ASCII pairs and unrelated keys pass", async () => {
     const cyrillicPop = "\u0440\u043e\u0440";
     expect(lookalikeReason(cyrillicPop)).toBeUndefined(); // one script: fine alone
     expect(confusableSkeleton(cyrillicPop)).toBe(confusableSkeleton("pop"));
@@ -587,6 +594,30 @@ describe("look-alike sibling keys (property)", () => {
     for (const keys of [["modem", "modern"], ["item1", "iteml"], ["a0", "aO"]]) {
       expect(confusableSiblings(keys), keys.join()).toBeUndefined();
       expect(parseDocument(keys.map((k) => `${k}: 1\n`).join("")).values()).toHaveLength(2);
+    }
+    // Siblings from two layered files: each file passes alone, the merged map does not.
+    const t = makeTempDir("sealfig-lookalike-layers-");
+    try {
+      t.write("base.yaml", "db:\n  pop: 1\n  host: h\n");
+      t.write("prod.yaml", `db:\n  ${cyrillicPop}: 2\n`);
+      t.write("ok.yaml", "db:\n  port: 2\n  \u043f\u0430\u0440\u043e\u043b\u044c: 3\n");
+      const load = (files: string[]) =>
+        loadConfig({ files, baseDir: t.dir, integrity: "off", providers: [] }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(await load(["prod.yaml"])).toBeUndefined();
+      const layered = await load(["base.yaml", "prod.yaml"]);
+      expect(isSealfigError(layered) && layered.code).toBe("YAML_KEY_CONFUSABLE");
+      expect(isSealfigError(layered) && [layered.file, layered.line, layered.path]).toEqual([
+        t.path("prod.yaml"),
+        2,
+        "db",
+      ]);
+      expect((layered as Error).message).toContain("base.yaml:2");
+      expect(await load(["base.yaml", "ok.yaml"])).toBeUndefined();
+    } finally {
+      t.cleanup();
     }
     // Distinct keys of other scripts, side by side.
     expect(
