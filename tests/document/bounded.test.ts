@@ -17,6 +17,7 @@ import {
 import { formatPath } from "../../src/path.ts";
 import { documentToTree } from "../../src/config/tree.ts";
 import { macInput } from "../../src/integrity/mac.ts";
+import { mergeDocuments } from "../../src/document/merge.ts";
 import { applyEnv } from "../../src/config/env_overrides.ts";
 import type { LeafNode, MapNode } from "../../src/config/tree.ts";
 import { isSealfigError, type SealfigError } from "../../src/errors.ts";
@@ -470,7 +471,7 @@ describe("multi-line and long scalars cost tokens (peak memory of blank-line blo
 });
 
 describe("aliases are resolved once by the walk (yaml's resolve visits the whole document)", () => {
-  it("parse, tree and integrity MAC of 2,000 aliases call Alias.resolve 0 times", () => {
+  it("parse, tree, integrity MAC and merge of 2,000 aliases call Alias.resolve 0 times", () => {
     const text =
       `a:\n${Array.from({ length: 1_000 }, (_, i) => `- &a${i} x${i}\n- *a${i}\n`).join("")}` +
       `b:\n${"- *a7\n".repeat(1_000)}`;
@@ -491,6 +492,20 @@ describe("aliases are resolved once by the walk (yaml's resolve visits the whole
       const again = parseDocument("a: &x 1\nb: &x 2\nc: *x\n");
       const c = documentToTree(again, { maxAliasCount: 100 }).tree.entries.get("c");
       expect(c?.kind === "leaf" && c.value).toBe(2);
+      // The merge driver compares values with yaml's toJS, which scans the anchors for every
+      // alias (25,000 aliases: a minute): over the loader's alias limit, a side is unmergeable.
+      const side = (n: number) => parseDocument(`${text}c: ${n}\n`);
+      const merged = mergeDocuments(side(0), side(1), side(2));
+      expect(merged?.conflicts.length).toBeGreaterThan(0);
+      // Both sides change one key to values yaml cannot build within the limit: a conflict (two
+      // such values at the same offset once compared equal, and their side was silently lost).
+      const many = (last: number) => `x: &x 1\nc: [${"*x, ".repeat(101)}${last}]\n`;
+      const both = mergeDocuments(
+        parseDocument("x: &x 1\nc: 0\n"),
+        parseDocument(many(1)),
+        parseDocument(many(2)),
+      );
+      expect(both?.conflicts).toEqual(["c"]);
     } finally {
       Alias.prototype.resolve = original;
     }
