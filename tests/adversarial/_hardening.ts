@@ -212,7 +212,9 @@ export function hardeningSuite(): void {
       note(
         "parse bounds",
         `limits: ${PARSE_LIMITS.maxTokens} tokens, ${PARSE_LIMITS.maxNodes} nodes, ` +
-          `${PARSE_LIMITS.maxKeysPerMap} keys/map, depth ${PARSE_LIMITS.maxDepth}; ` +
+          `${PARSE_LIMITS.maxKeysPerMap} keys/map, depth ${PARSE_LIMITS.maxDepth}, ` +
+          `path ${PARSE_LIMITS.maxPathChars} chars (${PARSE_LIMITS.maxTotalPathChars} in all), ` +
+          `${PARSE_LIMITS.maxDoubleQuotedChars} double-quoted chars; ` +
           `${codes.length} hostile documents (10 MiB shapes and exact bounds + 1); ` +
           `refusals: ${codeTally(codes)}; path characters formatted, most for one file: ` +
           `${pathChars} (loader and parseDocument together)`,
