@@ -21,7 +21,8 @@ export type PathSegment = string | number;
 export type ValuePath = readonly PathSegment[];
 
 const PLAIN = /^[A-Za-z0-9_-]+$/;
-const MAX_PATH_CHARS = 8192;
+/** The longest path text {@link parsePath} accepts (and a document may hold): 8,192 characters. */
+export const MAX_PATH_CHARS = 8192;
 
 /**
  * Format segments as a path string.
@@ -34,12 +35,24 @@ const MAX_PATH_CHARS = 8192;
  */
 export function formatPath(path: ValuePath): string {
   let out = "";
-  for (const seg of path) {
-    if (typeof seg === "number") out += `[${seg}]`;
-    else if (PLAIN.test(seg)) out += out === "" ? seg : `.${seg}`;
-    else out += `[${JSON.stringify(seg)}]`;
-  }
+  for (const seg of path) out = appendPath(out, seg);
   return out;
+}
+
+/**
+ * The text of a path one segment longer: `appendPath(formatPath(p), seg)` is
+ * `formatPath([...p, seg])`, at the cost of formatting `seg` alone (a document's walk formats
+ * each key once, not once per value beneath it).
+ *
+ * @example
+ * ```ts ignore
+ * appendPath("servers[0]", "a.b"); // 'servers[0]["a.b"]'
+ * ```
+ */
+export function appendPath(prefix: string, seg: PathSegment): string {
+  if (typeof seg === "number") return `${prefix}[${seg}]`;
+  if (PLAIN.test(seg)) return prefix === "" ? seg : `${prefix}.${seg}`;
+  return `${prefix}[${JSON.stringify(seg)}]`;
 }
 
 /**

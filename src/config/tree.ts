@@ -10,6 +10,7 @@ import { topLevelNotMap } from "../document/top_level.ts";
 import { isAlias, isMap, isScalar, isSeq, type Node, type Pair } from "yaml";
 import { SealfigError } from "../errors.ts";
 import { getEnv } from "../runtime.ts";
+import { confusableSiblings } from "../document/lookalike.ts";
 import type { ValueTypeName } from "../envelope/format.ts";
 import { formatPath, type PathSegment } from "../path.ts";
 import type { SealfigDocument } from "../document/document.ts";
@@ -161,7 +162,7 @@ function buildTrees(
           },
         );
       }
-      const target = node.resolve(doc.yaml);
+      const target = doc.aliasTarget(node);
       if (!target) {
         throw new SealfigError("YAML_SYNTAX", `Unknown anchor *${node.source}`, where(node, path));
       }
@@ -381,13 +382,38 @@ function hasExplicitKey(items: Pair[], k: string): boolean {
 /**
  * Deep-merge `over` onto `base`: maps merge key by key (recursively), anything else in `over`
  * (a leaf, a sequence, an explicit null) replaces what `base` had. Inputs are not modified.
+ * A key that `over` adds beside a look-alike key of `base` (`рор` in Cyrillic beside `pop`: each
+ * file passes alone) is `YAML_KEY_CONFUSABLE` (docs/config.md, "Look-alike keys").
  */
-export function mergeTrees(base: TreeNode, over: TreeNode): TreeNode {
+export function mergeTrees(base: TreeNode, over: TreeNode, path: PathSegment[] = []): TreeNode {
   if (base.kind !== "map" || over.kind !== "map") return over;
   const entries = new Map(base.entries);
+  let added = false;
   for (const [k, v] of over.entries) {
     const old = entries.get(k);
-    entries.set(k, old ? mergeTrees(old, v) : v);
+    if (!old) added = true;
+    entries.set(k, old ? mergeTrees(old, v, [...path, k]) : v);
+  }
+  if (added) {
+    const keys = [...entries.keys()];
+    const clash = confusableSiblings(keys);
+    if (clash !== undefined) {
+      const [first, later] = [entries.get(keys[clash[0]]!)!, entries.get(keys[clash[1]]!)!];
+      throw new SealfigError(
+        "YAML_KEY_CONFUSABLE",
+        `A map key can render like another key of its map, from ${
+          formatOrigin(first.origin)
+        }: they have the same confusable skeleton (Unicode UTS #39)`,
+        {
+          ...(later.origin.file !== undefined ? { file: later.origin.file } : {}),
+          ...(later.origin.line !== undefined ? { line: later.origin.line } : {}),
+          ...(later.origin.col !== undefined ? { col: later.origin.col } : {}),
+          path: formatPath(path),
+          hint: "Rename one of the keys so that they look different: one could pass for the " +
+            "other in a review",
+        },
+      );
+    }
   }
   return { kind: "map", entries, origin: over.origin };
 }

@@ -10,6 +10,7 @@
  * @module
  */
 import {
+  type Alias,
   Composer,
   type CST,
   type Document,
@@ -30,8 +31,15 @@ import {
 import { isSealfigError, SealfigError } from "../errors.ts";
 import { isBlob, parseBlob, type ValueTypeName } from "../envelope/format.ts";
 import type { SecretValue } from "../envelope/value_codec.ts";
-import { formatPath, type PathSegment, toSegments, type ValuePath } from "../path.ts";
-import { lookalikeReason } from "./lookalike.ts";
+import {
+  appendPath,
+  formatPath,
+  MAX_PATH_CHARS,
+  type PathSegment,
+  toSegments,
+  type ValuePath,
+} from "../path.ts";
+import { confusableSiblings, lookalikeReason } from "./lookalike.ts";
 import {
   ENV_RECORD_NAME,
   type EnvLayout,
@@ -79,11 +87,26 @@ export const PARSE_LIMITS: {
   readonly maxKeysPerMap: number;
   /** Collection nesting, block and flow: 256 levels. */
   readonly maxDepth: number;
+  /**
+   * Characters in one value's path text (`db.password`, `a["long key"][3]`): 8,192, what
+   * `get`/`set` accept, so every value stays addressable. It bounds a key's length too.
+   */
+  readonly maxPathChars: number;
+  /** Characters in the path texts of all nodes of a document, added up: 8,388,608. */
+  readonly maxTotalPathChars: number;
+  /**
+   * Characters of the double-quoted scalars of a document, added up: 2,097,152. yaml unescapes
+   * them one character at a time, each a string of ~40 bytes until it is used.
+   */
+  readonly maxDoubleQuotedChars: number;
 } = Object.freeze({
   maxTokens: 1_000_000,
   maxNodes: 100_000,
   maxKeysPerMap: 10_000,
   maxDepth: MAX_DEPTH,
+  maxPathChars: MAX_PATH_CHARS,
+  maxTotalPathChars: 8 * 1024 * 1024,
+  maxDoubleQuotedChars: 2 * 1024 * 1024,
 });
 
 /**
@@ -196,6 +219,12 @@ export class SealfigDocument {
   readonly #byNode: Map<Node, DocumentEntry>;
   /** Anchored map keys: an alias to one is refused (it would be a value with no path). */
   readonly #keyNodes = new Set<Node>();
+  /** The last node seen with each anchor name, while walking in document order. */
+  readonly #anchors = new Map<string, Node>();
+  /** Each alias's target, found once by the walk (yaml's `resolve` visits the whole document). */
+  readonly #aliasTargets = new Map<Alias, Node | undefined>();
+  /** Path characters formatted so far by the walk ({@link PARSE_LIMITS}.maxTotalPathChars). */
+  #pathChars = 0;
 
   /** @internal Use {@link parseDocument}. */
   constructor(source: DecodedSource, file: string | undefined) {
@@ -292,6 +321,24 @@ export class SealfigDocument {
     return this.#byPath.get(formatPath(path));
   }
 
+  /**
+   * @internal The node an alias refers to (the last node before it with its anchor), as yaml's
+   * `Alias.resolve` finds it, found in constant time: callers resolve aliases through this.
+   */
+  aliasTarget(alias: Alias): Node | undefined {
+    return this.#aliasTargets.has(alias)
+      ? this.#aliasTargets.get(alias)
+      : alias.resolve(this.yaml) as Node | undefined;
+  }
+
+  /**
+   * @internal How many aliases the document has. yaml's `toJS` scans the document's anchors for
+   * each alias (25,000 aliases: a minute): callers bound it by this count first.
+   */
+  aliasCount(): number {
+    return this.#aliasTargets.size;
+  }
+
   /** @internal 1-based line and column of an offset in {@link text}. */
   position(offset: number): { line: number; col: number } {
     return this.#lines.linePos(offset);
@@ -333,22 +380,56 @@ export class SealfigDocument {
             );
           }
         }
-        this.#visit(root, [i], false, 0, 1);
+        this.#visit(root, [i], this.#childPath("", i, root, [i]), false, 0, 1);
       }
       return;
     }
     const root = this.yaml.contents;
-    if (root) this.#visit(root, [], false, 0, 0);
+    if (root) this.#visit(root, [], "", false, 0, 0);
   }
 
-  #visit(node: Node, path: PathSegment[], flow: boolean, keyColumn: number, depth: number): void {
+  /**
+   * The path text of a child: `pathText` with `seg` appended, within {@link PARSE_LIMITS}'
+   * `maxPathChars` (one path) and `maxTotalPathChars` (the walk's total), so the work on paths
+   * stays linear in the file however long its keys or deep its nesting.
+   */
+  #childPath(pathText: string, seg: PathSegment, at: Node, path: PathSegment[]): string {
+    const text = appendPath(pathText, seg);
+    this.#pathChars += text.length;
+    pathCharsFormatted += text.length;
+    const over = text.length > PARSE_LIMITS.maxPathChars
+      ? `A path is longer than ${PARSE_LIMITS.maxPathChars} characters`
+      : this.#pathChars > PARSE_LIMITS.maxTotalPathChars
+      ? `The paths of the document's values add up to more than ${PARSE_LIMITS.maxTotalPathChars} characters`
+      : undefined;
+    if (over !== undefined) {
+      throw this.#error(
+        "YAML_LIMIT",
+        over,
+        at,
+        path,
+        "Use shorter keys or less nesting: sealfig bounds the work of parsing one document",
+      );
+    }
+    return text;
+  }
+
+  #visit(
+    node: Node,
+    path: PathSegment[],
+    pathText: string,
+    flow: boolean,
+    keyColumn: number,
+    depth: number,
+  ): void {
     if (depth > MAX_DEPTH) {
       throw this.#error("YAML_SYNTAX", `Nesting deeper than ${MAX_DEPTH} levels`, node);
     }
     if (isAlias(node)) {
+      const target = this.#anchors.get(node.source);
+      this.#aliasTargets.set(node, target);
       if (this.#documents.length > 1) {
         // Anchors belong to their document: an alias never reaches into another one.
-        const target = node.resolve(this.yaml) as Node | undefined;
         const [from, to] = this.documentRange(path[0] as number);
         if (!target?.range || target.range[0] < from || target.range[0] >= to) {
           throw this.#error(
@@ -360,7 +441,7 @@ export class SealfigDocument {
           );
         }
       }
-      if (this.#keyNodes.has(node.resolve(this.yaml) as Node)) {
+      if (target !== undefined && this.#keyNodes.has(target)) {
         throw this.#error(
           "YAML_SYNTAX",
           "An alias refers to a map key; only values can be aliased",
@@ -371,6 +452,7 @@ export class SealfigDocument {
       }
       return;
     }
+    if (node.anchor) this.#anchors.set(node.anchor, node);
     this.#checkTag(node, path);
     if (isMap(node) || isSeq(node)) {
       if (node.tag === SECRET_TAG) {
@@ -385,8 +467,10 @@ export class SealfigDocument {
       const innerFlow = flow || node.flow === true;
       if (isMap(node)) {
         const seen = new Set<string>();
+        const keys: string[] = [];
         for (const pair of node.items as Pair<unknown, unknown>[]) {
           const seg = this.#keySegment(pair, path);
+          keys.push(seg);
           if (seen.has(seg)) {
             throw this.#error(
               "YAML_DUPLICATE_KEY",
@@ -410,17 +494,37 @@ export class SealfigDocument {
           const keyNode = pair.key as Node;
           const col = keyNode.range ? this.position(keyNode.range[0]).col - 1 : keyColumn;
           const value = pair.value as Node | null;
-          if (value) this.#visit(value, [...path, seg], innerFlow, col, depth + 1);
+          if (value) {
+            const text = this.#childPath(pathText, seg, keyNode, path);
+            this.#visit(value, [...path, seg], text, innerFlow, col, depth + 1);
+          }
+        }
+        const clash = confusableSiblings(keys);
+        if (clash !== undefined) {
+          const other = (node.items[clash[0]] as Pair<Node, unknown>).key;
+          const line = other.range ? this.position(other.range[0]).line : undefined;
+          throw this.#error(
+            "YAML_KEY_CONFUSABLE",
+            `A map key can render like another key of its map${
+              line !== undefined ? ` (line ${line})` : ""
+            }: they have the same confusable skeleton (Unicode UTS #39)`,
+            (node.items[clash[1]] as Pair<Node, unknown>).key,
+            path,
+            "Rename one of the keys so that they look different: one could pass for the other in a review",
+          );
         }
       } else {
         node.items.forEach((item, i) => {
           const col = node.range ? this.#itemColumn(item as Node, node.range[0]) : keyColumn;
-          if (item) this.#visit(item as Node, [...path, i], innerFlow, col, depth + 1);
+          if (item) {
+            const text = this.#childPath(pathText, i, item as Node, path);
+            this.#visit(item as Node, [...path, i], text, innerFlow, col, depth + 1);
+          }
         });
       }
       return;
     }
-    if (isScalar(node)) this.#addScalar(node, path, flow, keyColumn);
+    if (isScalar(node)) this.#addScalar(node, path, pathText, flow, keyColumn);
   }
 
   /** Column of a sequence entry: its `- ` (block) or the item itself (flow). */
@@ -436,7 +540,10 @@ export class SealfigDocument {
   #keySegment(pair: Pair<unknown, unknown>, path: PathSegment[]): string {
     const key = pair.key;
     if (isScalar(key)) {
-      if (key.anchor) this.#keyNodes.add(key);
+      if (key.anchor) {
+        this.#keyNodes.add(key);
+        this.#anchors.set(key.anchor, key);
+      }
       if (key.tag === SECRET_TAG) {
         throw this.#error(
           "YAML_SECRET_TAG",
@@ -494,7 +601,13 @@ export class SealfigDocument {
     throw unsupportedTag(shortTag(tag), this.file, at, path.length ? formatPath(path) : undefined);
   }
 
-  #addScalar(node: Scalar, path: PathSegment[], flow: boolean, keyColumn: number): void {
+  #addScalar(
+    node: Scalar,
+    path: PathSegment[],
+    pathText: string,
+    flow: boolean,
+    keyColumn: number,
+  ): void {
     const range = node.range ?? [0, 0, 0];
     let start = range[0];
     const raw = this.text.slice(start, range[1]);
@@ -524,7 +637,6 @@ export class SealfigDocument {
     let propsStart = start;
     let anchors: string[] = [];
     const pos = this.position(start);
-    const pathText = formatPath(path);
     if (node.tag === SECRET_TAG) {
       kind = "secret";
       const props = scanProps(this.text, start);
@@ -588,7 +700,8 @@ export class SealfigDocument {
       );
     }
     const entry: DocumentEntry = {
-      path: Object.freeze([...path]),
+      // The walk made this array for this value alone: frozen as it is, not copied.
+      path: Object.freeze(path),
       pathText,
       kind,
       type,
@@ -614,7 +727,8 @@ export class SealfigDocument {
       | "YAML_SECRET_TAG"
       | "YAML_DUPLICATE_KEY"
       | "YAML_UNSUPPORTED"
-      | "YAML_KEY_CONFUSABLE",
+      | "YAML_KEY_CONFUSABLE"
+      | "YAML_LIMIT",
     reason: string,
     node: Node | undefined,
     path?: PathSegment[],
@@ -689,6 +803,15 @@ function scanProps(
 
 let yamlParses = 0;
 const yamlParsesByFile = new Map<string, number>();
+let pathCharsFormatted = 0;
+
+/**
+ * How many path characters the walks of all documents parsed in this isolate have formatted:
+ * for tests that assert the work on paths is linear in the size of the file.
+ */
+export function pathCharCount(): number {
+  return pathCharsFormatted;
+}
 
 /**
  * How many YAML texts sealfig has parsed in this isolate (documents, rules files, plaintext
@@ -898,10 +1021,14 @@ function boundedTokens(text: string, lines: LineCounter, file: string | undefine
       hint,
     });
   for (const lexeme of new Lexer().lex(text)) {
-    if (++count > PARSE_LIMITS.maxTokens) {
+    // A multi-line scalar (a block scalar, a quoted or plain scalar over several lines) is one
+    // lexeme, but yaml resolves it line by line (a block scalar as an array of [indent, text]
+    // pairs): each of its lines counts as a token, as a blank line outside it does.
+    count += lexeme.length > 1 ? newlines(lexeme) + 1 : 1;
+    if (count > PARSE_LIMITS.maxTokens) {
       throw refuse(
         "YAML_LIMIT",
-        `More than ${PARSE_LIMITS.maxTokens} YAML tokens (scalars, indicators, comments)`,
+        `More than ${PARSE_LIMITS.maxTokens} YAML tokens (scalars and their lines, indicators, comments)`,
         BUDGET_HINT,
       );
     }
@@ -938,6 +1065,13 @@ function boundedTokens(text: string, lines: LineCounter, file: string | undefine
   return tokens;
 }
 
+/** The number of `\n` in a string. */
+function newlines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+  return n;
+}
+
 const BUDGET_HINT = "Split the file: sealfig bounds the work of parsing one document";
 const tooManyNodes = () =>
   `More than ${PARSE_LIMITS.maxNodes} YAML nodes (keys, values and collections)`;
@@ -962,6 +1096,7 @@ function scanLimits(tokens: readonly CST.Token[]): LimitExceeded | undefined {
   const stack: [CST.Token, number][] = [];
   for (let i = tokens.length - 1; i >= 0; i--) stack.push([tokens[i]!, 0]);
   let nodes = 0;
+  let quoted = 0;
   const tooMany = (offset: number): LimitExceeded => ({
     code: "YAML_LIMIT",
     reason: tooManyNodes(),
@@ -1018,6 +1153,19 @@ function scanLimits(tokens: readonly CST.Token[]): LimitExceeded | undefined {
         nodes++;
         if (nodes > limits.maxNodes) {
           return tooMany("offset" in token ? token.offset : 0);
+        }
+        if (
+          token.type === "double-quoted-scalar" &&
+          (quoted += token.source.length - 2) > limits.maxDoubleQuotedChars
+        ) {
+          return {
+            code: "YAML_LIMIT",
+            reason:
+              `The double-quoted scalars add up to more than ${limits.maxDoubleQuotedChars} ` +
+              "characters",
+            hint: "Write a long value as a block scalar (|) or a plain scalar, or split the file",
+            offset: token.offset,
+          };
         }
     }
   }

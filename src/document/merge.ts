@@ -16,7 +16,7 @@
  * @module
  */
 import { isMap, isScalar, type Node, type Pair, type YAMLMap } from "yaml";
-import type { SealfigDocument } from "./document.ts";
+import { DEFAULT_MAX_ALIAS_COUNT, type SealfigDocument } from "./document.ts";
 import { formatPath, type ValuePath } from "../path.ts";
 
 /** The outcome of {@link mergeDocuments}. */
@@ -239,6 +239,8 @@ function same(a: Entry | undefined, b: Entry | undefined): boolean {
 }
 
 function equalValue(a: unknown, b: unknown): boolean {
+  // (Two unmergeable values at the same offset of two sides once compared equal: `{offset}`.)
+  if (a instanceof Unmergeable || b instanceof Unmergeable) return false;
   return canonical(a) === canonical(b);
 }
 
@@ -251,11 +253,16 @@ function canonical(v: unknown): string {
   });
 }
 
+/** A value that cannot be built within the alias limit: equal to no other value, itself included. */
+class Unmergeable {}
+
 function toPlain(node: Node, doc: SealfigDocument): unknown {
+  // More aliases than a load may expand is a file nobody loads; yaml's toJS is quadratic in them.
+  if (doc.aliasCount() > DEFAULT_MAX_ALIAS_COUNT) return new Unmergeable();
   try {
-    return node.toJS(doc.yaml, { maxAliasCount: 100 });
+    return node.toJS(doc.yaml, { maxAliasCount: DEFAULT_MAX_ALIAS_COUNT });
   } catch {
-    return { unmergeable: node.range?.[0] };
+    return new Unmergeable();
   }
 }
 

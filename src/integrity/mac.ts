@@ -243,7 +243,7 @@ export function macInput(
       return;
     }
     if (isAlias(node)) {
-      const target = node.resolve(doc.yaml);
+      const target = doc.aliasTarget(node);
       const to = target ? paths.get(target) : undefined;
       if (!to) {
         throw new SealfigError("YAML_SYNTAX", `Unknown anchor *${node.source}`, {

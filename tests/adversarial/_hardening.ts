@@ -20,7 +20,7 @@ import { KMSClient, UpdateAliasCommand } from "@aws-sdk/client-kms";
 import { DekCache } from "../../src/cache/dek_cache.ts";
 import { loadConfig } from "../../src/config/load_config.ts";
 import { applyEnv } from "../../src/config/env_overrides.ts";
-import { PARSE_LIMITS, parseDocument } from "../../src/document/document.ts";
+import { PARSE_LIMITS, parseDocument, pathCharCount } from "../../src/document/document.ts";
 import { sealDocument } from "../../src/document/seal.ts";
 import { KmsKeyProvider } from "../../src/keys/aws_kms.ts";
 import {
@@ -38,6 +38,7 @@ import {
   codeTally,
   DEEP,
   expectTyped,
+  KNOBS,
   note,
   rejectionOf,
   returnsWithin,
@@ -60,6 +61,20 @@ function fill(head: string, unit: (i: number) => string, tail: string): string {
   }
   return head + parts.join("") + tail;
 }
+
+/** Latin letters and their Cyrillic twins (the same glyph in most fonts). */
+const CYRILLIC: Record<string, string> = {
+  a: "\u0430",
+  c: "\u0441",
+  e: "\u0435",
+  o: "\u043e",
+  p: "\u0440",
+  x: "\u0445",
+  y: "\u0443",
+  i: "\u0456",
+  j: "\u0458",
+  s: "\u0455",
+};
 
 export function hardeningSuite(): void {
   describe("hostile files: bounded parsing", () => {
@@ -84,17 +99,34 @@ export function hardeningSuite(): void {
             "",
           ),
       ],
+      // 1.4-1.7 GB of peak memory before each line of a multi-line scalar counted as a token
+      ["10 MiB block scalar of blank lines", () => fill("a: |\n  x\n", () => "\n", "  y\n")],
+      ["10 MiB double-quoted value", () => `a: "${"v".repeat(MAX_BYTES - 10)}"\n`],
+      // formatted a 200,000-character path per value (> 10 minutes) before the path budget
+      [
+        "a 200,000-character key above 45,000 values",
+        () => `? ${"k".repeat(200_000)}\n:\n${"  - 1\n".repeat(45_000)}`,
+      ],
+      ["paths of 8,100 characters under 1,100 values", () => {
+        let text = "";
+        for (let d = 0; d < 100; d++) text += `${" ".repeat(d)}${"k".repeat(79)}${d % 10}:\n`;
+        return text + `${" ".repeat(100)}- 1\n`.repeat(1_100);
+      }],
     ];
     const dir = tempDir("bounds");
     const codes: string[] = [];
+    let pathChars = 0;
 
     it("each shape is refused with a typed error by parseDocument and loadConfig", async () => {
       // Default mode: the cheapest 10 MiB shapes and the 10,001 keys; deep mode: all of them.
       for (
-        const [what, make] of DEEP ? shapes : shapes.filter((_, i) => [0, 2, 5, 7].includes(i))
+        const [what, make] of DEEP
+          ? shapes
+          : shapes.filter((_, i) => [0, 2, 5, 7, 8, 9, 10, 11].includes(i))
       ) {
         await attempt("parse bounds", async () => {
           const text = make();
+          const before = pathCharCount();
           const file = dir.write("hostile.yaml", text);
           const err = await returnsWithin(
             rejectionOf(
@@ -113,6 +145,12 @@ export function hardeningSuite(): void {
             direct = x;
           }
           expectTyped(`${what} (parseDocument)`, direct, { codes: ["YAML_LIMIT"] });
+          // Path work stays within the budget (twice: loadConfig and parseDocument).
+          const formatted = pathCharCount() - before;
+          expect(formatted).toBeLessThanOrEqual(
+            2 * (PARSE_LIMITS.maxTotalPathChars + PARSE_LIMITS.maxPathChars),
+          );
+          pathChars = Math.max(pathChars, formatted);
         });
       }
     });
@@ -174,9 +212,12 @@ export function hardeningSuite(): void {
       note(
         "parse bounds",
         `limits: ${PARSE_LIMITS.maxTokens} tokens, ${PARSE_LIMITS.maxNodes} nodes, ` +
-          `${PARSE_LIMITS.maxKeysPerMap} keys/map, depth ${PARSE_LIMITS.maxDepth}; ` +
+          `${PARSE_LIMITS.maxKeysPerMap} keys/map, depth ${PARSE_LIMITS.maxDepth}, ` +
+          `path ${PARSE_LIMITS.maxPathChars} chars (${PARSE_LIMITS.maxTotalPathChars} in all), ` +
+          `${PARSE_LIMITS.maxDoubleQuotedChars} double-quoted chars; ` +
           `${codes.length} hostile documents (10 MiB shapes and exact bounds + 1); ` +
-          `refusals: ${codeTally(codes)}`,
+          `refusals: ${codeTally(codes)}; path characters formatted, most for one file: ` +
+          `${pathChars} (loader and parseDocument together)`,
       );
     });
   });
@@ -194,6 +235,12 @@ export function hardeningSuite(): void {
       ["Kelvin sign (NFC changes it)", "\u212aey"],
       ["Cyrillic a among Latin", "p\u0430ssword"],
       ["Greek mu among Latin", "\u03bcs_timeout"],
+      ["mathematical monospace w (NFKC)", "pass\u{1d6a0}ord"],
+      ["fullwidth letters (NFKC)", "\uff50\uff41\uff53\uff53word"],
+      ["micro sign (NFKC)", "\u00b5s_timeout"],
+      ["trailing space", "password "],
+      ["leading space", " password"],
+      ["whole-script Cyrillic twin of a sibling", "\u0440\u043e\u0440"],
     ];
 
     it("each kind is refused by the loader, before any provider call", async () => {
@@ -205,14 +252,17 @@ export function hardeningSuite(): void {
           // The look-alike key next to the real one, as a reviewer would see it in a diff.
           const file = dir.write(
             "app.yaml",
-            sealed.toString().replace("  host: h\n", `  host: h\n  ${JSON.stringify(key)}: x\n`),
+            sealed.toString().replace(
+              "  host: h\n",
+              `  host: h\n  pop: y\n  ${JSON.stringify(key)}: x\n`,
+            ),
           );
           const cache = new DekCache();
           const err = await rejectionOf(
             loadConfig({ files: [file], providers: [local], cache, integrity: "off" }),
             what,
           );
-          expectTyped(what, err, { codes: ["YAML_KEY_CONFUSABLE"], file, line: 4, path: "db" });
+          expectTyped(what, err, { codes: ["YAML_KEY_CONFUSABLE"], file, line: 5, path: "db" });
           expect(cache.stats().providerCalls).toBe(0);
         });
       }
@@ -251,7 +301,50 @@ export function hardeningSuite(): void {
         }
         expectTyped("Kelvin sign in a variable name", err, { codes: ["ENV_INVALID"] });
       });
-      note("lookalike keys", `${kinds.length} kinds refused at parse time (YAML_KEY_CONFUSABLE)`);
+      // Generated look-alike pairs of sibling keys: a random word beside a twin of it.
+      const twins: [string, (w: string, n: number) => string][] = [
+        ["Cyrillic letter", (w, n) => {
+          const at = [...w].findIndex((c, i) => i >= n % w.length && c in CYRILLIC);
+          const i = at >= 0 ? at : [...w].findIndex((c) => c in CYRILLIC);
+          return w.slice(0, i) + CYRILLIC[w[i]!] + w.slice(i + 1);
+        }],
+        ["whole-script Cyrillic", (w) => [...w].map((c) => CYRILLIC[c] ?? c).join("")],
+        ["mathematical letter", (w, n) => {
+          const i = n % w.length;
+          return w.slice(0, i) + String.fromCodePoint(0x1d68a + w.charCodeAt(i) - 97) +
+            w.slice(i + 1);
+        }],
+        [
+          "invisible character",
+          (w, n) => w.slice(0, n % w.length) + "\u200d" + w.slice(n % w.length),
+        ],
+        ["edge space", (w) => `${w} `],
+      ];
+      let pairs = 0;
+      const letters = Object.keys(CYRILLIC).join("");
+      for (let run = 0; run < KNOBS.valueRuns; run++) {
+        await attempt("lookalike keys", () => {
+          // A word of letters that all have Cyrillic twins, so every substitution applies.
+          const w = Array.from({ length: 3 + (run % 6) }, (_, i) => letters[(run * 7 + i * 3) % 10])
+            .join("");
+          for (const [what, twin] of twins) {
+            const t = twin(w, run);
+            let err: unknown;
+            try {
+              parseDocument(`${JSON.stringify(w)}: 1\n${JSON.stringify(t)}: 2\n`);
+            } catch (e) {
+              err = e;
+            }
+            expectTyped(`${what}: ${JSON.stringify(t)}`, err, { codes: ["YAML_KEY_CONFUSABLE"] });
+            pairs++;
+          }
+        });
+      }
+      note(
+        "lookalike keys",
+        `${kinds.length} kinds refused at parse time (YAML_KEY_CONFUSABLE); ` +
+          `${pairs} generated look-alike sibling pairs (${twins.length} kinds), all refused`,
+      );
     });
   });
 
@@ -431,6 +524,9 @@ export function hardeningSuite(): void {
         ["DNS-rebound Host", () => raw([req("attacker.example")]), [421]],
         ["rebound Host with port", () => raw([req(`attacker.example:${server.port}`)]), [421]],
         ["loopback-looking name", () => raw([req("127.0.0.1.attacker.example")]), [421]],
+        ["[::1] with a name after it", () => raw([req("[::1]attacker.example")]), [421]],
+        ["userinfo before loopback", () => raw([req("attacker.example@127.0.0.1")]), [421]],
+        ["loopback, then a list", () => raw([req("127.0.0.1, attacker.example")]), [421]],
       ];
       for (const [what, run, statuses] of cases) {
         await attempt("kms server", async () => {

@@ -9,13 +9,17 @@ import { afterAll, describe, expect, it } from "vitest";
 import * as net from "node:net";
 import * as fs from "node:fs";
 import { CreateAliasCommand, KMSClient, UpdateAliasCommand } from "@aws-sdk/client-kms";
+import fc from "fast-check";
 import { startKmsServer } from "../../mod.ts";
+import { isAllowedHost } from "../../src/keys/kms_server/server.ts";
 import type { KmsServer } from "../../mod.ts";
 import { isSealfigError, type SealfigError } from "../../src/errors.ts";
 import { renderings } from "../_helpers/leaks.ts";
 import { makeTempDir } from "../_helpers/tmp_dir.ts";
 import { runSealfig } from "../_helpers/cli.ts";
 
+const DEEP = (globalThis as { process?: { env: Record<string, string | undefined> } }).process
+  ?.env.SEALFIG_TEST_DEEP === "1";
 const tmp = makeTempDir("sealfig-kms-hardening-");
 const servers: KmsServer[] = [];
 afterAll(async () => {
@@ -154,6 +158,121 @@ describe("kms-server transport limits", () => {
     }
     const named = await start({ allowedHosts: ["kms.test"] });
     expect((await raw(named.port, [request("kms.test:1")])).status).toBe(200);
+  });
+
+  it("Host is parsed strictly: `[::1]evil.com`, userinfo, lists, bad ports and octets get 421", async () => {
+    const s = await start();
+    for (
+      const host of [
+        "[::1]evil.com",
+        "[::1]evil.com:80",
+        "[::1].evil.com",
+        "[::1]:80evil.com",
+        "127.0.0.1:80.evil.com",
+        "evil.com@127.0.0.1",
+        "127.0.0.1, evil.com",
+        "127.0.0.256",
+        "127.0.0.01",
+        "localhost.",
+        "127.0.0.1:65536",
+        "127.0.0.1:",
+        "[::1",
+      ]
+    ) {
+      expect((await raw(s.port, [request(host)])).status, host).toBe(421);
+    }
+    expect(s.stats.total).toBe(0);
+    expect(s.refused.host).toBe(13);
+  });
+
+  it("property: a Host header is let through exactly when it is a loopback name and an optional port", async () => {
+    // The model, written apart from the server's parser: the whole header against one pattern.
+    const octet = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+    const v4 = `127(?:\\.${octet}){3}`;
+    const model = new RegExp(
+      `^(?:localhost|${v4}|\\[::1\\]|\\[::ffff:${v4}\\])(?::([0-9]{1,5}))?$`,
+      "i",
+    );
+    const accepts = (h: string) => {
+      const m = model.exec(h);
+      return m !== null && (m[1] === undefined || Number(m[1]) <= 65535);
+    };
+    const names = fc.oneof(
+      fc.constantFrom(
+        "localhost",
+        "LocalHost",
+        "127.0.0.1",
+        "127.255.255.255",
+        "127.1.2.3",
+        "[::1]",
+        "[::ffff:127.0.0.1]",
+        "::1",
+        "[0:0:0:0:0:0:0:1]",
+        "127.0.0.256",
+        "127.00.0.1",
+        "128.0.0.1",
+        "evil.com",
+        "localhost.evil.com",
+        "127.0.0.1.evil.com",
+        "[::1",
+        "",
+      ),
+      fc.stringMatching(/^[a-z0-9.:[\]-]{0,12}$/),
+    );
+    const tails = fc.oneof(
+      fc.constantFrom(
+        "",
+        ":1",
+        ":80",
+        ":65535",
+        ":65536",
+        ":99999",
+        ":123456",
+        ":",
+        "evil.com",
+        ".evil.com",
+        "@evil.com",
+        ":80@evil.com",
+        ", evil.com",
+        " ",
+        "\t",
+        "/",
+        "#",
+        "]",
+        "\u0000",
+        "\u00e9",
+      ),
+      fc.string({ maxLength: 6 }),
+    );
+    const header = fc.tuple(fc.constantFrom("", "evil.com@", " "), names, tails).map(
+      ([head, name, tail]) => head + name + tail,
+    );
+    let runs = 0;
+    let passed = 0;
+    fc.assert(
+      fc.property(header, (h) => {
+        runs++;
+        const ok = isAllowedHost(h, new Set());
+        expect(ok, JSON.stringify(h)).toBe(accepts(h));
+        if (ok) passed++;
+      }),
+      { numRuns: DEEP ? 20_000 : 1_000 },
+    );
+    expect(passed).toBeGreaterThan(0);
+    expect(passed).toBeLessThan(runs);
+    // Allowed names: matched as the whole name, with or without a port; IPv6 in brackets.
+    const allowed = new Set(["kms.test", "[fe80::1]"]);
+    expect(isAllowedHost("kms.test:1", allowed)).toBe(true);
+    expect(isAllowedHost("[fe80::1]:8080", allowed)).toBe(true);
+    expect(isAllowedHost("kms.test.evil.com", allowed)).toBe(false);
+    expect(isAllowedHost("[fe80::1]kms.test", allowed)).toBe(false);
+    // The same verdicts over the wire, for a sample (every header an HTTP request can carry).
+    const s = await start();
+    const sample = fc.sample(header.filter((h) => /^[\x21-\x7e]+$/.test(h)), DEEP ? 300 : 40);
+    for (const h of sample) {
+      const status = (await raw(s.port, [request(h)])).status;
+      expect(accepts(h) ? [200] : [400, 421], h).toContain(status);
+    }
   });
 
   it("refuses loudly to bind beyond loopback without allowRemote (API and CLI)", async () => {

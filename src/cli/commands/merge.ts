@@ -26,7 +26,11 @@
  *
  * @module
  */
-import { parseDocument, type SealfigDocument } from "../../document/document.ts";
+import {
+  DEFAULT_MAX_ALIAS_COUNT,
+  parseDocument,
+  type SealfigDocument,
+} from "../../document/document.ts";
 import { mergeDocuments } from "../../document/merge.ts";
 import { readSourceFile, restoreText } from "../../document/source.ts";
 import { openDocument } from "../../document/seal.ts";
@@ -290,7 +294,10 @@ function agrees(
   if (!keyed || keyed.conflicts.length) return true;
   if (!doc) return false; // the line merge's text does not parse
   try {
-    return canonical(doc.yaml.toJS({ maxAliasCount: 100 })) === canonical(keyed.value ?? {});
+    // yaml's toJS is quadratic in aliases; a file with more than a load expands never loads.
+    if (doc.aliasCount() > DEFAULT_MAX_ALIAS_COUNT) return false;
+    return canonical(doc.yaml.toJS({ maxAliasCount: DEFAULT_MAX_ALIAS_COUNT })) ===
+      canonical(keyed.value ?? {});
   } catch {
     return false;
   }

@@ -547,7 +547,10 @@ export async function startKmsServer(options: KmsServerOptions = {}): Promise<Km
   const refused: Record<string, number> = {};
   const count = (reason: HttpRefusal | "host") => (refused[reason] = (refused[reason] ?? 0) + 1);
   const allowed = new Set((options.allowedHosts ?? []).map((h) => h.toLowerCase()));
-  if (options.allowRemote === true) allowed.add(hostname.toLowerCase());
+  // As a Host header names it: an IPv6 address in brackets.
+  if (options.allowRemote === true) {
+    allowed.add(hostname.includes(":") ? `[${hostname.toLowerCase()}]` : hostname.toLowerCase());
+  }
   const limits = { ...KMS_SERVER_LIMITS, ...options.limits };
   const http = await serveHttp(guardHost(handler.handle, allowed, () => count("host")), {
     hostname,
@@ -570,11 +573,37 @@ export async function startKmsServer(options: KmsServerOptions = {}): Promise<Km
   };
 }
 
-/** True for loopback names and addresses: `localhost`, 127.0.0.0/8, `::1`. */
+/** An IPv4 octet written in decimal without leading zeros (0–255). */
+const OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+const LOOPBACK_V4 = new RegExp(`^127(?:\\.${OCTET}){3}$`);
+const LOOPBACK_V6 = new RegExp(`^(?:::1|::ffff:127(?:\\.${OCTET}){3})$`);
+
+/** True for loopback names and addresses: `localhost`, 127.0.0.0/8, `::1` (bracketed or not). */
 function isLoopback(host: string): boolean {
   const h = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
-  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h) ||
-    /^::ffff:127(\.\d{1,3}){3}$/.test(h);
+  return h === "localhost" || LOOPBACK_V4.test(h) || LOOPBACK_V6.test(h);
+}
+
+/**
+ * The host name of a `Host` header, read strictly (RFC 9110 `uri-host [ ":" port ]`): a
+ * bracketed IPv6 literal or a name of letters, digits, dots and hyphens, then at most a port of
+ * 1–5 digits, and nothing else. Lower-cased, the brackets kept. Undefined for anything else: an
+ * empty header, several values, text after `]` (`[::1]evil.com`), userinfo, spaces.
+ */
+function hostHeaderName(header: string): string | undefined {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[0-9A-Za-z.-]+)(?::([0-9]{1,5}))?$/.exec(header);
+  if (!m || (m[2] !== undefined && Number(m[2]) > 65535)) return undefined;
+  return m[1]!.toLowerCase();
+}
+
+/**
+ * True when a `Host` header names a loopback host (`localhost`, `127.x.y.z`, `[::1]`,
+ * `[::ffff:127.x.y.z]`) or one of `allowed` (lower case, IPv6 in brackets), with or without a
+ * port: what the local KMS server answers (anything else gets 421).
+ */
+export function isAllowedHost(header: string, allowed: ReadonlySet<string>): boolean {
+  const name = hostHeaderName(header);
+  return name !== undefined && (isLoopback(name) || allowed.has(name));
 }
 
 /** Refuse (loudly) to listen beyond loopback unless asked to. */
@@ -601,11 +630,7 @@ function guardHost(
   onRefused: () => void,
 ): (request: Request) => Promise<Response> {
   return (request) => {
-    const host = (request.headers.get("host") ?? "").toLowerCase();
-    const name = host.startsWith("[")
-      ? host.slice(0, host.indexOf("]") + 1)
-      : host.replace(/:\d*$/, "");
-    if (name !== "" && (isLoopback(name) || allowed.has(name))) return handle(request);
+    if (isAllowedHost(request.headers.get("host") ?? "", allowed)) return handle(request);
     onRefused();
     return Promise.resolve(
       new Response("Misdirected request: Host is not a loopback name", {
