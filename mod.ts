@@ -51,7 +51,7 @@ export {
   KMS_SERVER_LIMITS,
   KmsServerStats,
   startKmsServer,
-} from "./src/keys/kms_server/server.ts";
+} from "./src/kms_server/server.ts";
 export type {
   CreateTestKeyOptions,
   KmsFaults,
@@ -63,8 +63,8 @@ export type {
   KmsServer,
   KmsServerLimits,
   KmsServerOptions,
-} from "./src/keys/kms_server/server.ts";
-export { runKmsServer } from "./src/keys/kms_server/cli.ts";
+} from "./src/kms_server/server.ts";
+export { runKmsServer } from "./src/kms_server/cli.ts";
 // --- Sealed YAML documents and the config loader ---
 export {
   DEFAULT_MAX_ALIAS_COUNT,

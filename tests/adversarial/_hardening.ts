@@ -27,7 +27,7 @@ import {
   createKmsHandler,
   type KmsServer,
   startKmsServer,
-} from "../../src/keys/kms_server/server.ts";
+} from "../../src/kms_server/server.ts";
 import { serveHttp } from "../../src/runtime.ts";
 import { runSealfig } from "../_helpers/cli.ts";
 import {

@@ -20,8 +20,8 @@ import { readDocument } from "../../src/document/document.ts";
 import { sealDocument } from "../../src/document/seal.ts";
 import { stampDocument } from "../../src/integrity/verify.ts";
 import { parseIntegrityRecord, stripIntegrityLines } from "../../src/integrity/record.ts";
-import { startKmsServer } from "../../src/keys/kms_server/server.ts";
-import type { KmsServer } from "../../src/keys/kms_server/server.ts";
+import { startKmsServer } from "../../src/kms_server/server.ts";
+import type { KmsServer } from "../../src/kms_server/server.ts";
 
 const editor = `node ${
   JSON.stringify(fileURLToPath(new URL("../fixtures/editors/replace.mjs", import.meta.url)))

@@ -20,7 +20,7 @@ import {
   stampDocument,
 } from "../../mod.ts";
 import type { KmsKeyInfo, KmsServer, LoadConfigOptions } from "../../mod.ts";
-import { startKmsServer } from "../../src/keys/kms_server/server.ts";
+import { startKmsServer } from "../../src/kms_server/server.ts";
 import { isSealfigError, type SealfigError } from "../../src/errors.ts";
 import { runSealfig } from "../_helpers/cli.ts";
 import { renderings } from "../_helpers/leaks.ts";

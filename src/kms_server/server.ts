@@ -19,9 +19,9 @@ import {
   readFileBytes,
   serveHttp,
   writeFileAtomic,
-} from "../../runtime.ts";
-import { fromUtf8 } from "../../crypto/bytes.ts";
-import { SealfigError } from "../../errors.ts";
+} from "../runtime.ts";
+import { fromUtf8 } from "../crypto/bytes.ts";
+import { SealfigError } from "../errors.ts";
 import {
   type KmsCaller,
   type KmsJson,

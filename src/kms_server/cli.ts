@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { onTerminationSignal, readFileBytes, writeStderr, writeStdout } from "../../runtime.ts";
-import { fromUtf8 } from "../../crypto/bytes.ts";
+import { onTerminationSignal, readFileBytes, writeStderr, writeStdout } from "../runtime.ts";
+import { fromUtf8 } from "../crypto/bytes.ts";
 import { type KmsPolicy, type KmsServerOptions, startKmsServer } from "./server.ts";
 
 const USAGE = `Usage: sealfig kms-server [options]
