@@ -181,7 +181,8 @@ export interface SealfigErrorOptions extends ErrorLocation {
  *
  * @example Switch on the code
  * ```ts
- * import { decryptValue, SealfigError } from "@sealfig/sealfig";
+ * import { SealfigError } from "@sealfig/sealfig";
+ * import { decryptValue } from "@sealfig/sealfig/document";
  * try {
  *   await decryptValue("sealfig:v1:AAAA", { providers: [], path: "db.password" });
  * } catch (err) {

@@ -88,7 +88,7 @@ export interface FilePolicy extends FileRule {
  *
  * @example
  * ```ts ignore
- * import { policyFor } from "@sealfig/sealfig";
+ * import { policyFor } from "./policy.ts";
  * const p = await policyFor("config/production.yaml");
  * p.context; // e.g. { app: "shop", env: "prod" }, from .sealfig.yaml
  * p.trust.describe(); // the keys whose blobs are accepted

@@ -154,7 +154,7 @@ export interface Rules {
  *
  * @example
  * ```ts
- * import { parseKeyRef } from "@sealfig/sealfig";
+ * import { parseKeyRef } from "./rules.ts";
  * parseKeyRef("local:lk_0123456789abcdef"); // { providerId: "local", keyId: "lk_0123456789abcdef" }
  * parseKeyRef("alias/app-prod"); // { providerId: "aws-kms", keyId: "alias/app-prod" }
  * ```

@@ -121,7 +121,7 @@ export type DocumentFormat = "yaml" | "env";
  *
  * @example
  * ```ts
- * import { formatOfFile } from "@sealfig/sealfig";
+ * import { formatOfFile } from "@sealfig/sealfig/document";
  * formatOfFile(".env.production"); // "env"
  * formatOfFile("config/app.yaml"); // "yaml"
  * ```
@@ -164,7 +164,7 @@ export interface DocumentEntry extends DocumentValue {
  *
  * @example List the values of a document
  * ```ts
- * import { parseDocument } from "@sealfig/sealfig";
+ * import { parseDocument } from "@sealfig/sealfig/document";
  * const doc = parseDocument("db:\n  host: db.internal\n  password: !secret hunter2\n");
  * doc.values().map((v) => `${v.pathText} ${v.kind}`); // ["db.host plain", "db.password secret"]
  * ```
@@ -942,7 +942,7 @@ function scanLimits(tokens: readonly CST.Token[]): LimitExceeded | undefined {
  *
  * @example
  * ```ts
- * import { parseDocument } from "@sealfig/sealfig";
+ * import { parseDocument } from "@sealfig/sealfig/document";
  * const doc = parseDocument("port: !secret 5432\n", { file: "prod.yaml" });
  * doc.get("port")?.type; // "integer"
  * ```
@@ -997,7 +997,7 @@ function newDocument(
  *
  * @example
  * ```ts ignore
- * import { readDocument } from "@sealfig/sealfig";
+ * import { readDocument } from "@sealfig/sealfig/document";
  * const doc = await readDocument("config/production.yaml");
  * console.log(doc.values().filter((v) => v.kind === "sealed").length);
  * ```

@@ -63,7 +63,7 @@ export interface SetSecretOptions {
  *
  * @example
  * ```ts
- * import { parseDocument, setValue } from "@sealfig/sealfig";
+ * import { parseDocument, setValue } from "@sealfig/sealfig/document";
  * const doc = setValue(parseDocument("db:\n  host: a # primary\n"), "db.port", 5432);
  * doc.toString(); // "db:\n  host: a # primary\n  port: 5432\n"
  * ```
@@ -94,7 +94,8 @@ export function setValue(
  *
  * @example
  * ```ts
- * import { LocalKeyProvider, parseDocument, setSecret } from "@sealfig/sealfig";
+ * import { LocalKeyProvider } from "@sealfig/sealfig";
+ * import { parseDocument, setSecret } from "@sealfig/sealfig/document";
  * const { id, key } = await LocalKeyProvider.generateKey();
  * const provider = new LocalKeyProvider({ keys: [key] });
  * const doc = await setSecret(parseDocument("db: {}\n"), "db.password", "hunter2", {
@@ -187,7 +188,7 @@ async function sealWithFileDataKey(
  *
  * @example
  * ```ts
- * import { parseDocument, unsetValue } from "@sealfig/sealfig";
+ * import { parseDocument, unsetValue } from "@sealfig/sealfig/document";
  * unsetValue(parseDocument("a: 1\nb: 2\n"), "a").toString(); // "b: 2\n"
  * ```
  */

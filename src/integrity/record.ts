@@ -83,7 +83,7 @@ function malformed(why: string, file?: string): SealfigError {
  *
  * @example
  * ```ts
- * import { encodeIntegrityRecord, parseIntegrityRecord } from "@sealfig/sealfig";
+ * import { encodeIntegrityRecord, parseIntegrityRecord } from "./record.ts";
  * const text = encodeIntegrityRecord({
  *   generation: 1,
  *   providerId: "local",
@@ -205,7 +205,7 @@ export function parseIntegrityRecord(text: string, file?: string): IntegrityReco
  *
  * @example
  * ```ts
- * import { parseDocument, stripIntegrityRecord } from "@sealfig/sealfig";
+ * import { parseDocument, stripIntegrityRecord } from "@sealfig/sealfig/document";
  * const doc = parseDocument('a: "x, sealfig_integrity: y}"\nsealfig_integrity: sealfig-mac:v1:AAAA\n');
  * stripIntegrityRecord(doc); // 'a: "x, sealfig_integrity: y}"\n'
  * ```
@@ -224,7 +224,7 @@ export function stripIntegrityRecord(doc: SealfigDocument): string {
  *
  * @example
  * ```ts
- * import { stripIntegrityLines } from "@sealfig/sealfig";
+ * import { stripIntegrityLines } from "./record.ts";
  * stripIntegrityLines("a: 1\nsealfig_integrity: sealfig-mac:v2:AAAA\n"); // "a: 1\n"
  * ```
  */

@@ -88,7 +88,7 @@ function where(doc: SealfigDocument, entry?: DocumentValue) {
  *
  * @example
  * ```ts
- * import { parseDocument, readIntegrityRecord } from "@sealfig/sealfig";
+ * import { parseDocument, readIntegrityRecord } from "@sealfig/sealfig/document";
  * readIntegrityRecord(parseDocument("a: 1\n")); // undefined
  * ```
  */
@@ -230,9 +230,10 @@ function invalid(doc: SealfigDocument, cause?: unknown): SealfigError {
  *
  * @example
  * ```ts
+ * import { LocalKeyProvider } from "@sealfig/sealfig";
  * import {
- *   KeyAllowlist, LocalKeyProvider, parseDocument, sealDocument, stampDocument, verifyIntegrity,
- * } from "@sealfig/sealfig";
+ *   KeyAllowlist, parseDocument, sealDocument, stampDocument, verifyIntegrity,
+ * } from "@sealfig/sealfig/document";
  * const { id, key } = await LocalKeyProvider.generateKey();
  * const provider = new LocalKeyProvider({ keys: [key] });
  * const sealed = (await sealDocument(parseDocument("pw: !secret x\n"), { provider, keyId: id }))
@@ -292,7 +293,7 @@ export async function verifyRecord(
  *
  * @example
  * ```ts
- * import { checkIntegrity, KeyAllowlist, parseDocument } from "@sealfig/sealfig";
+ * import { checkIntegrity, KeyAllowlist, parseDocument } from "@sealfig/sealfig/document";
  * const c = await checkIntegrity(parseDocument("a: 1\n"), {
  *   providers: [],
  *   trust: KeyAllowlist.of([]),
@@ -368,7 +369,8 @@ export interface StampDocumentResult {
  *
  * @example
  * ```ts
- * import { LocalKeyProvider, parseDocument, stampDocument } from "@sealfig/sealfig";
+ * import { LocalKeyProvider } from "@sealfig/sealfig";
+ * import { parseDocument, stampDocument } from "@sealfig/sealfig/document";
  * const { id, key } = await LocalKeyProvider.generateKey();
  * const provider = new LocalKeyProvider({ keys: [key] });
  * const { document } = await stampDocument(parseDocument("host: db.internal\n"), {

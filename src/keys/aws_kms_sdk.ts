@@ -35,7 +35,8 @@ export function loadKmsSdk(): Promise<KmsSdk> {
  *
  * @example
  * ```ts
- * import { KmsKeyProvider, kmsSdkLoadCount } from "@sealfig/sealfig";
+ * import { KmsKeyProvider } from "@sealfig/sealfig";
+ * import { kmsSdkLoadCount } from "./aws_kms.ts";
  * new KmsKeyProvider({ region: "eu-west-1" });
  * console.assert(kmsSdkLoadCount() === 0); // constructing a provider loads nothing
  * ```

@@ -42,7 +42,7 @@ class UsageError extends Error {}
  *
  * @example
  * ```ts
- * import { runKmsServer } from "@sealfig/sealfig";
+ * import { runKmsServer } from "@sealfig/sealfig/kms-server";
  * // sealfig kms-server --port 4566 --state .kms-state.json
  * const code = await runKmsServer(["--port", "4566", "--state", ".kms-state.json"]);
  * ```

@@ -7,7 +7,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { parseDocument as yamlParseDocument } from "yaml";
-import { loadConfig, parseDocument } from "../../mod.ts";
+import { parseDocument } from "../../document.ts";
+import { loadConfig } from "../../mod.ts";
 import { PARSE_LIMITS } from "../../src/document/document.ts";
 import { lookalikeReason } from "../../src/document/lookalike.ts";
 import { applyEnv } from "../../src/config/env_overrides.ts";

@@ -14,7 +14,13 @@ import { sealDocument } from "../../src/document/seal.ts";
 import { stampDocument } from "../../src/integrity/verify.ts";
 import { SealfigError } from "../../src/errors.ts";
 import { makeTempDir, type TempDir } from "../_helpers/tmp_dir.ts";
-import { ACCESS_KEY, providerFor, rejection, SECRET_KEY, startTestServer } from "../keys/_kms_fixture.ts";
+import {
+  ACCESS_KEY,
+  providerFor,
+  rejection,
+  SECRET_KEY,
+  startTestServer,
+} from "../keys/_kms_fixture.ts";
 
 const CTX = { app: "fleet" };
 
