@@ -276,7 +276,20 @@ function formatMessage(reason: string, o: SealfigErrorOptions): string {
   return msg;
 }
 
-/** True when `err` is a {@link SealfigError}, optionally with the given code. */
+/**
+ * True when `err` is a {@link SealfigError}, optionally with the given code.
+ *
+ * @example
+ * ```ts
+ * import { isSealfigError, loadConfig } from "@sealfig/sealfig";
+ * try {
+ *   await loadConfig({ files: ["config/app.yaml"] });
+ * } catch (err) {
+ *   if (isSealfigError(err, "KEY_UNTRUSTED")) console.error(err.message, err.hint);
+ *   else throw err;
+ * }
+ * ```
+ */
 export function isSealfigError(err: unknown, code?: ErrorCode): err is SealfigError {
   return err instanceof SealfigError && (code === undefined || err.code === code);
 }
