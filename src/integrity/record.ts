@@ -30,7 +30,7 @@ import { isValidProviderId, MAX_KEY_ID, MAX_WRAPPED_DEK } from "../envelope/form
 import { isMap, isScalar, type Node, type Pair, type YAMLMap } from "yaml";
 import { parseDocument, type SealfigDocument } from "../document/document.ts";
 import { restoreText } from "../document/source.ts";
-import { applyEdits } from "../document/splice.ts";
+import { applyEdits } from "../document/text_edits.ts";
 
 /** The top-level key that holds a file's integrity record. Reserved: never part of the config. */
 export const INTEGRITY_KEY = "sealfig_integrity";

@@ -17,7 +17,7 @@ import { DataKey } from "../crypto/data_key.ts";
 import { isSealfigError, SealfigError } from "../errors.ts";
 import type { KeyAllowlist } from "../keys/allowlist.ts";
 import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
-import { applyEdits } from "../document/seal.ts";
+import { applyEdits } from "../document/text_edits.ts";
 import type { DocumentValue, SealfigDocument } from "../document/document.ts";
 import { isMap, isScalar } from "yaml";
 import { integrityContext, macInput, recordMac, refuseUncoveredV1 } from "./mac.ts";
