@@ -149,6 +149,12 @@ export const ErrorCode = {
   INTEGRITY_UNSUPPORTED: "INTEGRITY_UNSUPPORTED",
   /** A file's integrity record is valid but older than the pinned minimum generation. */
   INTEGRITY_ROLLBACK: "INTEGRITY_ROLLBACK",
+  /**
+   * The runtime denied an access sealfig (or a library it uses) needed: a Deno permission
+   * (`--allow-env`, `--allow-read`, `--allow-net` …) or Node's permission model. The message names
+   * the permission and what was asked for; the hint, the flag that grants it.
+   */
+  PERMISSION_DENIED: "PERMISSION_DENIED",
 } as const;
 
 /** A stable error code: the union of the values of {@link ErrorCode}. */

@@ -47,6 +47,7 @@ import {
   type DecodedSource,
   decodeSource,
   normalizeText,
+  parserFailure,
   readSourceFile,
   restoreText,
 } from "./source.ts";
@@ -675,10 +676,7 @@ function parseYamlText(
     }
   } catch (err) {
     if (isSealfigError(err)) throw err;
-    throw new SealfigError("YAML_SYNTAX", "The YAML cannot be parsed (nesting too deep?)", {
-      ...(file !== undefined ? { file } : {}),
-      cause: err,
-    });
+    throw parserFailure(err, file);
   }
   if (!doc) {
     throw new SealfigError(
