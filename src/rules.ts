@@ -233,6 +233,7 @@ export async function readRules(file: string): Promise<Rules> {
   try {
     bytes = await readFileBytes(file);
   } catch (err) {
+    if (isSealfigError(err, "PERMISSION_DENIED")) throw err.withLocation({ file });
     throw new SealfigError("RULES_INVALID", "Cannot read the rules file", { file, cause: err });
   }
   let data: unknown;

@@ -567,7 +567,7 @@ function refuseRollback(
         : `The file is generation ${record.generation}, older than the minimum ${min}`,
       {
         file,
-        hint: "An older version of this file is being loaded (a rollback?); deploy the " +
+        hint: "This is an older version of the file than the minimum allows: deploy the " +
           "current file, or lower the pinned minimum generation if this is intended",
       },
     );
@@ -684,7 +684,8 @@ function refusePlainSecrets(j: IntegrityJob): void {
     throw new SealfigError(
       "SECRET_UNSEALED",
       "A value whose name marks it secret is plaintext, in a file with no sealed value and no " +
-        "integrity record (sealed values replaced by plaintext and the record removed?)",
+        "integrity record (which is also what a sealed file looks like after its blobs were " +
+        "replaced by plaintext and its record removed)",
       {
         file: j.file,
         line: v.line,
