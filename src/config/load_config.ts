@@ -13,9 +13,15 @@ import type { SecretValue } from "../envelope/value_codec.ts";
 import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { sharedProviders } from "../keys/registry.ts";
 import { withDeadline } from "../keys/call_deadline.ts";
-import { getEnv, getEnvAll, resolvePath, statFile, toFilePath } from "../runtime.ts";
-import { KeyAllowlist, type KeyName, type TrustedKeys } from "../keys/allowlist.ts";
-import { combinedTrust, describeContext, type FilePolicy, policyFor } from "../policy.ts";
+import { getEnvAll, statFile, toFilePath } from "../runtime.ts";
+import type { KeyAllowlist, KeyName, TrustedKeys } from "../keys/allowlist.ts";
+import {
+  combinedTrust,
+  describeContext,
+  type FilePolicy,
+  minGenerationPolicy,
+  policyFor,
+} from "../policy.ts";
 import type { Rules } from "../rules.ts";
 import { INTEGRITY_KEY, type IntegrityRecord } from "../integrity/record.ts";
 import { readIntegrityRecord, verifyRecord } from "../integrity/verify.ts";
@@ -330,6 +336,7 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
         }
         : {}),
       ...(options.trustedKeys !== undefined ? { trustedKeys: options.trustedKeys } : {}),
+      ...integrityOption(spec.integrity ?? options.integrity),
       cache: rulesCache,
     });
     policies.push(policy);
@@ -341,8 +348,7 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
     });
     // The integrity record is metadata, never config.
     built.tree.entries.delete(INTEGRITY_KEY);
-    const mode = spec.integrity ?? options.integrity ?? MODE_OF_POLICY[policy.integrity];
-    checkMode(mode);
+    const mode = MODE_OF_POLICY[policy.integrity];
     if (mode !== "off") {
       integrityJobs.push({
         doc,
@@ -373,23 +379,22 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
     if (overSealed !== "refuse" && overSealed !== "allow") {
       throw new SealfigError("OPTION_INVALID", "env.plaintextOverSealed must be refuse or allow");
     }
-    const envTrust = options.trustedKeys !== undefined
-      ? KeyAllowlist.from(options.trustedKeys)
-      : combinedTrust(policies);
+    const envTrust = combinedTrust(policies, options.trustedKeys);
     const layers: EnvVariable[][] = [];
     if (options.dotenv) {
       const dotenv = await readDotenv(options.dotenv, options.baseDir, prefix);
       layers.push(dotenv.variables);
       // A .env sealed in place carries a record: verified with the environment's context (the
-      // context its values open with), under the trust of the .env file's own policy.
-      if (
-        dotenv.doc && options.integrity !== "off" && readIntegrityRecord(dotenv.doc) !== undefined
-      ) {
-        const policy = await policyFor(dotenv.doc.file!, {
+      // context its values open with), under the trust and integrity of the .env's own policy.
+      const policy = dotenv.doc && readIntegrityRecord(dotenv.doc) !== undefined
+        ? await policyFor(dotenv.doc.file!, {
           ...(rulesOption !== undefined ? { rules: rulesOption } : {}),
           ...(options.trustedKeys !== undefined ? { trustedKeys: options.trustedKeys } : {}),
+          ...integrityOption(options.integrity),
           cache: rulesCache,
-        });
+        })
+        : undefined;
+      if (dotenv.doc && policy && policy.integrity !== "off") {
         integrityJobs.push({
           doc: dotenv.doc,
           context: envSealing("", envContext).context,
@@ -443,7 +448,11 @@ export async function loadConfigWithReport<S extends StandardSchemaV1 | undefine
   // A file refused anyway is refused now, before any provider call: no record where one is
   // required, a plaintext secret in a file that has no record, or a record older than the pinned
   // generation.
-  const minGeneration = minGenerationFor(options, specs);
+  const minGeneration = minGenerationPolicy(
+    options.minGeneration,
+    specs.map((s) => s.path),
+    options.baseDir,
+  );
   for (const [i, j] of integrityJobs.entries()) {
     if (records[i] === undefined && j.mode === "require") {
       if (j.sealed) {
@@ -665,6 +674,15 @@ interface IntegrityJob {
 }
 
 /** The loader's integrity mode for a rule's integrity policy. */
+/** An explicit integrity mode as the policy's option (the policy decides; see policy.ts). */
+function integrityOption(mode: IntegrityMode | undefined): { integrity?: FilePolicy["integrity"] } {
+  if (mode === undefined) return {};
+  checkMode(mode);
+  return {
+    integrity: mode === "require" ? "required" : mode === "if-present" ? "optional" : "off",
+  };
+}
+
 const MODE_OF_POLICY: Record<FilePolicy["integrity"], IntegrityMode> = {
   required: "require",
   optional: "if-present",
@@ -746,65 +764,6 @@ async function checkTrust(
     });
   }
   for (const [trust, items] of groups) await trust.checkAll(items, providers);
-}
-
-/** The minimum generation for a file, from the option or `SEALFIG_MIN_GENERATION`. */
-function minGenerationFor(
-  options: { minGeneration?: number | Readonly<Record<string, number>>; baseDir?: string | URL },
-  specs: readonly ConfigFile[],
-): (file: string) => number | undefined {
-  let spec: number | Readonly<Record<string, number>> | undefined = options.minGeneration;
-  if (spec === undefined) {
-    const text = getEnv("SEALFIG_MIN_GENERATION")?.trim();
-    if (text) spec = parseMinGeneration(text);
-  }
-  if (spec === undefined) return () => undefined;
-  const check = (n: unknown) => {
-    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
-      throw new SealfigError("OPTION_INVALID", "minGeneration must be a non-negative integer");
-    }
-    return n;
-  };
-  if (typeof spec === "number") {
-    const n = check(spec);
-    return () => n;
-  }
-  const byFile = new Map<string, number>();
-  const known = new Set(specs.map((s) => resolvePath(toFilePath(s.path, options.baseDir))));
-  for (const [path, n] of Object.entries(spec)) {
-    const resolved = resolvePath(toFilePath(path, options.baseDir));
-    // A misspelt path would silently protect nothing.
-    if (!known.has(resolved)) {
-      throw new SealfigError(
-        "OPTION_INVALID",
-        `The minimum generation names ${
-          JSON.stringify(path)
-        }, which is not one of the files loaded`,
-        {
-          hint: "Name files as given in `files` (relative to baseDir or the working directory), " +
-            "e.g. SEALFIG_MIN_GENERATION=config/production.yaml=42",
-        },
-      );
-    }
-    byFile.set(resolved, check(n));
-  }
-  return (file) => byFile.get(resolvePath(file));
-}
-
-function parseMinGeneration(text: string): number | Record<string, number> {
-  const bad = () =>
-    new SealfigError("OPTION_INVALID", "SEALFIG_MIN_GENERATION is invalid", {
-      hint: "Set it to a number, or to path=number pairs separated by commas",
-    });
-  if (/^[0-9]+$/.test(text)) return Number(text);
-  const out: Record<string, number> = {};
-  for (const part of text.split(",")) {
-    const eq = part.lastIndexOf("=");
-    const n = part.slice(eq + 1).trim();
-    if (eq < 1 || !/^[0-9]+$/.test(n)) throw bad();
-    out[part.slice(0, eq).trim()] = Number(n);
-  }
-  return out;
 }
 
 function dekId(p: ParsedBlob | undefined, blob: string): string {
