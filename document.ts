@@ -82,6 +82,7 @@ export type { BlobHeader } from "./src/envelope/format.ts";
 export type { ParsedBlob } from "./src/envelope/format.ts";
 export type { ValueTypeName } from "./src/envelope/format.ts";
 export type { SecretValue } from "./src/envelope/value_codec.ts";
+export { envSealing } from "./src/config/env_overrides.ts";
 
 // --- trusted keys and the data key cache ---
 export { KeyAllowlist } from "./src/keys/allowlist.ts";

@@ -97,6 +97,23 @@ function main(): void {
   for (const e of entries) {
     for (const n of e.names) owner.set(n, [...(owner.get(n) ?? []), e.subpath]);
   }
+  // docs/architecture.md's table states the counts: they must be these.
+  const arch = readFileSync(join(root, "docs", "architecture.md"), "utf8");
+  for (const e of entries) {
+    const row = new RegExp(
+      "^\\| `" + e.subpath.replace(/[.]/g, "\\.") +
+        "` +\\| `[^`]+` +\\| +(\\d+) \\| +(\\d+) \\| +(\\d+) \\|",
+      "m",
+    ).exec(arch);
+    const stated = row ? row.slice(1, 4).map(Number) : undefined;
+    const actual = [e.names.length, e.values.length, e.names.length - e.values.length];
+    if (JSON.stringify(stated) !== JSON.stringify(actual)) {
+      problems.push(
+        `docs/architecture.md states ${e.subpath}: ${stated?.join("/") ?? "no row"} ` +
+          `(names/values/types), actual ${actual.join("/")}`,
+      );
+    }
+  }
   const root_ = entries.find((e) => e.subpath === ".");
   if (!root_) problems.push('deno.json exports no "."');
   else if (root_.names.length > ROOT_LIMIT) {
