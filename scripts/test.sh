@@ -55,7 +55,7 @@ d_fail=$(echo "$d_line" | grep -oE '[0-9]+ failed( \([0-9]+ steps?\))?' | grep -
 d_pass=${d_pass:-0}; d_fail=${d_fail:-0}
 if [ "$d_rc" -ne 0 ] && [ "$d_fail" -eq 0 ]; then d_fail=1; fi
 
-step "npm build + consumer tests (packed package on node, mod.ts on deno)"
+step "npm build + consumer tests (packed package on node, the entry points on deno)"
 c_pass=0; c_fail=1
 if npm run --silent build; then
   npx --no-install tsx tests/consumer/run.ts 2>&1 | tee "$tmp/consumer.txt"
@@ -69,7 +69,7 @@ step "summary"
 cat "$tmp"/adversarial-*.txt 2>/dev/null
 echo "node (vitest): ${v_pass} passed, ${v_fail} failed"
 echo "deno (deno test): ${d_pass} passed, ${d_fail} failed"
-echo "consumer (npm package on node, mod.ts on deno): ${c_pass} passed, ${c_fail} failed"
+echo "consumer (npm package on node, entry points on deno): ${c_pass} passed, ${c_fail} failed"
 [ "$fail" -ne 0 ] && echo "type check, lint, format or JSR check failed"
 total_fail=$((v_fail + d_fail + c_fail + fail))
 echo "$((v_pass + d_pass + c_pass)) passed, ${total_fail} failed"
