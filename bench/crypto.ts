@@ -18,7 +18,8 @@
 import process from "node:process";
 import { createRequire } from "node:module";
 import { createDecipheriv, createSecretKey, hkdfSync } from "node:crypto";
-import { decryptValue, DekCache, LocalKeyProvider, parseBlob, Sealer } from "../mod.ts";
+import { decryptValue, DekCache, parseBlob, Sealer } from "../document.ts";
+import { LocalKeyProvider } from "../mod.ts";
 import { buildAad } from "../src/envelope/aad.ts";
 import { CONTEXT, median, pool } from "./_shared.ts";
 

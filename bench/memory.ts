@@ -8,7 +8,7 @@
  * @module
  */
 import process from "node:process";
-import { DekCache } from "../mod.ts";
+import { DekCache } from "../document.ts";
 
 const count = Number(process.argv[2] ?? 100_000);
 const samples = Number(process.argv[3] ?? 50);

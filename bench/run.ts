@@ -21,14 +21,10 @@ import { join } from "node:path";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import {
-  LocalKeyProvider,
-  parseDocument,
-  sealDocument,
-  stampDocument,
-  startKmsServer,
-} from "../mod.ts";
-import type { KmsServer } from "../mod.ts";
+import { parseDocument, sealDocument, stampDocument } from "../document.ts";
+import { startKmsServer } from "../kms_server.ts";
+import { LocalKeyProvider } from "../mod.ts";
+import type { KmsServer } from "../kms_server.ts";
 import { dotenvxBin, makeFixtures, type Values } from "./_fixtures.ts";
 import {
   type CliResult,

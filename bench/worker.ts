@@ -110,14 +110,9 @@ async function cell(c: Contender, n: number, dir: string, latencyMs: number): Pr
 
 /** sealfig only: reload through the same loader, and the local-crypto part of the floor. */
 async function sealfigExtras(dir: string, slow: boolean): Promise<Partial<CellResult>> {
-  const {
-    createLoader,
-    decryptValue,
-    DekCache,
-    loadConfigWithReport,
-    readDocument,
-    DEFAULT_CONCURRENCY,
-  } = await import("../mod.ts");
+  const { createLoader, loadConfigWithReport } = await import("../mod.ts");
+  const { decryptValue, DekCache, readDocument } = await import("../document.ts");
+  const { DEFAULT_CONCURRENCY } = await import("../src/document/_concurrency.ts");
   const { benchProvider, sealfigFile } = await import("./contenders/sealfig.ts");
   const provider = benchProvider(job.kms);
   const file = sealfigFile(dir, job.variant);

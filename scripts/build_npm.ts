@@ -50,6 +50,7 @@ const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as Pack
 const denoJson = JSON.parse(readFileSync(join(root, "deno.json"), "utf8")) as {
   version?: string;
   imports?: Record<string, string>;
+  exports: Record<string, string>;
 };
 
 // 1. Metadata must agree: deno.json imports = package.json versions; one version everywhere.
@@ -75,6 +76,15 @@ const srcVersion = /VERSION = "([^"]+)"/.exec(readFileSync(join(root, "src", "ve
 if (srcVersion !== pkg.version || denoJson.version !== pkg.version) {
   problems.push(
     `versions differ: package.json ${pkg.version}, deno.json ${denoJson.version}, src/version.ts ${srcVersion}`,
+  );
+}
+// The entry points: deno.json's exports, which package.json's exports must repeat (the npm
+// package's exports are derived from them below; scripts/check_entry_points.ts checks the rest).
+const rootExports = (pkg as { exports?: Record<string, string> }).exports;
+if (JSON.stringify(rootExports) !== JSON.stringify(denoJson.exports)) {
+  problems.push(
+    `package.json exports ${JSON.stringify(rootExports)} differ from deno.json exports ` +
+      JSON.stringify(denoJson.exports),
   );
 }
 if (problems.length) {
@@ -107,7 +117,15 @@ for (const file of walk(join(outDir, "esm"))) {
   }
 }
 
-// 4. package.json for the published package.
+// 4. package.json for the published package. Each entry point of deno.json becomes the compiled
+//    file ("./document.ts" -> "./esm/document.js" with its .d.ts); "./cli" is the bin's bundle.
+const npmExports: Record<string, unknown> = {};
+for (const [subpath, file] of Object.entries(denoJson.exports)) {
+  const js = `./esm/${file.replace(/^\.\//, "").replace(/\.ts$/, ".js")}`;
+  const types = js.replace(/\.js$/, ".d.ts");
+  npmExports[subpath] = { types, import: js, default: js };
+}
+npmExports["./package.json"] = "./package.json";
 const npmPkg = {
   name: pkg.name,
   version: pkg.version,
@@ -116,10 +134,7 @@ const npmPkg = {
   type: "module",
   main: "./esm/mod.js",
   types: "./esm/mod.d.ts",
-  exports: {
-    ".": { types: "./esm/mod.d.ts", import: "./esm/mod.js", default: "./esm/mod.js" },
-    "./package.json": "./package.json",
-  },
+  exports: npmExports,
   bin: BIN,
   files: ["esm", "README.md", "LICENSE", "docs/*.md"],
   sideEffects: false,
@@ -204,19 +219,26 @@ if (mapProblems.length) {
   process.exit(1);
 }
 
-// 6. Smoke test with the real node: the entry point imports (and requires) with its exports.
-const modJs = JSON.stringify(join(outDir, "esm", "mod.js"));
-const expected = JSON.stringify(["encryptValue", "decryptValue", "loadConfig", "LocalKeyProvider"]);
-execFileSync(process.execPath, [
-  "--input-type=module",
-  "-e",
-  `import { createRequire } from "node:module";
-   const esm = await import(${modJs});
-   const cjs = createRequire(import.meta.url)(${modJs});
-   for (const n of ${expected}) {
-     if (!esm[n] || esm[n] !== cjs[n]) { console.error("missing export " + n); process.exit(1); }
-   }`,
-], { stdio: "inherit" });
+// 6. Smoke test with the real node: each library entry point imports (and requires) with its
+//    exports (the bin runs below; tests/consumer/run.ts checks every entry point as installed).
+const smoke: Record<string, string[]> = {
+  "mod.js": ["loadConfig", "createLoader", "LocalKeyProvider", "KmsKeyProvider"],
+  "document.js": ["encryptValue", "decryptValue", "parseDocument", "Sealer"],
+  "kms_server.js": ["startKmsServer"],
+};
+for (const [file, names] of Object.entries(smoke)) {
+  const js = JSON.stringify(join(outDir, "esm", file));
+  execFileSync(process.execPath, [
+    "--input-type=module",
+    "-e",
+    `import { createRequire } from "node:module";
+     const esm = await import(${js});
+     const cjs = createRequire(import.meta.url)(${js});
+     for (const n of ${JSON.stringify(names)}) {
+       if (!esm[n] || esm[n] !== cjs[n]) { console.error("missing export " + n); process.exit(1); }
+     }`,
+  ], { stdio: "inherit" });
+}
 execFileSync(process.execPath, [join(outDir, BIN.sealfig), "--help"], { stdio: "ignore" });
 console.log(
   `built ${relative(root, outDir)}/ (${pkg.name}@${pkg.version}); .d.ts files fixed: ${dtsFixed}`,

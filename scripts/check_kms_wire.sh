@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Wire check of the local KMS server against an independent client: the AWS CLI (botocore), not
 # the JavaScript SDK the test suite uses. Not part of `npm test` (CI machines need not have the
-# AWS CLI); run it by hand after changing src/keys/kms_server/:
+# AWS CLI); run it by hand after changing src/kms_server/:
 #
 #   bash scripts/check_kms_wire.sh        # needs `aws` (Debian: apt install awscli)
 #

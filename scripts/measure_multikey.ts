@@ -8,7 +8,7 @@
  */
 import { LocalKeyProvider } from "../src/keys/local.ts";
 import { KmsKeyProvider } from "../src/keys/aws_kms.ts";
-import { startKmsServer } from "../src/keys/kms_server/server.ts";
+import { startKmsServer } from "../src/kms_server/server.ts";
 import { Sealer, type SealingKey } from "../src/envelope/values.ts";
 import { parseDocument } from "../src/document/document.ts";
 import { sealDocument } from "../src/document/seal.ts";

@@ -165,6 +165,12 @@ export const ErrorCode = {
   INTEGRITY_UNSUPPORTED: "INTEGRITY_UNSUPPORTED",
   /** A file's integrity record is valid but older than the pinned minimum generation. */
   INTEGRITY_ROLLBACK: "INTEGRITY_ROLLBACK",
+  /**
+   * The runtime denied an access sealfig (or a library it uses) needed: a Deno permission
+   * (`--allow-env`, `--allow-read`, `--allow-net` …) or Node's permission model. The message names
+   * the permission and what was asked for; the hint, the flag that grants it.
+   */
+  PERMISSION_DENIED: "PERMISSION_DENIED",
 } as const;
 
 /** A stable error code: the union of the values of {@link ErrorCode}. */
@@ -197,7 +203,8 @@ export interface SealfigErrorOptions extends ErrorLocation {
  *
  * @example Switch on the code
  * ```ts
- * import { decryptValue, SealfigError } from "@sealfig/sealfig";
+ * import { SealfigError } from "@sealfig/sealfig";
+ * import { decryptValue } from "@sealfig/sealfig/document";
  * try {
  *   await decryptValue("sealfig:v1:AAAA", { providers: [], path: "db.password" });
  * } catch (err) {
@@ -291,7 +298,20 @@ function formatMessage(reason: string, o: SealfigErrorOptions): string {
   return msg;
 }
 
-/** True when `err` is a {@link SealfigError}, optionally with the given code. */
+/**
+ * True when `err` is a {@link SealfigError}, optionally with the given code.
+ *
+ * @example
+ * ```ts
+ * import { isSealfigError, loadConfig } from "@sealfig/sealfig";
+ * try {
+ *   await loadConfig({ files: ["config/app.yaml"] });
+ * } catch (err) {
+ *   if (isSealfigError(err, "KEY_UNTRUSTED")) console.error(err.message, err.hint);
+ *   else throw err;
+ * }
+ * ```
+ */
 export function isSealfigError(err: unknown, code?: ErrorCode): err is SealfigError {
   return err instanceof SealfigError && (code === undefined || err.code === code);
 }

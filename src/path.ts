@@ -29,7 +29,7 @@ export const MAX_PATH_CHARS = 8192;
  *
  * @example
  * ```ts
- * import { formatPath } from "@sealfig/sealfig";
+ * import { formatPath } from "@sealfig/sealfig/document";
  * formatPath(["servers", 0, "a.b"]); // 'servers[0]["a.b"]'
  * ```
  */
@@ -60,7 +60,7 @@ export function appendPath(prefix: string, seg: PathSegment): string {
  *
  * @example
  * ```ts
- * import { parsePath } from "@sealfig/sealfig";
+ * import { parsePath } from "@sealfig/sealfig/document";
  * parsePath('db.hosts[1]["x.y"]'); // ["db", "hosts", 1, "x.y"]
  * ```
  */

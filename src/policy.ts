@@ -30,7 +30,8 @@ import {
   ruleFor,
   type Rules,
 } from "./rules.ts";
-import { dirName, getEnv, resolvePath } from "./runtime.ts";
+import { dirName, getEnv, resolvePath, toFilePath } from "./runtime.ts";
+import { SealfigError } from "./errors.ts";
 
 /** Options for {@link policyFor}: explicit choices, which override the rules file. */
 export interface PolicyOptions {
@@ -91,7 +92,7 @@ export interface FilePolicy extends FileRule {
  *
  * @example
  * ```ts ignore
- * import { policyFor } from "@sealfig/sealfig";
+ * import { policyFor } from "./policy.ts";
  * const p = await policyFor("config/production.yaml");
  * p.context; // e.g. { app: "shop", env: "prod" }, from .sealfig.yaml
  * p.trust.describe(); // the keys whose blobs are accepted
@@ -217,9 +218,14 @@ function fromRule(
 
 /**
  * One allowlist for values that belong to no single file (sealed environment variables): the
- * union of the files' trusted keys.
+ * explicit trusted keys when given (the loader's `trustedKeys`), else the union of the files'
+ * trusted keys.
  */
-export function combinedTrust(policies: readonly FilePolicy[]): KeyAllowlist {
+export function combinedTrust(
+  policies: readonly FilePolicy[],
+  explicit?: TrustedKeys | undefined,
+): KeyAllowlist {
+  if (explicit !== undefined) return KeyAllowlist.from(explicit);
   if (policies.some((p) => p.trustedRefs === "any")) return KeyAllowlist.any();
   const refs = dedupe(policies.flatMap((p) => p.trustedRefs as readonly string[]));
   const localHeld = policies.length === 0 || policies.some((p) => p.trustsLocalHeld);
@@ -265,4 +271,68 @@ export function describeContext(context: EncryptionContext): string {
   const entries = Object.entries(context);
   if (entries.length === 0) return "{} (no context)";
   return `{ ${entries.map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ")} }`;
+}
+
+/**
+ * The rollback guard: the minimum generation of each file's integrity record, from the explicit
+ * option, else `SEALFIG_MIN_GENERATION` (`N` for every file, or `path=N,path=N`); undefined for a
+ * file without one. Paths resolve against `baseDir`; a path that names none of `files` is
+ * `OPTION_INVALID` (a misspelt path would silently protect nothing).
+ */
+export function minGenerationPolicy(
+  explicit: number | Readonly<Record<string, number>> | undefined,
+  files: readonly (string | URL)[],
+  baseDir: string | URL | undefined,
+): (file: string) => number | undefined {
+  let spec: number | Readonly<Record<string, number>> | undefined = explicit;
+  if (spec === undefined) {
+    const text = getEnv("SEALFIG_MIN_GENERATION")?.trim();
+    if (text) spec = parseMinGeneration(text);
+  }
+  if (spec === undefined) return () => undefined;
+  const check = (n: unknown) => {
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
+      throw new SealfigError("OPTION_INVALID", "minGeneration must be a non-negative integer");
+    }
+    return n;
+  };
+  if (typeof spec === "number") {
+    const n = check(spec);
+    return () => n;
+  }
+  const byFile = new Map<string, number>();
+  const known = new Set(files.map((f) => resolvePath(toFilePath(f, baseDir))));
+  for (const [path, n] of Object.entries(spec)) {
+    const resolved = resolvePath(toFilePath(path, baseDir));
+    if (!known.has(resolved)) {
+      throw new SealfigError(
+        "OPTION_INVALID",
+        `The minimum generation names ${
+          JSON.stringify(path)
+        }, which is not one of the files loaded`,
+        {
+          hint: "Name files as given in `files` (relative to baseDir or the working directory), " +
+            "e.g. SEALFIG_MIN_GENERATION=config/production.yaml=42",
+        },
+      );
+    }
+    byFile.set(resolved, check(n));
+  }
+  return (file) => byFile.get(resolvePath(file));
+}
+
+function parseMinGeneration(text: string): number | Record<string, number> {
+  const bad = () =>
+    new SealfigError("OPTION_INVALID", "SEALFIG_MIN_GENERATION is invalid", {
+      hint: "Set it to a number, or to path=number pairs separated by commas",
+    });
+  if (/^[0-9]+$/.test(text)) return Number(text);
+  const out: Record<string, number> = {};
+  for (const part of text.split(",")) {
+    const eq = part.lastIndexOf("=");
+    const n = part.slice(eq + 1).trim();
+    if (eq < 1 || !/^[0-9]+$/.test(n)) throw bad();
+    out[part.slice(0, eq).trim()] = Number(n);
+  }
+  return out;
 }

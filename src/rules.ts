@@ -165,7 +165,7 @@ export interface Rules {
  *
  * @example
  * ```ts
- * import { parseKeyRef } from "@sealfig/sealfig";
+ * import { parseKeyRef } from "./rules.ts";
  * parseKeyRef("local:lk_0123456789abcdef"); // { providerId: "local", keyId: "lk_0123456789abcdef" }
  * parseKeyRef("alias/app-prod"); // { providerId: "aws-kms", keyId: "alias/app-prod" }
  * ```
@@ -266,6 +266,7 @@ export async function readRules(file: string): Promise<Rules> {
   try {
     bytes = await readFileBytes(file);
   } catch (err) {
+    if (isSealfigError(err, "PERMISSION_DENIED")) throw err.withLocation({ file });
     throw new SealfigError("RULES_INVALID", "Cannot read the rules file", { file, cause: err });
   }
   let data: unknown;

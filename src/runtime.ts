@@ -18,6 +18,7 @@ import * as nodeUtil from "node:util";
 import * as nodeTimers from "node:timers";
 import { fileURLToPath } from "node:url";
 import { concat } from "./crypto/bytes.ts";
+import { SealfigError } from "./errors.ts";
 
 /** Information about a file, as far as sealfig needs it. */
 export interface FileInfo {
@@ -38,9 +39,17 @@ export interface FileInfo {
 /** True on Windows, where POSIX permission bits mean nothing. */
 export const isWindows: boolean = process.platform === "win32";
 
-/** Read a whole file as bytes. Throws the host error (with `code` such as `ENOENT`). */
+/**
+ * Read a whole file as bytes. Throws the host error (with `code` such as `ENOENT`), or
+ * `PERMISSION_DENIED` when the runtime denies the read.
+ */
 export async function readFileBytes(path: string): Promise<Uint8Array> {
-  const buf = await fs.readFile(path);
+  let buf;
+  try {
+    buf = await fs.readFile(path);
+  } catch (err) {
+    throw permissionDenied(err) ?? err;
+  }
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
@@ -58,7 +67,7 @@ export async function statFile(path: string): Promise<FileInfo | undefined> {
     };
   } catch (err) {
     if (hostErrorCode(err) === "ENOENT") return undefined;
-    throw err;
+    throw permissionDenied(err) ?? err;
   }
 }
 
@@ -183,16 +192,24 @@ export async function makeDir(path: string, mode = 0o700): Promise<void> {
   await fs.mkdir(path, { recursive: true, mode });
 }
 
-/** Read one environment variable; undefined when unset. */
+/** Read one environment variable; undefined when unset. `PERMISSION_DENIED` when denied. */
 export function getEnv(name: string): string | undefined {
-  return process.env[name];
+  try {
+    return process.env[name];
+  } catch (err) {
+    throw permissionDenied(err) ?? err;
+  }
 }
 
-/** A snapshot of the whole process environment. */
+/** A snapshot of the whole process environment. `PERMISSION_DENIED` when denied. */
 export function getEnvAll(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) out[k] = v;
-  return out;
+  try {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) out[k] = v;
+    return out;
+  } catch (err) {
+    throw permissionDenied(err) ?? err;
+  }
 }
 
 /** The user's configuration directory: `$XDG_CONFIG_HOME`, `%APPDATA%` or `~/.config`. */
@@ -203,7 +220,84 @@ export function userConfigDir(): string {
     const appData = getEnv("APPDATA");
     if (appData) return appData;
   }
-  return nodePath.join(os.homedir(), ".config");
+  try {
+    return nodePath.join(os.homedir(), ".config");
+  } catch (err) {
+    throw permissionDenied(err) ?? err;
+  }
+}
+
+/** Deno's permission flag for each kind of access it checks. */
+const DENO_FLAGS: Readonly<Record<string, string>> = {
+  read: "--allow-read",
+  write: "--allow-write",
+  net: "--allow-net",
+  env: "--allow-env",
+  sys: "--allow-sys",
+  run: "--allow-run",
+  ffi: "--allow-ffi",
+  import: "--allow-import",
+};
+
+/** Node's permission model (`--permission`): the flag for each denied permission. */
+const NODE_FLAGS: Readonly<Record<string, string>> = {
+  FileSystemRead: "--allow-fs-read",
+  FileSystemWrite: "--allow-fs-write",
+  ChildProcess: "--allow-child-process",
+  WorkerThreads: "--allow-worker",
+  WASI: "--allow-wasi",
+  Addon: "--allow-addons",
+};
+
+/**
+ * The runtime's refusal of an access, as a `PERMISSION_DENIED` error naming the permission, what
+ * was asked for and the flag that grants it; undefined when `err` is anything else (also when it
+ * is the operating system's EACCES, which is not a runtime permission). Recognises Deno's
+ * `NotCapable` (Deno 2; `PermissionDenied` with the same message in Deno 1) and Node's
+ * `ERR_ACCESS_DENIED`. What was asked for (an environment variable's name, a path, a host) is
+ * named, never a value.
+ */
+export function permissionDenied(err: unknown): SealfigError | undefined {
+  if (err instanceof SealfigError) return err.code === "PERMISSION_DENIED" ? err : undefined;
+  if (typeof err !== "object" || err === null) return undefined;
+  const e = err as { name?: unknown; message?: unknown; code?: unknown; permission?: unknown };
+  const message = typeof e.message === "string" ? e.message : "";
+  if (e.name === "NotCapable" || e.name === "PermissionDenied") {
+    const m = /^Requires (\w+) access(?: to (.+?))?, run again with the (--allow-[a-z-]+) flag/
+      .exec(message);
+    if (!m) return undefined;
+    const [, kind, what, flag] = m as unknown as [string, string, string | undefined, string];
+    const target = what === undefined ? "" : what.replace(/^"(.*)"$/, "$1");
+    const grant = target && kind !== "sys" && kind !== "run"
+      ? `${flag}=${target}`
+      : DENO_FLAGS[kind] ?? flag;
+    return new SealfigError(
+      "PERMISSION_DENIED",
+      `Deno denied ${kind} access${what === undefined ? "" : ` to ${what}`}`,
+      {
+        hint: `Run with ${grant} (or add it to your ${flag} list); the README's ` +
+          `"Deno permissions" section lists what an app needs`,
+        cause: err,
+      },
+    );
+  }
+  if (e.code === "ERR_ACCESS_DENIED") {
+    const permission = typeof e.permission === "string" ? e.permission : "";
+    const resource = (err as { resource?: unknown }).resource;
+    const flag = NODE_FLAGS[permission];
+    return new SealfigError(
+      "PERMISSION_DENIED",
+      `Node's permission model denied ${permission || "an access"}` +
+        (typeof resource === "string" && resource ? ` to "${resource}"` : ""),
+      {
+        hint: flag
+          ? `Run with ${flag} for what sealfig needs (node --permission)`
+          : "Grant the access with the matching --allow-* flag (node --permission)",
+        cause: err,
+      },
+    );
+  }
+  return undefined;
 }
 
 /** Join path segments with the platform separator. */
@@ -547,7 +641,11 @@ export function commandLineArgs(): string[] {
 
 /** This process's user id; undefined on platforms without POSIX users. */
 export function currentUserId(): number | undefined {
-  return typeof process.getuid === "function" ? process.getuid() : undefined;
+  try {
+    return typeof process.getuid === "function" ? process.getuid() : undefined;
+  } catch (err) {
+    throw permissionDenied(err) ?? err;
+  }
 }
 
 /** Set an environment variable of this process (only before the module that reads it loads). */
@@ -557,7 +655,11 @@ export function setEnv(name: string, value: string): void {
 
 /** The current working directory. */
 export function currentDir(): string {
-  return process.cwd();
+  try {
+    return process.cwd();
+  } catch (err) {
+    throw permissionDenied(err) ?? err;
+  }
 }
 
 /** Exit the process now with `code`. */

@@ -284,7 +284,7 @@ const NOT_SECRET_NAMES: ReadonlySet<string> = new Set(["google application crede
  *
  * @example
  * ```ts
- * import { secretNameWords } from "@sealfig/sealfig";
+ * import { secretNameWords } from "./secret_names.ts";
  * secretNameWords("stripeSecretKey"); // ["stripe", "secret", "key"]
  * secretNameWords("AWS_SECRET_ACCESS_KEY"); // ["aws", "secret", "access", "key"]
  * ```
@@ -310,7 +310,7 @@ export function secretNameWords(name: string): string[] {
  *
  * @example
  * ```ts
- * import { isSecretName } from "@sealfig/sealfig";
+ * import { isSecretName } from "./secret_names.ts";
  * isSecretName("DB_PASSWORD"); // true
  * isSecretName("stripeSecretKey"); // true
  * isSecretName("token_url"); // false: a URL, not a token
@@ -345,7 +345,7 @@ export function isSecretName(name: string): boolean {
  *
  * @example
  * ```ts
- * import { BUILTIN_SECRET_NAMES } from "@sealfig/sealfig";
+ * import { BUILTIN_SECRET_NAMES } from "./secret_names.ts";
  * BUILTIN_SECRET_NAMES.test("GithubToken"); // true
  * ```
  */
@@ -358,7 +358,7 @@ export const BUILTIN_SECRET_NAMES: SecretNameMatcher = { test: isSecretName };
  *
  * @example
  * ```ts
- * import { LEGACY_DEFAULT_SECRET, secretMatcher } from "@sealfig/sealfig";
+ * import { LEGACY_DEFAULT_SECRET, secretMatcher } from "./secret_names.ts";
  * secretMatcher(LEGACY_DEFAULT_SECRET).test("DB_PASSWORD"); // true (the old regex alone: false)
  * ```
  */
@@ -374,7 +374,7 @@ const NOTHING: SecretNameMatcher = { test: () => false };
  *
  * @example
  * ```ts
- * import { secretMatcher } from "@sealfig/sealfig";
+ * import { secretMatcher } from "./secret_names.ts";
  * secretMatcher(undefined).test("apiKey"); // true
  * secretMatcher("^pin$").test("apiKey"); // false: an explicit regex keeps its meaning
  * secretMatcher(false).test("password"); // false
@@ -395,7 +395,7 @@ export function secretMatcher(spec: string | boolean | undefined): SecretNameMat
  *
  * @example
  * ```ts
- * import { secretNameOf } from "@sealfig/sealfig";
+ * import { secretNameOf } from "./secret_names.ts";
  * secretNameOf(["db", "password"]); // "password"
  * secretNameOf(["api", "tokens", 0]); // "tokens"
  * ```

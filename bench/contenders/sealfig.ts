@@ -5,7 +5,8 @@
  * @module
  */
 import { join } from "node:path";
-import { DekCache, KmsKeyProvider, loadConfigWithReport } from "../../mod.ts";
+import { DekCache } from "../../document.ts";
+import { KmsKeyProvider, loadConfigWithReport } from "../../mod.ts";
 import {
   ACCESS_KEY_ID,
   CONTEXT,

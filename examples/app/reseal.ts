@@ -10,18 +10,18 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { LocalKeyProvider } from "../../mod.ts";
 import {
   KeyAllowlist,
-  LocalKeyProvider,
   parseDocument,
   readDocument,
   readIntegrityRecord,
   type SealfigDocument,
   sealDocument,
   stampDocument,
-  stripIntegrityLines,
+  stripIntegrityRecord,
   verifyIntegrity,
-} from "../../mod.ts";
+} from "../../document.ts";
 import { DEMO_KEY, DEMO_KEY_ID, PRODUCTION_CONTEXT } from "./demo_key.ts";
 
 const plainUrl = new URL("./config/production.plain.yaml", import.meta.url);
@@ -38,7 +38,7 @@ async function stamped(
   context: Record<string, string>,
 ): Promise<SealfigDocument> {
   const record = before ? readIntegrityRecord(before) : undefined;
-  if (before && record && stripIntegrityLines(before.text) === stripIntegrityLines(doc.text)) {
+  if (before && record && stripIntegrityRecord(before) === stripIntegrityRecord(doc)) {
     try {
       await verifyIntegrity(before, { providers: [provider], trust, context });
       return before; // unchanged: keep the record as it is
@@ -73,7 +73,7 @@ const result = await sealDocument(plain, {
 });
 const header = "# SEALED with the example's DEMO key (examples/app/demo_key.ts): regenerate with\n" +
   "# `npx tsx examples/app/reseal.ts` after editing config/production.plain.yaml.\n";
-const body = stripIntegrityLines(result.document.toString()).replace(/^(#[^\n]*\n)+/, "");
+const body = stripIntegrityRecord(result.document).replace(/^(#[^\n]*\n)+/, "");
 const production = await stamped(
   parseDocument(header + body, { file: "config/production.yaml" }),
   previous,

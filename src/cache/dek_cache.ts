@@ -93,7 +93,7 @@ interface Entry {
  *
  * @example
  * ```ts
- * import { DekCache } from "@sealfig/sealfig";
+ * import { DekCache } from "@sealfig/sealfig/document";
  * const cache = new DekCache({ maxEntries: 100, ttlMs: 60_000 });
  * // pass { cache } to decryptValue / loadConfig; later:
  * console.log(cache.stats().providerCalls);

@@ -5,6 +5,7 @@
  * @module
  */
 import { isSealfigError } from "../errors.ts";
+import { permissionDenied } from "../runtime.ts";
 import { VERSION } from "../version.ts";
 import { formatFlags, parseArgs, UsageError } from "./args.ts";
 import type { CliContext, Command } from "./command.ts";
@@ -83,8 +84,10 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   }
 }
 
-function reportError(err: unknown, cmd: Command, ctx: CliContext): number {
+function reportError(thrown: unknown, cmd: Command, ctx: CliContext): number {
   const debug = ctx.env.SEALFIG_DEBUG === "1";
+  // A runtime permission denial from a library (not through runtime.ts) is not an internal error.
+  const err = permissionDenied(thrown) ?? thrown;
   if (err instanceof UsageError) {
     ctx.stderr(`sealfig ${cmd.name}: ${err.message}\nUsage: sealfig ${cmd.usage.split("\n")[0]}\n`);
     return ExitCode.USAGE;

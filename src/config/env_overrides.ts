@@ -55,7 +55,7 @@ export const ENV_SOURCE = "env";
  *
  * @example
  * ```ts
- * import { envSealing } from "@sealfig/sealfig";
+ * import { envSealing } from "@sealfig/sealfig/document";
  * envSealing("APP_DB__PASSWORD", { app: "shop" });
  * // { context: { app: "shop", "sealfig:source": "env" }, path: ["APP_DB__PASSWORD"] }
  * ```

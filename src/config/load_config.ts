@@ -16,9 +16,15 @@ import type { SecretValue } from "../envelope/value_codec.ts";
 import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
 import { sharedProviders } from "../keys/registry.ts";
 import { withDeadline } from "../keys/call_deadline.ts";
-import { getEnv, getEnvAll, resolvePath, statFile, toFilePath } from "../runtime.ts";
-import { KeyAllowlist, type KeyName, type TrustedKeys } from "../keys/allowlist.ts";
-import { combinedTrust, describeContext, type FilePolicy, policyFor } from "../policy.ts";
+import { getEnvAll, statFile, toFilePath } from "../runtime.ts";
+import type { KeyAllowlist, KeyName, TrustedKeys } from "../keys/allowlist.ts";
+import {
+  combinedTrust,
+  describeContext,
+  type FilePolicy,
+  minGenerationPolicy,
+  policyFor,
+} from "../policy.ts";
 import type { Rules } from "../rules.ts";
 import { INTEGRITY_KEY, type IntegrityRecord } from "../integrity/record.ts";
 import { readIntegrityRecord, verifyRecord } from "../integrity/verify.ts";
@@ -409,6 +415,7 @@ async function readFiles(
         }
         : {}),
       ...(options.trustedKeys !== undefined ? { trustedKeys: options.trustedKeys } : {}),
+      ...integrityOption(spec.integrity ?? options.integrity),
       cache: load.rulesCache,
     }));
     const doc = await settle(
@@ -451,7 +458,7 @@ async function planLoad(
   const files: string[] = [];
   const integrityJobs: IntegrityJob[] = [];
   const policies: FilePolicy[] = [];
-  for (const { doc, spec, file, policy } of read) {
+  for (const { doc, file, policy } of read) {
     files.push(file);
     policies.push(policy);
     rejectReservedContext(policy.context, file);
@@ -463,8 +470,7 @@ async function planLoad(
     });
     // The integrity record is metadata, never config.
     built.tree.entries.delete(INTEGRITY_KEY);
-    const mode = spec.integrity ?? options.integrity ?? MODE_OF_POLICY[policy.integrity];
-    checkMode(mode);
+    const mode = MODE_OF_POLICY[policy.integrity];
     if (mode !== "off") {
       integrityJobs.push({
         doc,
@@ -534,23 +540,22 @@ async function environmentLayers(
   if (overSealed !== "refuse" && overSealed !== "allow") {
     throw new SealfigError("OPTION_INVALID", "env.plaintextOverSealed must be refuse or allow");
   }
-  const envTrust = options.trustedKeys !== undefined
-    ? KeyAllowlist.from(options.trustedKeys)
-    : combinedTrust(policies);
+  const envTrust = combinedTrust(policies, options.trustedKeys);
   const layers: EnvVariable[][] = [];
   if (load.dotenv) {
     const dotenv = unsettle(await load.dotenv);
     layers.push(dotenv.variables);
     // A .env sealed in place carries a record: verified with the environment's context (the
-    // context its values open with), under the trust of the .env file's own policy.
-    if (
-      dotenv.doc && options.integrity !== "off" && readIntegrityRecord(dotenv.doc) !== undefined
-    ) {
-      const policy = await policyFor(dotenv.doc.file!, {
+    // context its values open with), under the trust and integrity of the .env's own policy.
+    const policy = dotenv.doc && readIntegrityRecord(dotenv.doc) !== undefined
+      ? await policyFor(dotenv.doc.file!, {
         ...(load.rulesOption !== undefined ? { rules: load.rulesOption } : {}),
         ...(options.trustedKeys !== undefined ? { trustedKeys: options.trustedKeys } : {}),
+        ...integrityOption(options.integrity),
         cache: load.rulesCache,
-      });
+      })
+      : undefined;
+    if (dotenv.doc && policy && policy.integrity !== "off") {
       integrityJobs.push({
         doc: dotenv.doc,
         context: envSealing("", envContext).context,
@@ -593,7 +598,11 @@ async function refuseBeforeCalls(
 ): Promise<void> {
   const { integrityJobs, records } = plan;
   await checkTrust(load.providers, integrityJobs, records, plan.jobs, plan.parsed);
-  const minGeneration = minGenerationFor(options, load.specs);
+  const minGeneration = minGenerationPolicy(
+    options.minGeneration,
+    load.specs.map((s) => s.path),
+    options.baseDir,
+  );
   for (const [i, j] of integrityJobs.entries()) {
     if (records[i] === undefined && j.mode === "require") {
       if (j.sealed) {
@@ -734,7 +743,7 @@ function refuseRollback(
         : `The file is generation ${record.generation}, older than the minimum ${min}`,
       {
         file,
-        hint: "An older version of this file is being loaded (a rollback?); deploy the " +
+        hint: "This is an older version of the file than the minimum allows: deploy the " +
           "current file, or lower the pinned minimum generation if this is intended",
       },
     );
@@ -833,6 +842,15 @@ interface IntegrityJob {
   sealed: boolean;
 }
 
+/** An explicit integrity mode as the policy's option (the policy decides; see policy.ts). */
+function integrityOption(mode: IntegrityMode | undefined): { integrity?: FilePolicy["integrity"] } {
+  if (mode === undefined) return {};
+  checkMode(mode);
+  return {
+    integrity: mode === "require" ? "required" : mode === "if-present" ? "optional" : "off",
+  };
+}
+
 /** The loader's integrity mode for a rule's integrity policy. */
 const MODE_OF_POLICY: Record<FilePolicy["integrity"], IntegrityMode> = {
   required: "require",
@@ -853,7 +871,8 @@ function refusePlainSecrets(j: IntegrityJob): void {
     throw new SealfigError(
       "SECRET_UNSEALED",
       "A value whose name marks it secret is plaintext, in a file with no sealed value and no " +
-        "integrity record (sealed values replaced by plaintext and the record removed?)",
+        "integrity record (which is also what a sealed file looks like after its blobs were " +
+        "replaced by plaintext and its record removed)",
       {
         file: j.file,
         line: v.line,
@@ -914,65 +933,6 @@ async function checkTrust(
     });
   }
   for (const [trust, items] of groups) await trust.checkAll(items, providers);
-}
-
-/** The minimum generation for a file, from the option or `SEALFIG_MIN_GENERATION`. */
-function minGenerationFor(
-  options: { minGeneration?: number | Readonly<Record<string, number>>; baseDir?: string | URL },
-  specs: readonly ConfigFile[],
-): (file: string) => number | undefined {
-  let spec: number | Readonly<Record<string, number>> | undefined = options.minGeneration;
-  if (spec === undefined) {
-    const text = getEnv("SEALFIG_MIN_GENERATION")?.trim();
-    if (text) spec = parseMinGeneration(text);
-  }
-  if (spec === undefined) return () => undefined;
-  const check = (n: unknown) => {
-    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
-      throw new SealfigError("OPTION_INVALID", "minGeneration must be a non-negative integer");
-    }
-    return n;
-  };
-  if (typeof spec === "number") {
-    const n = check(spec);
-    return () => n;
-  }
-  const byFile = new Map<string, number>();
-  const known = new Set(specs.map((s) => resolvePath(toFilePath(s.path, options.baseDir))));
-  for (const [path, n] of Object.entries(spec)) {
-    const resolved = resolvePath(toFilePath(path, options.baseDir));
-    // A misspelt path would silently protect nothing.
-    if (!known.has(resolved)) {
-      throw new SealfigError(
-        "OPTION_INVALID",
-        `The minimum generation names ${
-          JSON.stringify(path)
-        }, which is not one of the files loaded`,
-        {
-          hint: "Name files as given in `files` (relative to baseDir or the working directory), " +
-            "e.g. SEALFIG_MIN_GENERATION=config/production.yaml=42",
-        },
-      );
-    }
-    byFile.set(resolved, check(n));
-  }
-  return (file) => byFile.get(resolvePath(file));
-}
-
-function parseMinGeneration(text: string): number | Record<string, number> {
-  const bad = () =>
-    new SealfigError("OPTION_INVALID", "SEALFIG_MIN_GENERATION is invalid", {
-      hint: "Set it to a number, or to path=number pairs separated by commas",
-    });
-  if (/^[0-9]+$/.test(text)) return Number(text);
-  const out: Record<string, number> = {};
-  for (const part of text.split(",")) {
-    const eq = part.lastIndexOf("=");
-    const n = part.slice(eq + 1).trim();
-    if (eq < 1 || !/^[0-9]+$/.test(n)) throw bad();
-    out[part.slice(0, eq).trim()] = Number(n);
-  }
-  return out;
 }
 
 function dekId(p: ParsedBlob | undefined, blob: string): string {

@@ -57,6 +57,7 @@ import {
   type DecodedSource,
   decodeSource,
   normalizeText,
+  parserFailure,
   readSourceFile,
   restoreText,
 } from "./source.ts";
@@ -151,7 +152,7 @@ export type DocumentFormat = "yaml" | "env" | "json";
  *
  * @example
  * ```ts
- * import { formatOfFile } from "@sealfig/sealfig";
+ * import { formatOfFile } from "@sealfig/sealfig/document";
  * formatOfFile(".env.production"); // "env"
  * formatOfFile("config/app.yaml"); // "yaml"
  * ```
@@ -194,7 +195,7 @@ export interface DocumentEntry extends DocumentValue {
  *
  * @example List the values of a document
  * ```ts
- * import { parseDocument } from "@sealfig/sealfig";
+ * import { parseDocument } from "@sealfig/sealfig/document";
  * const doc = parseDocument("db:\n  host: db.internal\n  password: !secret hunter2\n");
  * doc.values().map((v) => `${v.pathText} ${v.kind}`); // ["db.host plain", "db.password secret"]
  * ```
@@ -880,10 +881,7 @@ function parseYamlText(
     }
   } catch (err) {
     if (isSealfigError(err)) throw err;
-    throw new SealfigError("YAML_SYNTAX", "The YAML cannot be parsed (nesting too deep?)", {
-      ...(file !== undefined ? { file } : {}),
-      cause: err,
-    });
+    throw parserFailure(err, file);
   }
   if (!doc) {
     throw new SealfigError(
@@ -1179,7 +1177,7 @@ function scanLimits(tokens: readonly CST.Token[]): LimitExceeded | undefined {
  *
  * @example
  * ```ts
- * import { parseDocument } from "@sealfig/sealfig";
+ * import { parseDocument } from "@sealfig/sealfig/document";
  * const doc = parseDocument("port: !secret 5432\n", { file: "prod.yaml" });
  * doc.get("port")?.type; // "integer"
  * ```
@@ -1235,7 +1233,7 @@ function newDocument(
  *
  * @example
  * ```ts ignore
- * import { readDocument } from "@sealfig/sealfig";
+ * import { readDocument } from "@sealfig/sealfig/document";
  * const doc = await readDocument("config/production.yaml");
  * console.log(doc.values().filter((v) => v.kind === "sealed").length);
  * ```

@@ -84,7 +84,7 @@ const RECORD_LINE = /^#[ \t]*sealfig_integrity:[ \t]*([^ \t\n]+)[ \t]*$/;
  *
  * @example
  * ```ts
- * import { isEnvFileName } from "@sealfig/sealfig";
+ * import { isEnvFileName } from "./dotenv.ts";
  * isEnvFileName("config/.env.production"); // true
  * isEnvFileName("config/production.yaml"); // false
  * ```

@@ -73,7 +73,7 @@ export interface SetSecretOptions {
  *
  * @example
  * ```ts
- * import { parseDocument, setValue } from "@sealfig/sealfig";
+ * import { parseDocument, setValue } from "@sealfig/sealfig/document";
  * const doc = setValue(parseDocument("db:\n  host: a # primary\n"), "db.port", 5432);
  * doc.toString(); // "db:\n  host: a # primary\n  port: 5432\n"
  * ```
@@ -104,7 +104,8 @@ export function setValue(
  *
  * @example
  * ```ts
- * import { LocalKeyProvider, parseDocument, setSecret } from "@sealfig/sealfig";
+ * import { LocalKeyProvider } from "@sealfig/sealfig";
+ * import { parseDocument, setSecret } from "@sealfig/sealfig/document";
  * const { id, key } = await LocalKeyProvider.generateKey();
  * const provider = new LocalKeyProvider({ keys: [key] });
  * const doc = await setSecret(parseDocument("db: {}\n"), "db.password", "hunter2", {
@@ -208,7 +209,7 @@ function sameKeys(slots: ParsedBlob["slots"], options: SetSecretOptions): boolea
  *
  * @example
  * ```ts
- * import { parseDocument, unsetValue } from "@sealfig/sealfig";
+ * import { parseDocument, unsetValue } from "@sealfig/sealfig/document";
  * unsetValue(parseDocument("a: 1\nb: 2\n"), "a").toString(); // "b: 2\n"
  * ```
  */

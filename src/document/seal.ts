@@ -130,7 +130,8 @@ const NOT_REUSABLE = new Set<string>([
  *
  * @example
  * ```ts
- * import { LocalKeyProvider, parseDocument, sealDocument } from "@sealfig/sealfig";
+ * import { LocalKeyProvider } from "@sealfig/sealfig";
+ * import { parseDocument, sealDocument } from "@sealfig/sealfig/document";
  * const { id, key } = await LocalKeyProvider.generateKey();
  * const provider = new LocalKeyProvider({ keys: [key] });
  * const plain = parseDocument("# db\npassword: !secret hunter2 # rotate yearly\n");
@@ -240,7 +241,8 @@ async function reusableBlobs(
  *
  * @example
  * ```ts ignore
- * import { LocalKeyProvider, openDocument, readDocument } from "@sealfig/sealfig";
+ * import { LocalKeyProvider } from "@sealfig/sealfig";
+ * import { openDocument, readDocument } from "@sealfig/sealfig/document";
  * const doc = await readDocument("config/production.yaml");
  * const values = await openDocument(doc, { providers: [new LocalKeyProvider()] });
  * values.get("db.password");
@@ -292,7 +294,8 @@ export async function openEntries(
  *
  * @example
  * ```ts
- * import { decryptDocument, LocalKeyProvider, parseDocument, sealDocument } from "@sealfig/sealfig";
+ * import { LocalKeyProvider } from "@sealfig/sealfig";
+ * import { decryptDocument, parseDocument, sealDocument } from "@sealfig/sealfig/document";
  * const { id, key } = await LocalKeyProvider.generateKey();
  * const provider = new LocalKeyProvider({ keys: [key] });
  * const sealed = (await sealDocument(parseDocument("pw: !secret hunter2\n"), { provider, keyId: id }))
@@ -342,7 +345,8 @@ export async function decryptView(
  *
  * @example
  * ```ts ignore
- * import { getValue, LocalKeyProvider, readDocument } from "@sealfig/sealfig";
+ * import { LocalKeyProvider } from "@sealfig/sealfig";
+ * import { getValue, readDocument } from "@sealfig/sealfig/document";
  * const doc = await readDocument("config/production.yaml");
  * await getValue(doc, "db.password", { providers: [new LocalKeyProvider()] });
  * ```

@@ -5,7 +5,7 @@
  * @module
  */
 import { SealfigError } from "../errors.ts";
-import { hostErrorCode, readFileBytes, statFile } from "../runtime.ts";
+import { hostErrorCode, permissionDenied, readFileBytes, statFile } from "../runtime.ts";
 
 /** Default size limit for one document: 10 MiB. */
 export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
@@ -111,11 +111,55 @@ function tooLarge(file: string, size: number, max: number): SealfigError {
   );
 }
 
+/** What each operating-system error code means for reading a file, and what to do about it. */
+const READ_HINTS: Readonly<Record<string, string>> = {
+  EACCES: "The operating system denies this user reading it: check the file's permissions",
+  EPERM: "The operating system does not permit reading it: check the file's permissions",
+  EISDIR: "It is a directory: name a file",
+  ELOOP: "Too many symbolic links: check where the links point",
+  EMFILE: "This process has too many files open",
+  EIO: "The disk or file system reported an I/O error",
+};
+
+/**
+ * A failed read, reported as what the host said: a runtime permission denial as
+ * `PERMISSION_DENIED`, else `FILE_READ_FAILED` with the system's error code and, for the codes
+ * whose meaning is known, what it means (no hint guesses a cause it was not told).
+ */
 function readFailed(file: string, err: unknown): SealfigError {
+  const denied = permissionDenied(err);
+  if (denied) return denied.withLocation({ file });
+  const code = hostErrorCode(err);
+  const hint = code === undefined ? undefined : READ_HINTS[code];
   return new SealfigError(
     "FILE_READ_FAILED",
-    `Cannot read file (${hostErrorCode(err) ?? "I/O error"})`,
-    { file, hint: "Check the file's permissions", cause: err },
+    `Cannot read file (${code ?? (err instanceof Error ? err.name : "unknown error")})`,
+    { file, ...(hint ? { hint } : {}), cause: err },
+  );
+}
+
+/**
+ * An error the YAML parser threw that is not a finding of sealfig's own checks, reported as what
+ * it is: a runtime permission denial (the yaml library reads `LOG_TOKENS` and `LOG_STREAM` from
+ * the environment) as `PERMISSION_DENIED`; the parser running out of stack as too deep nesting;
+ * anything else as a parser failure naming the error's class (never its message, which may quote
+ * the file).
+ */
+export function parserFailure(err: unknown, file: string | undefined): SealfigError {
+  const at = file !== undefined ? { file } : {};
+  const denied = permissionDenied(err);
+  if (denied) return denied.withLocation(at);
+  if (err instanceof RangeError && /call stack/i.test(err.message)) {
+    return new SealfigError(
+      "YAML_SYNTAX",
+      "The YAML is nested too deeply: the parser ran out of stack",
+      { ...at, hint: "Flatten the structure", cause: err },
+    );
+  }
+  return new SealfigError(
+    "YAML_SYNTAX",
+    `The YAML parser failed (${err instanceof Error ? err.name : typeof err})`,
+    { ...at, cause: err },
   );
 }
 

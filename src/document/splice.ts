@@ -14,26 +14,9 @@ import type { SecretValue } from "../envelope/value_codec.ts";
 import { formatPath, type ValuePath } from "../path.ts";
 import type { DocumentEntry, SealfigDocument, ValueKind } from "./document.ts";
 import { sameTypedValue } from "./scalar.ts";
+import { applyEdits, type TextEdit } from "./text_edits.ts";
 
-/** A text edit: replace `[from, to)` with `text`. */
-export interface TextEdit {
-  from: number;
-  to: number;
-  text: string;
-}
-
-/** Apply non-overlapping edits to a text. */
-export function applyEdits(text: string, edits: readonly TextEdit[]): string {
-  const sorted = [...edits].sort((a, b) => a.from - b.from);
-  let out = "";
-  let pos = 0;
-  for (const e of sorted) {
-    if (e.from < pos) throw new Error("overlapping edits");
-    out += text.slice(pos, e.from) + e.text;
-    pos = e.to;
-  }
-  return out + text.slice(pos);
-}
+export { applyEdits, type TextEdit };
 
 /** What a value must read back as after it was written. */
 export interface ExpectedValue {

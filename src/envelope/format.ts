@@ -124,7 +124,16 @@ export interface ParsedBlob extends BlobHeader {
   ciphertext: Bytes;
 }
 
-/** True when `text` looks like a sealfig blob of any version (cheap; does not validate). */
+/**
+ * True when `text` looks like a sealfig blob of any version (cheap; does not validate).
+ *
+ * @example
+ * ```ts
+ * import { isBlob } from "@sealfig/sealfig/document";
+ * isBlob("sealfig:v1:AQEB"); // true (parseBlob would refuse it)
+ * isBlob("hunter2"); // false
+ * ```
+ */
 export function isBlob(text: unknown): text is string {
   return typeof text === "string" && ANY_BLOB.test(text);
 }
@@ -250,6 +259,14 @@ export function blobDecodeCount(): number {
  *
  * The result is frozen and may be handed out again for the same text: treat its byte arrays as
  * read-only.
+ *
+ * @example Which key wraps a value's data key, without opening it
+ * ```ts
+ * import { parseBlob, readDocument } from "@sealfig/sealfig/document";
+ * const doc = await readDocument("config/app.yaml");
+ * const blob = doc.values().find((v) => v.kind === "sealed");
+ * if (blob) console.log(parseBlob(String(blob.value)).keyId);
+ * ```
  */
 export function parseBlob(text: string): ParsedBlob {
   const hit = recent.get(text);

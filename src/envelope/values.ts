@@ -41,7 +41,8 @@ export interface EncryptValueOptions {
  *
  * @example
  * ```ts
- * import { encryptValue, LocalKeyProvider } from "@sealfig/sealfig";
+ * import { LocalKeyProvider } from "@sealfig/sealfig";
+ * import { encryptValue } from "@sealfig/sealfig/document";
  * const { id, key } = await LocalKeyProvider.generateKey();
  * const blob = await encryptValue("hunter2", {
  *   provider: new LocalKeyProvider({ keys: [key] }),
@@ -109,7 +110,8 @@ export const DEFAULT_MAX_VALUES_PER_DEK = 256;
  *
  * @example
  * ```ts
- * import { LocalKeyProvider, Sealer } from "@sealfig/sealfig";
+ * import { LocalKeyProvider } from "@sealfig/sealfig";
+ * import { Sealer } from "@sealfig/sealfig/document";
  * const { id, key } = await LocalKeyProvider.generateKey();
  * const sealer = new Sealer({ provider: new LocalKeyProvider({ keys: [key] }), keyId: id });
  * const a = await sealer.seal("one", "a");
@@ -268,7 +270,8 @@ export interface DecryptValueOptions {
  *
  * @example
  * ```ts
- * import { DekCache, decryptValue, encryptValue, LocalKeyProvider } from "@sealfig/sealfig";
+ * import { LocalKeyProvider } from "@sealfig/sealfig";
+ * import { decryptValue, DekCache, encryptValue } from "@sealfig/sealfig/document";
  * const { id, key } = await LocalKeyProvider.generateKey();
  * const provider = new LocalKeyProvider({ keys: [key] });
  * const blob = await encryptValue(42, { provider, keyId: id, path: "port" });

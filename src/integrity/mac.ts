@@ -77,7 +77,7 @@ export const LeafKind = {
  *
  * @example
  * ```ts
- * import { integrityContext } from "@sealfig/sealfig";
+ * import { integrityContext } from "./mac.ts";
  * integrityContext({ env: "prod" }); // { env: "prod", "sealfig:purpose": "integrity" }
  * ```
  */
@@ -196,7 +196,8 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
  *
  * @example
  * ```ts
- * import { macInput, parseDocument } from "@sealfig/sealfig";
+ * import { parseDocument } from "@sealfig/sealfig/document";
+ * import { macInput } from "./mac.ts";
  * const a = macInput(parseDocument("n: 12345678901234567890\n"), 1, {});
  * const b = macInput(parseDocument("n: 12345678901234567891\n"), 1, {});
  * a.length === b.length && a.some((x, i) => x !== b[i]); // true: v2 covers every digit

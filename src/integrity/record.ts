@@ -37,7 +37,7 @@ import {
 import { isMap, isScalar, type Node, type Pair, type YAMLMap } from "yaml";
 import { parseDocument, type SealfigDocument } from "../document/document.ts";
 import type { ValuePath } from "../path.ts";
-import { applyEdits, type TextEdit } from "../document/splice.ts";
+import { applyEdits, type TextEdit } from "../document/text_edits.ts";
 
 /** The top-level key that holds a file's integrity record. Reserved: never part of the config. */
 export const INTEGRITY_KEY = "sealfig_integrity";
@@ -48,7 +48,7 @@ export const INTEGRITY_KEY = "sealfig_integrity";
  *
  * @example
  * ```ts
- * import { parseDocument, recordPath } from "@sealfig/sealfig";
+ * import { parseDocument, recordPath } from "@sealfig/sealfig/document";
  * recordPath(parseDocument("a: 1\n---\nb: 2\n")); // [1, "sealfig_integrity"]
  * ```
  */
@@ -63,7 +63,7 @@ export function recordPath(doc: SealfigDocument): ValuePath {
  *
  * @example
  * ```ts
- * import { isRecordPath } from "@sealfig/sealfig";
+ * import { isRecordPath } from "@sealfig/sealfig/document";
  * isRecordPath(["sealfig_integrity"]); // true
  * isRecordPath([2, "sealfig_integrity"]); // true
  * isRecordPath(["db", "sealfig_integrity"]); // false
@@ -136,7 +136,7 @@ function malformed(why: string, file?: string): SealfigError {
  *
  * @example
  * ```ts
- * import { encodeIntegrityRecord, parseIntegrityRecord } from "@sealfig/sealfig";
+ * import { encodeIntegrityRecord, parseIntegrityRecord } from "./record.ts";
  * const text = encodeIntegrityRecord({
  *   generation: 1,
  *   providerId: "local",
@@ -337,7 +337,7 @@ function parseV3(text: string, file: string | undefined): IntegrityRecord {
  *
  * @example
  * ```ts
- * import { parseDocument, stripIntegrityRecord } from "@sealfig/sealfig";
+ * import { parseDocument, stripIntegrityRecord } from "@sealfig/sealfig/document";
  * const doc = parseDocument('a: "x, sealfig_integrity: y}"\nsealfig_integrity: sealfig-mac:v1:AAAA\n');
  * stripIntegrityRecord(doc); // 'a: "x, sealfig_integrity: y}"\n'
  * ```
@@ -364,7 +364,7 @@ export function recordless(doc: SealfigDocument): SealfigDocument {
  *
  * @example
  * ```ts
- * import { stripIntegrityLines } from "@sealfig/sealfig";
+ * import { stripIntegrityLines } from "./record.ts";
  * stripIntegrityLines("a: 1\nsealfig_integrity: sealfig-mac:v2:AAAA\n"); // "a: 1\n"
  * ```
  */

@@ -17,7 +17,7 @@ import { DataKey } from "../crypto/data_key.ts";
 import { isSealfigError, SealfigError } from "../errors.ts";
 import type { KeyAllowlist } from "../keys/allowlist.ts";
 import type { EncryptionContext, KeyProvider } from "../keys/key_provider.ts";
-import { applyEdits } from "../document/seal.ts";
+import { applyEdits } from "../document/text_edits.ts";
 import type { DocumentValue, SealfigDocument } from "../document/document.ts";
 import { isMap, isScalar } from "yaml";
 import { KeysUnavailable, openDataKey, type SealingKey, wrapForKeys } from "../envelope/values.ts";
@@ -95,7 +95,7 @@ function where(doc: SealfigDocument, entry?: DocumentValue) {
  *
  * @example
  * ```ts
- * import { parseDocument, readIntegrityRecord } from "@sealfig/sealfig";
+ * import { parseDocument, readIntegrityRecord } from "@sealfig/sealfig/document";
  * readIntegrityRecord(parseDocument("a: 1\n")); // undefined
  * ```
  */
@@ -259,9 +259,10 @@ function invalid(doc: SealfigDocument, cause?: unknown): SealfigError {
  *
  * @example
  * ```ts
+ * import { LocalKeyProvider } from "@sealfig/sealfig";
  * import {
- *   KeyAllowlist, LocalKeyProvider, parseDocument, sealDocument, stampDocument, verifyIntegrity,
- * } from "@sealfig/sealfig";
+ *   KeyAllowlist, parseDocument, sealDocument, stampDocument, verifyIntegrity,
+ * } from "@sealfig/sealfig/document";
  * const { id, key } = await LocalKeyProvider.generateKey();
  * const provider = new LocalKeyProvider({ keys: [key] });
  * const sealed = (await sealDocument(parseDocument("pw: !secret x\n"), { provider, keyId: id }))
@@ -321,7 +322,7 @@ export async function verifyRecord(
  *
  * @example
  * ```ts
- * import { checkIntegrity, KeyAllowlist, parseDocument } from "@sealfig/sealfig";
+ * import { checkIntegrity, KeyAllowlist, parseDocument } from "@sealfig/sealfig/document";
  * const c = await checkIntegrity(parseDocument("a: 1\n"), {
  *   providers: [],
  *   trust: KeyAllowlist.of([]),
@@ -404,7 +405,8 @@ export interface StampDocumentResult {
  *
  * @example
  * ```ts
- * import { LocalKeyProvider, parseDocument, stampDocument } from "@sealfig/sealfig";
+ * import { LocalKeyProvider } from "@sealfig/sealfig";
+ * import { parseDocument, stampDocument } from "@sealfig/sealfig/document";
  * const { id, key } = await LocalKeyProvider.generateKey();
  * const provider = new LocalKeyProvider({ keys: [key] });
  * const { document } = await stampDocument(parseDocument("host: db.internal\n"), {

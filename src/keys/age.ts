@@ -95,7 +95,7 @@ export function ageLibraryLoadCount(): number {
  *
  * @example
  * ```ts
- * import { isAgeRecipient } from "@sealfig/sealfig";
+ * import { isAgeRecipient } from "@sealfig/sealfig/document";
  * isAgeRecipient("age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"); // true
  * isAgeRecipient("AGE-SECRET-KEY-1…"); // false
  * ```
@@ -115,7 +115,7 @@ export function containsAgeIdentity(text: string): boolean {
  *
  * @example
  * ```ts
- * import { defaultAgeKeyFile } from "@sealfig/sealfig";
+ * import { defaultAgeKeyFile } from "@sealfig/sealfig/document";
  * defaultAgeKeyFile(); // e.g. "/home/me/.config/sealfig/age/keys.txt"
  * ```
  */
@@ -131,7 +131,7 @@ export function defaultAgeKeyFile(): string {
  *
  * @example
  * ```ts
- * import { addAgeIdentityToFile } from "@sealfig/sealfig";
+ * import { addAgeIdentityToFile } from "@sealfig/sealfig/document";
  * const recipient = await addAgeIdentityToFile("/tmp/demo-age-keys.txt"); // "age1…"
  * ```
  */
@@ -179,7 +179,8 @@ interface Held {
  *
  * @example
  * ```ts
- * import { AgeKeyProvider, decryptValue, encryptValue } from "@sealfig/sealfig";
+ * import { AgeKeyProvider } from "@sealfig/sealfig";
+ * import { decryptValue, encryptValue } from "@sealfig/sealfig/document";
  * const identity = await AgeKeyProvider.generateIdentity();
  * const recipient = await AgeKeyProvider.recipientOf(identity);
  * // Anyone holding the recipient can seal:

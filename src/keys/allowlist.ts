@@ -73,7 +73,7 @@ const OTHER_KEY_ID = /^[\x21-\x7e]{1,2048}$/;
  *
  * @example
  * ```ts
- * import { isValidKeyReference } from "@sealfig/sealfig";
+ * import { isValidKeyReference } from "./allowlist.ts";
  * isValidKeyReference("aws-kms", "arn:aws:kms:*:111122223333:key/mrk-0123456789abcdef0123456789abcdef"); // false
  * ```
  */
@@ -155,7 +155,7 @@ export function describeKeyName(k: KeyName): string {
  *
  * @example
  * ```ts
- * import { KeyAllowlist } from "@sealfig/sealfig";
+ * import { KeyAllowlist } from "@sealfig/sealfig/document";
  * const trusted = KeyAllowlist.of(["local:lk_0123456789abcdef"]);
  * await trusted.isTrusted({ providerId: "local", keyId: "lk_0123456789abcdef" }, []); // true
  * await trusted.isTrusted({ providerId: "local", keyId: "lk_ffffffffffffffff" }, []); // false
@@ -327,7 +327,7 @@ function exactKey(k: KeyName): string | undefined {
  *
  * @example
  * ```ts
- * import { parseTrustedKeys } from "@sealfig/sealfig";
+ * import { parseTrustedKeys } from "./allowlist.ts";
  * parseTrustedKeys("alias/app, local:lk_0123456789abcdef"); // ["alias/app", "local:lk_0123456789abcdef"]
  * parseTrustedKeys("any"); // "any"
  * ```
@@ -348,7 +348,9 @@ export function parseTrustedKeys(text: string | undefined): TrustedKeys | undefi
  *
  * @example
  * ```ts
- * import { guardProviders, KeyAllowlist, LocalKeyProvider } from "@sealfig/sealfig";
+ * import { LocalKeyProvider } from "@sealfig/sealfig";
+ * import { KeyAllowlist } from "@sealfig/sealfig/document";
+ * import { guardProviders } from "./allowlist.ts";
  * const providers = guardProviders([new LocalKeyProvider()], KeyAllowlist.of([]));
  * providers[0]!.id; // "local"
  * ```

@@ -197,7 +197,8 @@ function positive(name: string, v: number | undefined, dflt: number, integer = t
  *
  * @example Seal and open through a local KMS server
  * ```ts
- * import { KmsKeyProvider, startKmsServer } from "@sealfig/sealfig";
+ * import { KmsKeyProvider } from "@sealfig/sealfig";
+ * import { startKmsServer } from "@sealfig/sealfig/kms-server";
  * const server = await startKmsServer();
  * await server.createKey({ alias: "alias/app" });
  * const kms = new KmsKeyProvider({
@@ -762,7 +763,7 @@ export interface KmsKeyFromEnvOptions {
  *
  * @example
  * ```ts
- * import { kmsKeyFromEnv } from "@sealfig/sealfig";
+ * import { kmsKeyFromEnv } from "@sealfig/sealfig/document";
  * const keyId = kmsKeyFromEnv(); // e.g. "alias/shop-prod" or undefined
  * ```
  */

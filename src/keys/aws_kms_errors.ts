@@ -7,6 +7,7 @@
  * @module
  */
 import { type ErrorCode, SealfigError } from "../errors.ts";
+import { permissionDenied } from "../runtime.ts";
 import type { EncryptionContext } from "./key_provider.ts";
 
 /** How a failed attempt is handled. */
@@ -176,6 +177,9 @@ function make(code: ErrorCode, reason: string, ctx: KmsErrorContext, hint: strin
 /** Map a final (non-retried) SDK error to a typed sealfig error. */
 export function mapKmsError(err: unknown, ctx: KmsErrorContext): SealfigError {
   if (err instanceof SealfigError) return err;
+  // The runtime refused the SDK something (Deno: an environment variable, a file, the host).
+  const denied = permissionDenied(err);
+  if (denied) return denied.withLocation({ keyId: ctx.keyId });
   const name = errorName(err);
   const op = ctx.operation;
   const arn = ctx.keyId;
@@ -317,7 +321,7 @@ export function mapKmsError(err: unknown, ctx: KmsErrorContext): SealfigError {
     "PROVIDER_FAILED",
     `KMS ${op} with key ${arn} failed (${name}${message ? `: ${message}` : ""})`,
     ctx,
-    "See the cause; if it persists, check the AWS service health for the region",
+    "The cause is the SDK's error, by its name and message",
     err,
   );
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import { SealfigError } from "../errors.ts";
+import { hostErrorCode, permissionDenied } from "../runtime.ts";
 
 /** The `@aws-sdk/client-kms` module namespace. */
 export type KmsSdk = typeof import("@aws-sdk/client-kms");
@@ -19,11 +20,7 @@ export function loadKmsSdk(): Promise<KmsSdk> {
     loads++;
     sdk = import("@aws-sdk/client-kms").catch((err: unknown) => {
       sdk = undefined;
-      throw new SealfigError("PROVIDER_FAILED", "Cannot load @aws-sdk/client-kms", {
-        hint:
-          "Install it next to sealfig (npm install @aws-sdk/client-kms) to use the aws-kms provider",
-        cause: err,
-      });
+      throw sdkLoadFailure(err);
     });
   }
   return sdk;
@@ -35,11 +32,35 @@ export function loadKmsSdk(): Promise<KmsSdk> {
  *
  * @example
  * ```ts
- * import { KmsKeyProvider, kmsSdkLoadCount } from "@sealfig/sealfig";
+ * import { KmsKeyProvider } from "@sealfig/sealfig";
+ * import { kmsSdkLoadCount } from "./aws_kms.ts";
  * new KmsKeyProvider({ region: "eu-west-1" });
  * console.assert(kmsSdkLoadCount() === 0); // constructing a provider loads nothing
  * ```
  */
 export function kmsSdkLoadCount(): number {
   return loads;
+}
+
+/**
+ * Why the SDK did not load, as far as the error says: a runtime permission denial (Deno: its
+ * import reads environment variables) as `PERMISSION_DENIED`; a module that is not installed as
+ * such, with how to install it; anything else by its name, without a guess.
+ */
+function sdkLoadFailure(err: unknown): SealfigError {
+  const denied = permissionDenied(err);
+  if (denied) return denied;
+  const code = hostErrorCode(err);
+  if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
+    return new SealfigError("PROVIDER_FAILED", "Cannot load @aws-sdk/client-kms: not installed", {
+      hint:
+        "Install it next to sealfig (npm install @aws-sdk/client-kms) to use the aws-kms provider",
+      cause: err,
+    });
+  }
+  return new SealfigError(
+    "PROVIDER_FAILED",
+    `Cannot load @aws-sdk/client-kms (${err instanceof Error ? err.name : typeof err})`,
+    { hint: "The cause is the error its import raised", cause: err },
+  );
 }

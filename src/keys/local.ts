@@ -65,7 +65,8 @@ interface LoadedKey {
  *
  * @example
  * ```ts
- * import { decryptValue, encryptValue, LocalKeyProvider } from "@sealfig/sealfig";
+ * import { LocalKeyProvider } from "@sealfig/sealfig";
+ * import { decryptValue, encryptValue } from "@sealfig/sealfig/document";
  * const { id, key } = await LocalKeyProvider.generateKey();
  * const provider = new LocalKeyProvider({ keys: [key] });
  * const blob = await encryptValue("hunter2", { provider, keyId: id, path: "db.password" });

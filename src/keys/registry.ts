@@ -28,7 +28,7 @@ export interface DefaultProvidersOptions {
  *
  * @example
  * ```ts
- * import { defaultProviders } from "@sealfig/sealfig";
+ * import { defaultProviders } from "./registry.ts";
  * const providers = defaultProviders({ kms: { preferredRegion: "eu-west-1" } });
  * providers.map((p) => p.id); // ["local", "aws-kms", "age"]
  * ```
@@ -60,7 +60,7 @@ let shared: readonly KeyProvider[] | undefined;
  *
  * @example
  * ```ts
- * import { sharedProviders } from "@sealfig/sealfig";
+ * import { sharedProviders } from "./registry.ts";
  * sharedProviders() === sharedProviders(); // true
  * ```
  */

@@ -23,11 +23,7 @@ import { applyEnv } from "../../src/config/env_overrides.ts";
 import { PARSE_LIMITS, parseDocument, pathCharCount } from "../../src/document/document.ts";
 import { sealDocument } from "../../src/document/seal.ts";
 import { KmsKeyProvider } from "../../src/keys/aws_kms.ts";
-import {
-  createKmsHandler,
-  type KmsServer,
-  startKmsServer,
-} from "../../src/keys/kms_server/server.ts";
+import { createKmsHandler, type KmsServer, startKmsServer } from "../../src/kms_server/server.ts";
 import { serveHttp } from "../../src/runtime.ts";
 import { runSealfig } from "../_helpers/cli.ts";
 import {

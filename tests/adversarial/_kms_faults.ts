@@ -19,7 +19,7 @@ import { parseDocument } from "../../src/document/document.ts";
 import { sealDocument } from "../../src/document/seal.ts";
 import { setSecret } from "../../src/document/edit.ts";
 import { KmsKeyProvider, type KmsKeyProviderOptions } from "../../src/keys/aws_kms.ts";
-import { type KmsServer, startKmsServer } from "../../src/keys/kms_server/server.ts";
+import { type KmsServer, startKmsServer } from "../../src/kms_server/server.ts";
 import { runSealfig } from "../_helpers/cli.ts";
 import { noCredentials } from "../keys/_kms_fixture.ts";
 import type { TempDir } from "../_helpers/tmp_dir.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DekCache } from "../../mod.ts";
-import type { DekCacheKey } from "../../mod.ts";
+import { DekCache } from "../../document.ts";
+import type { DekCacheKey } from "../../document.ts";
 
 const id = (n: number, context: Record<string, string> = {}): DekCacheKey => ({
   providerId: "local",

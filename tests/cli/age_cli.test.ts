@@ -10,13 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { runSealfig } from "../_helpers/cli.ts";
-import {
-  AgeKeyProvider,
-  defaultProviders,
-  loadConfig,
-  LocalKeyProvider,
-  parseBlob,
-} from "../../mod.ts";
+import { AgeKeyProvider, loadConfig, LocalKeyProvider } from "../../mod.ts";
+import { defaultProviders } from "../../src/keys/registry.ts";
+import { parseBlob } from "../../document.ts";
 
 const root = mkdtempSync(join(tmpdir(), "sealfig-age-cli-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -15,13 +15,14 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { runSealfig } from "../_helpers/cli.ts";
-import { decryptValue, LocalKeyProvider, parseBlob } from "../../mod.ts";
+import { decryptValue, parseBlob } from "../../document.ts";
+import { LocalKeyProvider } from "../../mod.ts";
 import { readDocument } from "../../src/document/document.ts";
 import { sealDocument } from "../../src/document/seal.ts";
 import { stampDocument } from "../../src/integrity/verify.ts";
 import { parseIntegrityRecord, stripIntegrityLines } from "../../src/integrity/record.ts";
-import { startKmsServer } from "../../src/keys/kms_server/server.ts";
-import type { KmsServer } from "../../src/keys/kms_server/server.ts";
+import { startKmsServer } from "../../src/kms_server/server.ts";
+import type { KmsServer } from "../../src/kms_server/server.ts";
 
 const editor = `node ${
   JSON.stringify(fileURLToPath(new URL("../fixtures/editors/replace.mjs", import.meta.url)))

@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runSealfig } from "../_helpers/cli.ts";
-import { parseBlob } from "../../mod.ts";
+import { parseBlob } from "../../document.ts";
 
 const root = mkdtempSync(join(tmpdir(), "sealfig-age-multikey-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

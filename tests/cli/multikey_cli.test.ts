@@ -10,12 +10,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runSealfig } from "../_helpers/cli.ts";
-import { loadConfigWithReport, LocalKeyProvider, parseBlob } from "../../mod.ts";
+import { loadConfigWithReport, LocalKeyProvider } from "../../mod.ts";
+import { parseBlob } from "../../document.ts";
 import { parseDocument } from "../../src/document/document.ts";
 import { readIntegrityRecord } from "../../src/integrity/verify.ts";
 import { KmsKeyProvider } from "../../src/keys/aws_kms.ts";
-import { startKmsServer } from "../../src/keys/kms_server/server.ts";
-import type { KmsServer } from "../../src/keys/kms_server/server.ts";
+import { startKmsServer } from "../../src/kms_server/server.ts";
+import type { KmsServer } from "../../src/kms_server/server.ts";
 
 const root = mkdtempSync(join(tmpdir(), "sealfig-mk-"));
 const keys: { id: string; key: string }[] = [];

@@ -9,8 +9,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runSealfig } from "../_helpers/cli.ts";
-import { startKmsServer } from "../../src/keys/kms_server/server.ts";
-import type { KmsServer } from "../../src/keys/kms_server/server.ts";
+import { startKmsServer } from "../../src/kms_server/server.ts";
+import type { KmsServer } from "../../src/kms_server/server.ts";
 
 const root = mkdtempSync(join(tmpdir(), "sealfig-wo-"));
 let kms: KmsServer;

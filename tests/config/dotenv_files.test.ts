@@ -5,14 +5,8 @@
  * do not move between `.env` and YAML files; errors carry file:line:col.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  isSealfigError,
-  loadConfig,
-  LocalKeyProvider,
-  parseDocument,
-  sealDocument,
-  stampDocument,
-} from "../../mod.ts";
+import { parseDocument, sealDocument, stampDocument } from "../../document.ts";
+import { isSealfigError, loadConfig, LocalKeyProvider } from "../../mod.ts";
 import { envSealing } from "../../src/config/env_overrides.ts";
 import { makeTempDir } from "../_helpers/tmp_dir.ts";
 

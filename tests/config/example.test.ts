@@ -2,7 +2,8 @@ import { spawn } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { LocalKeyProvider, openDocument, parseBlob, readDocument } from "../../mod.ts";
+import { openDocument, parseBlob, readDocument } from "../../document.ts";
+import { LocalKeyProvider } from "../../mod.ts";
 import { DEMO_KEY, DEMO_KEY_ID, PRODUCTION_CONTEXT } from "../../examples/app/demo_key.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));

@@ -3,16 +3,10 @@
  * @aws-sdk/client-kms talking HTTP to the local KMS server; the DekCache sits in front of KMS.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createLoader,
-  DekCache,
-  KmsKeyProvider,
-  LocalKeyProvider,
-  parseDocument,
-  sealDocument,
-  startKmsServer,
-} from "../../mod.ts";
-import type { KmsServer } from "../../mod.ts";
+import { DekCache, parseDocument, sealDocument } from "../../document.ts";
+import { startKmsServer } from "../../kms_server.ts";
+import { createLoader, KmsKeyProvider, LocalKeyProvider } from "../../mod.ts";
+import type { KmsServer } from "../../kms_server.ts";
 import { makeTempDir } from "../_helpers/tmp_dir.ts";
 
 let kms: KmsServer;

@@ -2,20 +2,22 @@ import * as fs from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import {
-  ConfigValidationError,
-  createLoader,
   DekCache,
   encryptValue,
-  envSealing,
+  parseDocument,
+  sealDocument,
+  type StandardSchemaV1,
+} from "../../document.ts";
+import {
+  ConfigValidationError,
+  createLoader,
   loadConfig,
   loadConfigWithReport,
-  parseDocument,
   redact,
   REDACTED,
-  sealDocument,
   secretPaths,
-  type StandardSchemaV1,
 } from "../../mod.ts";
+import { envSealing } from "../../src/config/env_overrides.ts";
 import { isSealfigError, type SealfigError } from "../../src/errors.ts";
 import { renderings } from "../_helpers/leaks.ts";
 import { makeTempDir, type TempDir } from "../_helpers/tmp_dir.ts";

@@ -6,14 +6,9 @@
  */
 import { describe, expect, it } from "vitest";
 import process from "node:process";
-import {
-  kmsSdkLoadCount,
-  loadConfigWithReport,
-  LocalKeyProvider,
-  parseDocument,
-  sealDocument,
-  stampDocument,
-} from "../../mod.ts";
+import { parseDocument, sealDocument, stampDocument } from "../../document.ts";
+import { loadConfigWithReport, LocalKeyProvider } from "../../mod.ts";
+import { kmsSdkLoadCount } from "../../src/keys/aws_kms.ts";
 import { loadedCommonJsModules } from "../../src/runtime.ts";
 import { makeTempDir } from "../_helpers/tmp_dir.ts";
 

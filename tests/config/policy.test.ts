@@ -10,14 +10,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
+import { DekCache, parseDocument, readIntegrityRecord } from "../../document.ts";
 import {
-  DekCache,
   isSealfigError,
   loadConfig,
   type LoadConfigOptions,
   LocalKeyProvider,
-  parseDocument,
-  readIntegrityRecord,
   type SealfigError,
 } from "../../mod.ts";
 import { runCli } from "../../src/cli/main.ts";

@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { type KmsServer, startKmsServer } from "../../src/keys/kms_server/server.ts";
+import { type KmsServer, startKmsServer } from "../../src/kms_server/server.ts";
 import { runSealfig } from "../_helpers/cli.ts";
 import { makeTempDir } from "../_helpers/tmp_dir.ts";
 

@@ -6,14 +6,8 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import {
-  DekCache,
-  loadConfigWithReport,
-  LocalKeyProvider,
-  parseDocument,
-  sealDocument,
-  stampDocument,
-} from "../../mod.ts";
+import { DekCache, parseDocument, sealDocument, stampDocument } from "../../document.ts";
+import { loadConfigWithReport, LocalKeyProvider } from "../../mod.ts";
 import { makeTempDir } from "../_helpers/tmp_dir.ts";
 
 const DEEP = (globalThis as { process?: { env: Record<string, string | undefined> } }).process

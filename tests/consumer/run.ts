@@ -7,10 +7,14 @@
  *    vectors or TypeScript sources; a source map for every .js file).
  * 2. Install the tarball into a fresh project in the temp dir, outside the repository, with zod
  *    and @types/node beside it (from the npm cache, else the registry).
- * 3. Node: a plain .mjs app runs tests/consumer/scenario.mjs (the installed `sealfig` bin and the
- *    library); a .cjs file `require()`s the package; a TypeScript file type-checks against the
- *    shipped .d.ts (moduleResolution nodenext), with `@ts-expect-error` lines as negative checks.
- * 4. Deno: tests/consumer/deno_app.ts runs the same scenario against mod.ts.
+ * 3. Node: a plain .mjs app runs tests/consumer/scenario.mjs with each entry point (`sealfig`,
+ *    `sealfig/document`, `sealfig/kms-server`, and `sealfig/cli` run by importing it) and the
+ *    installed `sealfig` bin; a .cjs file `require()`s each library entry point; a TypeScript file
+ *    type-checks against the shipped .d.ts of each (moduleResolution nodenext), with
+ *    `@ts-expect-error` lines as negative checks; a load hook lists the package modules that
+ *    `import "sealfig"` loads: no KMS server, document writer or CLI (import cost).
+ * 4. Deno: tests/consumer/deno_app.ts runs the same scenario against the entry points deno.json
+ *    exports, from the sources.
  *
  * Prints `ok`/`not ok` lines and, last, `consumer: N passed, M failed` (counted by scripts/test.sh).
  * SEALFIG_KEEP_CONSUMER=1 keeps the temp project for inspection.
@@ -151,12 +155,30 @@ async function nodeConsumer(out: Section): Promise<void> {
 
   copyFileSync(join(here, "scenario.mjs"), join(project, "scenario.mjs"));
   writeFileSync(join(project, "app.mjs"), nodeApp());
+  writeFileSync(join(project, "cli_entry.mjs"), 'await import("sealfig/cli");\n');
+  writeFileSync(
+    join(project, "load_log_hook.mjs"),
+    readFileSync(join(root, "tests", "api", "_load_log_hook.mjs")),
+  );
   writeFileSync(join(project, "app.cjs"), cjsApp());
   writeFileSync(join(project, "consumer.ts"), tsConsumer());
   writeFileSync(join(project, "tsconfig.json"), JSON.stringify(tsConfig(), null, 2));
   mkdirSync(join(project, "work"));
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
-  const [esm, cjs, types] = await Promise.all([
+  const loaded = (entry: string) =>
+    run(process.execPath, [
+      "--input-type=module",
+      "-e",
+      `import { register } from "node:module";
+       import { pathToFileURL } from "node:url";
+       const log = ${JSON.stringify(join(project, `loaded-${entry.replace(/\W/g, "_")}.txt`))};
+       register(pathToFileURL("./load_log_hook.mjs"), { data: { log } });
+       await import(${JSON.stringify(entry)});
+       const { readFileSync } = await import("node:fs");
+       const mine = readFileSync(log, "utf8").split("\\n").filter((u) => u.includes("/node_modules/sealfig/esm/"));
+       console.log(JSON.stringify(mine.map((u) => u.slice(u.indexOf("/esm/") + 5))));`,
+    ], { cwd: project });
+  const [esm, cjs, types, rootLoads, documentLoads] = await Promise.all([
     // ESM: the shared scenario against the installed package and its bin.
     run(process.execPath, ["app.mjs", join(project, "work")], {
       cwd: project,
@@ -166,12 +188,31 @@ async function nodeConsumer(out: Section): Promise<void> {
     run(process.execPath, ["app.cjs"], { cwd: project }),
     // TypeScript against the shipped .d.ts.
     run(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: project }),
+    // Import cost: the package's modules Node loads for `sealfig` and for `sealfig/document`.
+    loaded("sealfig"),
+    loaded("sealfig/document"),
   ]);
   out.scenario("node", esm);
   await gitMergeChecks(out, project, tarball);
-  await out.check("require('sealfig') works from CommonJS", () => {
+  await out.check("import 'sealfig' loads no KMS server, document writer or CLI", () => {
+    const forApp = JSON.parse(must(rootLoads, "import sealfig").stdout) as string[];
+    const forTools = JSON.parse(must(documentLoads, "import sealfig/document").stdout) as string[];
+    const heavy =
+      /^(src\/kms_server\/|src\/cli\/|scripts\/|src\/document\/(seal|edit|splice|merge)\.js$)/;
+    if (!forApp.includes("src/config/load_config.js")) throw new Error(forApp.join("\n"));
+    const bad = forApp.filter((m) => heavy.test(m));
+    if (bad.length) throw new Error(`'sealfig' loads ${bad.join(", ")}`);
+    // Positive control: the same measurement sees the writer behind sealfig/document.
+    if (!forTools.includes("src/document/splice.js")) throw new Error(forTools.join("\n"));
+    out.lines.push(
+      `# import 'sealfig': ${forApp.length} package modules; 'sealfig/document': ${forTools.length}`,
+    );
+  });
+  await out.check("require() of each entry point works from CommonJS", () => {
     must(cjs, "node app.cjs");
-    if (cjs.stdout.trim() !== "function function") throw new Error(cjs.stdout + cjs.stderr);
+    if (cjs.stdout.trim() !== "function function function function") {
+      throw new Error(cjs.stdout + cjs.stderr);
+    }
   });
   await out.check(
     "TypeScript consumer type-checks against the shipped .d.ts (nodenext)",
@@ -341,13 +382,18 @@ function nodeApp(): string {
   return `import { join } from "node:path";
 import { z } from "zod";
 import * as sealfig from "sealfig";
+import * as document from "sealfig/document";
+import * as kmsServer from "sealfig/kms-server";
 import { runScenario } from "./scenario.mjs";
 
 const result = await runScenario({
   sealfig,
+  document,
+  kmsServer,
   z,
   dir: process.argv[2],
   cli: [join(import.meta.dirname, "node_modules", ".bin", "sealfig")],
+  cliEntry: [process.execPath, join(import.meta.dirname, "cli_entry.mjs")],
   evalCommand: (code) => [process.execPath, "-e", code],
 });
 process.exitCode = result.failed === 0 ? 0 : 1;
@@ -357,7 +403,14 @@ process.exitCode = result.failed === 0 ? 0 : 1;
 /** CommonJS: the ESM-only package through require(esm). */
 function cjsApp(): string {
   return `const sealfig = require("sealfig");
-console.log(typeof sealfig.loadConfig, typeof sealfig.LocalKeyProvider);
+const document = require("sealfig/document");
+const kmsServer = require("sealfig/kms-server");
+console.log(
+  typeof sealfig.loadConfig,
+  typeof sealfig.LocalKeyProvider,
+  typeof document.sealDocument,
+  typeof kmsServer.startKmsServer,
+);
 `;
 }
 
@@ -376,6 +429,8 @@ function tsConsumer(): string {
   redact,
   type SealfigError,
 } from "sealfig";
+import { type DocumentValue, parseDocument, type StandardSchemaV1 } from "sealfig/document";
+import { type KmsServer, startKmsServer } from "sealfig/kms-server";
 import { z } from "zod";
 
 const Schema = z.object({
@@ -403,6 +458,12 @@ export async function main(): Promise<void> {
   const loader = createLoader({ files: ["config/app.yaml"], schema: Schema });
   const reloaded: ConfigOf<typeof Schema> = await loader.load();
   const forLogs = redact(reloaded);
+  const values: DocumentValue[] = parseDocument("a: 1\\n").values();
+  const schema: StandardSchemaV1 = Schema;
+  const server: KmsServer = await startKmsServer();
+  // @ts-expect-error -- the document writer is not part of the app's entry point
+  const { sealDocument } = await import("sealfig");
+  console.log(values.length, schema, server.endpoint, sealDocument);
   const calls: number = loader.stats().providerCalls;
   console.log(port, password, max, wrong, anything, notANumber, forLogs.db.password, calls);
   try {

@@ -4,8 +4,9 @@
  * mod.ts under Deno (tests/consumer/deno_app.ts). Plain JavaScript on purpose: it is the code a
  * consumer writes, and it must not need a build step or the repository's sources.
  *
- * The caller passes the library and zod in, and how to start the `sealfig` command and the
- * runtime itself. Each check prints `ok - name` or `not ok - name: reason`; the last line is
+ * The caller passes the library's entry points and zod in (`sealfig`, `sealfig/document`,
+ * `sealfig/kms-server`, imported by their public names), and how to start the `sealfig` command,
+ * the `sealfig/cli` entry point and the runtime itself. Each check prints `ok - name` or `not ok - name: reason`; the last line is
  * `# N passed, M failed`, which the runner counts.
  *
  * @module
@@ -33,14 +34,19 @@ db:
  * Run every check in a fresh directory.
  *
  * @param {object} deps
- * @param {Record<string, any>} deps.sealfig the sealfig module (npm package or mod.ts)
+ * @param {Record<string, any>} deps.sealfig the app entry point `.` (npm package or mod.ts)
+ * @param {Record<string, any>} deps.document the `./document` entry point
+ * @param {Record<string, any>} deps.kmsServer the `./kms-server` entry point
  * @param {any} deps.z zod's `z`
  * @param {string} deps.dir an empty directory to work in
  * @param {string[]} deps.cli argv prefix that runs the `sealfig` command
+ * @param {string[]} deps.cliEntry argv prefix that imports the `./cli` entry point (and so runs it)
  * @param {(code: string) => string[]} deps.evalCommand argv that runs JS code in this runtime
  * @returns {Promise<{ passed: number, failed: number }>}
  */
-export async function runScenario({ sealfig, z, dir, cli, evalCommand }) {
+export async function runScenario(
+  { sealfig, document, kmsServer, z, dir, cli, cliEntry, evalCommand },
+) {
   let passed = 0;
   let failed = 0;
   async function check(name, fn) {
@@ -78,6 +84,41 @@ export async function runScenario({ sealfig, z, dir, cli, evalCommand }) {
       assert(r.stdout.includes(`  ${c} `), `--help does not list ${c}`);
     }
     assert(r.stdout.includes("Exit codes:"), "--help does not show the exit codes");
+  });
+
+  await check("the ./cli entry point runs the command (--version)", () => {
+    const r = run([...cliEntry, "--version"], { env });
+    expectExit(r, 0);
+    assert(
+      /^sealfig \d+\.\d+\.\d+$/.test(r.stdout.trim()),
+      `--version printed ${JSON.stringify(r.stdout)}`,
+    );
+  });
+
+  await check("each entry point exports what it is for, and '.' only the app's names", () => {
+    for (
+      const n of ["loadConfig", "createLoader", "redact", "LocalKeyProvider", "KmsKeyProvider"]
+    ) {
+      assert(typeof sealfig[n] === "function", `'.' lacks ${n}`);
+    }
+    for (const n of ["parseDocument", "sealDocument", "Sealer", "encryptValue", "stampDocument"]) {
+      assert(typeof document[n] === "function", `./document lacks ${n}`);
+    }
+    assert(typeof kmsServer.startKmsServer === "function", "./kms-server lacks startKmsServer");
+    for (
+      const n of ["startKmsServer", "parseDocument", "sealDocument", "kmsSdkLoadCount", "macInput"]
+    ) {
+      assert(!(n in sealfig), `'.' exports ${n}`);
+    }
+    assert(Object.keys(sealfig).length <= 30, `'.' has ${Object.keys(sealfig).length} values`);
+    // One module graph: the error class '.' exports is the one ./document's errors are made of.
+    let err;
+    try {
+      document.parseBlob("not a blob");
+    } catch (e) {
+      err = e;
+    }
+    assert(err instanceof sealfig.SealfigError, "./document's error is not '.'s SealfigError");
   });
 
   await check("sealfig keygen writes a 0600 key file and prints the key id", () => {
@@ -256,29 +297,74 @@ export async function runScenario({ sealfig, z, dir, cli, evalCommand }) {
     loader.clear();
   });
 
-  await check("encryptValue/decryptValue round-trip with a LocalKeyProvider", async () => {
-    const { id, key } = await sealfig.LocalKeyProvider.generateKey();
-    const provider = new sealfig.LocalKeyProvider({ keys: [key] });
-    const context = { app: "shop" };
-    const blob = await sealfig.encryptValue("s3cr3t\nline 2", {
-      provider,
-      keyId: id,
-      path: "api.token",
-      context,
-    });
-    assert(sealfig.isBlob(blob) && blob.startsWith(sealfig.BLOB_PREFIX), "not a blob");
-    const value = await sealfig.decryptValue(blob, {
-      providers: [provider],
-      path: "api.token",
-      context,
-      cache: new sealfig.DekCache({ maxEntries: 4 }),
-    });
-    assert(value === "s3cr3t\nline 2", "round trip differs");
-    const moved = await rejects(() =>
-      sealfig.decryptValue(blob, { providers: [provider], path: "api.other", context })
-    );
-    assert(moved?.code === "BLOB_AUTH_FAILED", `moved blob: ${moved?.code}`);
-  });
+  await check(
+    "encryptValue/decryptValue (./document) round-trip with a LocalKeyProvider",
+    async () => {
+      const { id, key } = await sealfig.LocalKeyProvider.generateKey();
+      const provider = new sealfig.LocalKeyProvider({ keys: [key] });
+      const context = { app: "shop" };
+      const blob = await document.encryptValue("s3cr3t\nline 2", {
+        provider,
+        keyId: id,
+        path: "api.token",
+        context,
+      });
+      assert(document.isBlob(blob) && blob.startsWith(document.BLOB_PREFIX), "not a blob");
+      const value = await document.decryptValue(blob, {
+        providers: [provider],
+        path: "api.token",
+        context,
+        cache: new document.DekCache({ maxEntries: 4 }),
+      });
+      assert(value === "s3cr3t\nline 2", "round trip differs");
+      const moved = await rejects(() =>
+        document.decryptValue(blob, { providers: [provider], path: "api.other", context })
+      );
+      assert(moved?.code === "BLOB_AUTH_FAILED", `moved blob: ${moved?.code}`);
+    },
+  );
+
+  await check(
+    "./kms-server + ./document + '.': seal under the local KMS, loadConfig opens it",
+    async () => {
+      const server = await kmsServer.startKmsServer();
+      try {
+        const key = await server.createKey();
+        const kms = new sealfig.KmsKeyProvider({
+          endpoint: server.endpoint,
+          region: server.region,
+          credentials: { accessKeyId: "AKIDCONSUMER", secretAccessKey: "x" },
+        });
+        const context = { app: "shop" };
+        const plain = document.parseDocument("api:\n  token: !secret kms-sealed\n");
+        const { document: sealed } = await document.sealDocument(plain, {
+          provider: kms,
+          keyId: key.arn,
+          context,
+        });
+        const { document: stamped } = await document.stampDocument(sealed, {
+          provider: kms,
+          keyId: key.arn,
+          context,
+          generation: 1,
+        });
+        writeFileSync(join(dir, "config", "kms.yaml"), stamped.toString());
+        const loaded = await sealfig.loadConfig({
+          baseDir: dir,
+          files: ["config/kms.yaml"],
+          context,
+          providers: [kms],
+          trustedKeys: [key.arn],
+          rules: false,
+        });
+        assert(loaded.api.token === "kms-sealed", `token: ${JSON.stringify(loaded.api.token)}`);
+        assert(server.stats.count("Decrypt") >= 1, "no KMS Decrypt call");
+        kms.destroy();
+      } finally {
+        await server.close();
+      }
+    },
+  );
 
   console.log(`# ${passed} passed, ${failed} failed`);
   return { passed, failed };

@@ -11,8 +11,8 @@ import { runSealfig } from "../_helpers/cli.ts";
 import { ExitCode, exitCodeFor } from "../../src/cli/exit_codes.ts";
 import { ErrorCode, isSealfigError } from "../../src/errors.ts";
 import { loadConfig } from "../../src/config/load_config.ts";
-import { startKmsServer } from "../../src/keys/kms_server/server.ts";
-import type { KmsServer } from "../../src/keys/kms_server/server.ts";
+import { startKmsServer } from "../../src/kms_server/server.ts";
+import type { KmsServer } from "../../src/kms_server/server.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const readme = readFileSync(join(repoRoot, "README.md"), "utf8");

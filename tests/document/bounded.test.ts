@@ -7,7 +7,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Alias, parseDocument as yamlParseDocument } from "yaml";
-import { loadConfig, parseDocument } from "../../mod.ts";
+import { parseDocument } from "../../document.ts";
+import { loadConfig } from "../../mod.ts";
 import { PARSE_LIMITS, pathCharCount } from "../../src/document/document.ts";
 import {
   confusableSiblings,

@@ -1,6 +1,6 @@
 /** Unresolved git conflict markers are named as such, at the first marker's line (finding 12). */
 import { describe, expect, it } from "vitest";
-import { parseDocument } from "../../mod.ts";
+import { parseDocument } from "../../document.ts";
 import { isSealfigError } from "../../src/errors.ts";
 
 function refusal(text: string) {

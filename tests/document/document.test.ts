@@ -8,7 +8,7 @@ import {
   setSecret,
   setValue,
   unsetValue,
-} from "../../mod.ts";
+} from "../../document.ts";
 import { isSealfigError, type SealfigError } from "../../src/errors.ts";
 import { renderings } from "../_helpers/leaks.ts";
 import { CANARY, CANARY_PEM, changedLines, REALISTIC, testKey } from "./_fixture.ts";

@@ -3,7 +3,9 @@
  * `.env` files, positions of values, the record line, and what cannot be written.
  */
 import { describe, expect, it } from "vitest";
-import { formatOfFile, isEnvFileName, isSealfigError, parseDocument, setValue } from "../../mod.ts";
+import { formatOfFile, parseDocument, setValue } from "../../document.ts";
+import { isSealfigError } from "../../mod.ts";
+import { isEnvFileName } from "../../src/document/dotenv.ts";
 
 function refusal(f: () => unknown): { code: string; message: string } {
   try {

@@ -5,14 +5,8 @@
  * differently is refused with file:line:col.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  isSealfigError,
-  loadConfig,
-  parseDocument,
-  type SealfigDocument,
-  setValue,
-  unsetValue,
-} from "../../mod.ts";
+import { isSealfigError, loadConfig } from "../../mod.ts";
+import { parseDocument, type SealfigDocument, setValue, unsetValue } from "../../document.ts";
 import { decryptDocument, openDocument, sealDocument } from "../../src/document/seal.ts";
 import { parseJsonText } from "../../src/document/json.ts";
 import { stampDocument, verifyIntegrity } from "../../src/integrity/verify.ts";

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { parseDocument } from "../../mod.ts";
+import { parseDocument } from "../../document.ts";
 import { setValue } from "../../src/document/edit.ts";
 import { INTEGRITY_KEY } from "../../src/integrity/record.ts";
 

@@ -5,7 +5,8 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { DekCache, loadConfig, LocalKeyProvider, parseDocument, stampDocument } from "../../mod.ts";
+import { DekCache, parseDocument, stampDocument } from "../../document.ts";
+import { loadConfig, LocalKeyProvider } from "../../mod.ts";
 import { isSealfigError } from "../../src/errors.ts";
 import { makeTempDir } from "../_helpers/tmp_dir.ts";
 

@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { parseDocument, setValue } from "../../mod.ts";
+import { parseDocument, setValue } from "../../document.ts";
 import { isSealfigError } from "../../src/errors.ts";
 
 const DEEP = typeof process !== "undefined" && process.env.SEALFIG_TEST_DEEP === "1";

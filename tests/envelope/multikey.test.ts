@@ -8,25 +8,13 @@
  * server, as AWS routes each Region to its own endpoint.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  decryptValue,
-  DekCache,
-  KeyAllowlist,
-  LocalKeyProvider,
-  parseBlob,
-  Sealer,
-  SealfigError,
-} from "../../mod.ts";
-import type {
-  EncryptionContext,
-  GeneratedDataKey,
-  KeyProvider,
-  ProviderCallOptions,
-  RewrappedDataKey,
-} from "../../mod.ts";
+import { decryptValue, DekCache, KeyAllowlist, parseBlob, Sealer } from "../../document.ts";
+import { LocalKeyProvider, SealfigError } from "../../mod.ts";
+import type { EncryptionContext, KeyProvider } from "../../mod.ts";
+import type { GeneratedDataKey, ProviderCallOptions, RewrappedDataKey } from "../../document.ts";
 import { KmsKeyProvider } from "../../src/keys/aws_kms.ts";
-import { startKmsServer } from "../../src/keys/kms_server/server.ts";
-import type { KmsServer } from "../../src/keys/kms_server/server.ts";
+import { startKmsServer } from "../../src/kms_server/server.ts";
+import type { KmsServer } from "../../src/kms_server/server.ts";
 import { replaceKeySlots } from "../../src/envelope/format.ts";
 import { ACCESS_KEY, SECRET_KEY } from "../keys/_kms_fixture.ts";
 import { byteForms, renderings } from "../_helpers/leaks.ts";

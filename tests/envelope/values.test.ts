@@ -4,12 +4,12 @@ import {
   decryptValue,
   DekCache,
   encryptValue,
-  LocalKeyProvider,
   parseBlob,
   Sealer,
-  SealfigError,
-} from "../../mod.ts";
-import type { KeyProvider, SecretValue } from "../../mod.ts";
+} from "../../document.ts";
+import { LocalKeyProvider, SealfigError } from "../../mod.ts";
+import type { SecretValue } from "../../document.ts";
+import type { KeyProvider } from "../../mod.ts";
 import { byteForms, CountingProvider, renderings } from "../_helpers/leaks.ts";
 import { replaceKeySlot } from "../../src/envelope/format.ts";
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
-import { decryptValue, LocalKeyProvider, SealfigError } from "../../mod.ts";
-import type { SecretValue } from "../../mod.ts";
+import { decryptValue } from "../../document.ts";
+import { LocalKeyProvider, SealfigError } from "../../mod.ts";
+import type { SecretValue } from "../../document.ts";
 
 interface Vectors {
   keys: string[];

@@ -6,14 +6,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
-import {
-  decryptValue,
-  KeyAllowlist,
-  LocalKeyProvider,
-  parseBlob,
-  SealfigError,
-} from "../../mod.ts";
-import type { SecretValue } from "../../mod.ts";
+import { decryptValue, KeyAllowlist, parseBlob } from "../../document.ts";
+import { LocalKeyProvider, SealfigError } from "../../mod.ts";
+import type { SecretValue } from "../../document.ts";
 import { parseDocument } from "../../src/document/document.ts";
 import { verifyIntegrity } from "../../src/integrity/verify.ts";
 import { openDocument } from "../../src/document/seal.ts";

@@ -24,7 +24,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { runSealfig } from "../_helpers/cli.ts";
-import { loadConfig, LocalKeyProvider, parseBlob, parseDocument } from "../../mod.ts";
+import { parseBlob, parseDocument } from "../../document.ts";
+import { loadConfig, LocalKeyProvider } from "../../mod.ts";
 import { isSealfigError } from "../../src/errors.ts";
 
 const editor = `node ${

@@ -6,15 +6,9 @@
  * refused by the writers with the same error code.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  loadConfig,
-  parseDocument,
-  sealDocument,
-  setSecret,
-  setValue,
-  stampDocument,
-} from "../../mod.ts";
-import type { SealfigDocument } from "../../mod.ts";
+import { parseDocument, sealDocument, setSecret, setValue, stampDocument } from "../../document.ts";
+import { loadConfig } from "../../mod.ts";
+import type { SealfigDocument } from "../../document.ts";
 import { isSealfigError } from "../../src/errors.ts";
 import { makeTempDir } from "../_helpers/tmp_dir.ts";
 import { testKey } from "../document/_fixture.ts";

@@ -6,13 +6,13 @@
 import { describe, expect, it } from "vitest";
 import {
   decryptDocument,
-  loadConfig,
   parseDocument,
   sealDocument,
   setSecret,
   setValue,
   stampDocument,
-} from "../../mod.ts";
+} from "../../document.ts";
+import { loadConfig } from "../../mod.ts";
 import { isSealfigError, type SealfigError } from "../../src/errors.ts";
 import { spliceValues } from "../../src/document/splice.ts";
 import { flattenToEnv } from "../../src/cli/env_flatten.ts";

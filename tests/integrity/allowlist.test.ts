@@ -10,17 +10,16 @@ import {
   DekCache,
   encryptValue,
   KeyAllowlist,
-  KmsKeyProvider,
-  loadConfig,
-  LocalKeyProvider,
   parseDocument,
-  parseTrustedKeys,
   readIntegrityRecord,
   sealDocument,
   stampDocument,
-} from "../../mod.ts";
-import type { KmsKeyInfo, KmsServer, LoadConfigOptions } from "../../mod.ts";
-import { startKmsServer } from "../../src/keys/kms_server/server.ts";
+} from "../../document.ts";
+import { KmsKeyProvider, loadConfig, LocalKeyProvider } from "../../mod.ts";
+import { parseTrustedKeys } from "../../src/keys/allowlist.ts";
+import type { KmsKeyInfo, KmsServer } from "../../kms_server.ts";
+import type { LoadConfigOptions } from "../../mod.ts";
+import { startKmsServer } from "../../src/kms_server/server.ts";
 import { isSealfigError, type SealfigError } from "../../src/errors.ts";
 import { runSealfig } from "../_helpers/cli.ts";
 import { renderings } from "../_helpers/leaks.ts";

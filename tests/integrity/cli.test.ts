@@ -11,13 +11,12 @@ import { readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import {
   DekCache,
-  loadConfig,
-  LocalKeyProvider,
   parseDocument,
   readIntegrityRecord,
   sealDocument,
   stampDocument,
-} from "../../mod.ts";
+} from "../../document.ts";
+import { loadConfig, LocalKeyProvider } from "../../mod.ts";
 import { runCli } from "../../src/cli/main.ts";
 import { addKeyToFile } from "../../src/keys/local.ts";
 import { cliCommand } from "../_helpers/cli.ts";

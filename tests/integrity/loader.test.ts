@@ -7,10 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import process from "node:process";
 import {
-  createLoader,
   DekCache,
-  loadConfig,
-  loadConfigWithReport,
   parseDocument,
   readIntegrityRecord,
   sealDocument,
@@ -18,8 +15,10 @@ import {
   setValue,
   stampDocument,
   unsetValue,
-} from "../../mod.ts";
-import type { KeyProvider, LoadConfigOptions, SealfigDocument } from "../../mod.ts";
+} from "../../document.ts";
+import { createLoader, loadConfig, loadConfigWithReport } from "../../mod.ts";
+import type { SealfigDocument } from "../../document.ts";
+import type { KeyProvider, LoadConfigOptions } from "../../mod.ts";
 import { isSealfigError, type SealfigError } from "../../src/errors.ts";
 import { INTEGRITY_KEY } from "../../src/integrity/record.ts";
 import { makeTempDir, type TempDir } from "../_helpers/tmp_dir.ts";

@@ -6,13 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
-import {
-  KeyAllowlist,
-  loadConfig,
-  LocalKeyProvider,
-  parseDocument,
-  verifyIntegrity,
-} from "../../mod.ts";
+import { KeyAllowlist, parseDocument, verifyIntegrity } from "../../document.ts";
+import { loadConfig, LocalKeyProvider } from "../../mod.ts";
 import { isSealfigError } from "../../src/errors.ts";
 import { makeTempDir } from "../_helpers/tmp_dir.ts";
 

@@ -13,17 +13,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
-import {
-  encodeIntegrityRecord,
-  integrityContext,
-  loadConfig,
-  LocalKeyProvider,
-  macInput,
-  parseDocument,
-  readIntegrityRecord,
-  sealDocument,
-  stampDocument,
-} from "../../mod.ts";
+import { parseDocument, readIntegrityRecord, sealDocument, stampDocument } from "../../document.ts";
+import { loadConfig, LocalKeyProvider } from "../../mod.ts";
+import { integrityContext, macInput } from "../../src/integrity/mac.ts";
+import { encodeIntegrityRecord } from "../../src/integrity/record.ts";
 import { DataKey } from "../../src/crypto/data_key.ts";
 import { isSealfigError, type SealfigError } from "../../src/errors.ts";
 import { recordMac } from "../../src/integrity/mac.ts";

@@ -12,15 +12,13 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import {
-  integrityContext,
   KeyAllowlist,
-  loadConfig,
-  LocalKeyProvider,
-  macInput,
   parseDocument,
   readIntegrityRecord,
   verifyIntegrity,
-} from "../../mod.ts";
+} from "../../document.ts";
+import { loadConfig, LocalKeyProvider } from "../../mod.ts";
+import { integrityContext, macInput } from "../../src/integrity/mac.ts";
 import { timingSafeEqual, toHex } from "../../src/crypto/bytes.ts";
 import { DataKey } from "../../src/crypto/data_key.ts";
 import { isSealfigError, type SealfigError } from "../../src/errors.ts";

@@ -12,7 +12,7 @@ import {
   type KmsServer,
   type KmsServerOptions,
   startKmsServer,
-} from "../../src/keys/kms_server/server.ts";
+} from "../../src/kms_server/server.ts";
 
 export const ACCESS_KEY = "AKIDSEALFIGTEST";
 export const SECRET_KEY = "sealfig-test-secret-canary-0000";

@@ -21,18 +21,16 @@ import process from "node:process";
 import { inspect } from "node:util";
 import {
   addAgeIdentityToFile,
-  AgeKeyProvider,
   decryptValue,
   defaultAgeKeyFile,
-  defaultProviders,
   encryptValue,
-  guardProviders,
   isAgeRecipient,
   KeyAllowlist,
-  parseKeyRef,
-  parseTrustedKeys,
-  SealfigError,
-} from "../../mod.ts";
+} from "../../document.ts";
+import { AgeKeyProvider, SealfigError } from "../../mod.ts";
+import { defaultProviders } from "../../src/keys/registry.ts";
+import { guardProviders, parseTrustedKeys } from "../../src/keys/allowlist.ts";
+import { parseKeyRef } from "../../src/rules.ts";
 import { withoutKeyMaterial } from "../../src/cli/commands/run.ts";
 import { byteForms, renderings } from "../_helpers/leaks.ts";
 

@@ -10,6 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as sealfig from "../../mod.ts";
+import { encryptValue } from "../../document.ts";
+import { defaultProviders } from "../../src/keys/registry.ts";
 import { ageLibraryLoadCount } from "../../src/keys/age.ts";
 
 describe("AgeKeyProvider lazy library import", () => {
@@ -18,9 +20,9 @@ describe("AgeKeyProvider lazy library import", () => {
     try {
       expect(ageLibraryLoadCount()).toBe(0);
       const { id, key } = await sealfig.LocalKeyProvider.generateKey();
-      const providers = sealfig.defaultProviders({ local: { keys: [key] } });
+      const providers = defaultProviders({ local: { keys: [key] } });
       expect(providers.map((p) => p.id)).toContain("age");
-      const blob = await sealfig.encryptValue("hunter2", {
+      const blob = await encryptValue("hunter2", {
         provider: providers[0]!,
         keyId: id,
         path: "db.password",

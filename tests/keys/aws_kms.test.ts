@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-kms";
 import { isSealfigError, SealfigError } from "../../src/errors.ts";
 import { kmsKeyFromEnv, KmsKeyProvider } from "../../src/keys/aws_kms.ts";
-import type { KmsServer } from "../../src/keys/kms_server/server.ts";
+import type { KmsServer } from "../../src/kms_server/server.ts";
 import { toBase64Url, toHex } from "../../src/crypto/bytes.ts";
 import { inspectValue } from "../../src/runtime.ts";
 import {

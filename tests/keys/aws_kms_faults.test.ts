@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SealfigError } from "../../src/errors.ts";
-import type { KmsServer } from "../../src/keys/kms_server/server.ts";
+import type { KmsServer } from "../../src/kms_server/server.ts";
 import { KmsKeyProvider } from "../../src/keys/aws_kms.ts";
 import { ACCESS_KEY, equalBytes, providerFor, rejection, startTestServer } from "./_kms_fixture.ts";
 

@@ -11,6 +11,8 @@
  */
 import { describe, expect, it } from "vitest";
 import * as sealfig from "../../mod.ts";
+import { startKmsServer } from "../../kms_server.ts";
+import { kmsSdkLoadCount } from "../../src/keys/aws_kms_sdk.ts";
 import { loadedCommonJsModules } from "../../src/runtime.ts";
 
 const sdkLoaded = () =>
@@ -19,23 +21,23 @@ const sdkLoaded = () =>
 describe("KmsKeyProvider lazy SDK import", () => {
   it("importing sealfig and constructing a KmsKeyProvider does not import @aws-sdk/client-kms", async () => {
     expect(sdkLoaded()).toBe(false);
-    const server = await sealfig.startKmsServer();
+    const server = await startKmsServer();
     const key = await server.createKey();
     const kms = new sealfig.KmsKeyProvider({
       endpoint: server.endpoint,
       region: server.region,
       credentials: { accessKeyId: "AKIDLAZY", secretAccessKey: "x" },
     });
-    expect(sealfig.kmsSdkLoadCount()).toBe(0);
+    expect(kmsSdkLoadCount()).toBe(0);
     expect(sdkLoaded()).toBe(false);
 
     // Positive control: the first call loads it, and the same measurement sees it.
     const dek = await kms.generateDataKey(key.arn, { env: "dev" });
     expect(dek.keyId).toBe(key.arn);
-    expect(sealfig.kmsSdkLoadCount()).toBe(1);
+    expect(kmsSdkLoadCount()).toBe(1);
     expect(sdkLoaded()).toBe(true);
     await kms.decryptDataKey(key.arn, dek.wrapped, { env: "dev" });
-    expect(sealfig.kmsSdkLoadCount()).toBe(1);
+    expect(kmsSdkLoadCount()).toBe(1);
     kms.destroy();
     await server.close();
   });

@@ -3,7 +3,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { addKeyToFile, LocalKeyProvider, SealfigError } from "../../mod.ts";
+import { LocalKeyProvider, SealfigError } from "../../mod.ts";
+import { addKeyToFile } from "../../src/keys/local.ts";
 import { renderings } from "../_helpers/leaks.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sealfig-local-"));

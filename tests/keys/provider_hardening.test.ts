@@ -8,16 +8,10 @@
  * server's handler rewrites answers only to force the faults.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createKmsHandler,
-  DekCache,
-  KmsKeyProvider,
-  loadConfig,
-  parseDocument,
-  sealDocument,
-  startKmsServer,
-} from "../../mod.ts";
-import type { KmsHandler, KmsServer } from "../../mod.ts";
+import { DekCache, parseDocument, sealDocument } from "../../document.ts";
+import { createKmsHandler, startKmsServer } from "../../kms_server.ts";
+import { KmsKeyProvider, loadConfig } from "../../mod.ts";
+import type { KmsHandler, KmsServer } from "../../kms_server.ts";
 import { type HttpServerHandle, serveHttp } from "../../src/runtime.ts";
 import { fromBase64Url } from "../../src/crypto/bytes.ts";
 import { isSealfigError, type SealfigError } from "../../src/errors.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { runKmsServer } from "../../keys/kms_server/cli.ts";
+import { runKmsServer } from "../../kms_server/cli.ts";
 import type { Command } from "../command.ts";
 
 /** The kms-server command (its flags are parsed by the server's own entry). */

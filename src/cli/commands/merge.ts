@@ -45,6 +45,7 @@ import { checkIntegrity, readIntegrityRecord } from "../../integrity/verify.ts";
 import {
   currentDir,
   dirName,
+  hostErrorCode,
   makePrivateTempDir,
   removePath,
   resolvePath,
@@ -397,8 +398,15 @@ async function mergeText(
         `${name} (other)`,
         ...files,
       ]);
-    } catch {
-      ctx.stderr("sealfig merge: cannot run git merge-file (is git installed?)\n");
+    } catch (err) {
+      const code = hostErrorCode(err);
+      ctx.stderr(
+        code === "ENOENT"
+          ? "sealfig merge: cannot run git merge-file: git is not on the PATH\n"
+          : `sealfig merge: cannot run git merge-file (${
+            code ?? (err instanceof Error ? err.name : "error")
+          })\n`,
+      );
       return undefined;
     }
     if (result.code === null || result.code < 0 || result.code > 127) {

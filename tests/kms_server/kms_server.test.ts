@@ -16,14 +16,16 @@ import {
   ReplicateKeyCommand,
   RotateKeyOnDemandCommand,
 } from "@aws-sdk/client-kms";
-import {
-  createKmsHandler,
-  type KmsServer,
-  startKmsServer,
-} from "../../src/keys/kms_server/server.ts";
-import { runKmsServer } from "../../src/keys/kms_server/cli.ts";
+import { createKmsHandler, type KmsServer, startKmsServer } from "../../src/kms_server/server.ts";
+import { runKmsServer } from "../../src/kms_server/cli.ts";
 import { joinPath, makePrivateTempDir, removePath, statFile } from "../../src/runtime.ts";
-import { ACCESS_KEY, equalBytes, rejection, SECRET_KEY, startTestServer } from "./_kms_fixture.ts";
+import {
+  ACCESS_KEY,
+  equalBytes,
+  rejection,
+  SECRET_KEY,
+  startTestServer,
+} from "../keys/_kms_fixture.ts";
 
 function client(server: KmsServer, region = server.region, accessKeyId = ACCESS_KEY): KMSClient {
   return new KMSClient({

@@ -19,9 +19,9 @@ import {
   readFileBytes,
   serveHttp,
   writeFileAtomic,
-} from "../../runtime.ts";
-import { fromUtf8 } from "../../crypto/bytes.ts";
-import { SealfigError } from "../../errors.ts";
+} from "../runtime.ts";
+import { fromUtf8 } from "../crypto/bytes.ts";
+import { SealfigError } from "../errors.ts";
 import {
   type KmsCaller,
   type KmsJson,
@@ -58,7 +58,7 @@ export interface KmsFaults {
  *
  * @example
  * ```ts
- * import { startKmsServer } from "@sealfig/sealfig";
+ * import { startKmsServer } from "@sealfig/sealfig/kms-server";
  * const server = await startKmsServer();
  * server.stats.reset();
  * // ... run the code under test ...
@@ -198,7 +198,7 @@ const JSON_TYPE = "application/x-amz-json-1.1";
  *
  * @example In-process, without HTTP
  * ```ts
- * import { createKmsHandler } from "@sealfig/sealfig";
+ * import { createKmsHandler } from "@sealfig/sealfig/kms-server";
  * const kms = createKmsHandler({ region: "eu-west-1" });
  * const key = await kms.createKey({ alias: "alias/app" });
  * const res = await kms.handle(new Request("http://kms.local/", {
@@ -487,7 +487,7 @@ export interface KmsServerLimits {
  *
  * @example
  * ```ts
- * import { KMS_SERVER_LIMITS } from "@sealfig/sealfig";
+ * import { KMS_SERVER_LIMITS } from "@sealfig/sealfig/kms-server";
  * console.log(KMS_SERVER_LIMITS.maxBodyBytes); // 65536
  * ```
  */
@@ -521,7 +521,7 @@ export interface KmsServer extends KmsHandler {
  *
  * @example Point the real SDK at it
  * ```ts
- * import { startKmsServer } from "@sealfig/sealfig";
+ * import { startKmsServer } from "@sealfig/sealfig/kms-server";
  * import { KMSClient, EncryptCommand } from "@aws-sdk/client-kms";
  * const server = await startKmsServer();
  * const key = await server.createKey();

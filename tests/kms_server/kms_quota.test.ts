@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DecryptCommand, DescribeKeyCommand, EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
-import type { KmsServer } from "../../src/keys/kms_server/server.ts";
+import type { KmsServer } from "../../src/kms_server/server.ts";
 import { DekCache } from "../../src/cache/dek_cache.ts";
 import { loadConfigWithReport } from "../../src/config/load_config.ts";
 import { parseDocument } from "../../src/document/document.ts";
@@ -14,7 +14,13 @@ import { sealDocument } from "../../src/document/seal.ts";
 import { stampDocument } from "../../src/integrity/verify.ts";
 import { SealfigError } from "../../src/errors.ts";
 import { makeTempDir, type TempDir } from "../_helpers/tmp_dir.ts";
-import { ACCESS_KEY, providerFor, rejection, SECRET_KEY, startTestServer } from "./_kms_fixture.ts";
+import {
+  ACCESS_KEY,
+  providerFor,
+  rejection,
+  SECRET_KEY,
+  startTestServer,
+} from "../keys/_kms_fixture.ts";
 
 const CTX = { app: "fleet" };
 

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { onTerminationSignal, readFileBytes, writeStderr, writeStdout } from "../../runtime.ts";
-import { fromUtf8 } from "../../crypto/bytes.ts";
+import { onTerminationSignal, readFileBytes, writeStderr, writeStdout } from "../runtime.ts";
+import { fromUtf8 } from "../crypto/bytes.ts";
 import { type KmsPolicy, type KmsServerOptions, startKmsServer } from "./server.ts";
 
 const USAGE = `Usage: sealfig kms-server [options]
@@ -42,7 +42,7 @@ class UsageError extends Error {}
  *
  * @example
  * ```ts
- * import { runKmsServer } from "@sealfig/sealfig";
+ * import { runKmsServer } from "@sealfig/sealfig/kms-server";
  * // sealfig kms-server --port 4566 --state .kms-state.json
  * const code = await runKmsServer(["--port", "4566", "--state", ".kms-state.json"]);
  * ```

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { ByteWriter, concat, randomBytes, utf8 } from "../../crypto/bytes.ts";
+import { ByteWriter, concat, randomBytes, utf8 } from "../crypto/bytes.ts";
 import { fromBase64, KmsApiError, toBase64 } from "./_wire.ts";
 
 /** Key states the server models. */
