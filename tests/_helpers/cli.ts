@@ -32,6 +32,11 @@ export interface RunOptions {
   input?: string | Uint8Array;
   /** Called with the child once spawned (to send signals). */
   onSpawn?: (child: import("node:child_process").ChildProcess) => void;
+  /**
+   * Kill the command and everything it started, and fail, after this many ms (default 240,000).
+   * Deno's test runner has no per-test timeout: a command that never ends must not hang the run.
+   */
+  timeoutMs?: number;
 }
 
 /** Run `sealfig ARGS` and collect its output. */
@@ -42,12 +47,33 @@ export function runSealfig(args: string[], options: RunOptions = {}): Promise<Cl
     if (v !== undefined) env[k] = v;
   }
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, [...pre, ...args], { cwd: options.cwd ?? root, env, stdio: "pipe" });
+    // Its own process group (POSIX), so that a timeout also ends what it started (an editor).
+    const child = spawn(cmd, [...pre, ...args], {
+      cwd: options.cwd ?? root,
+      env,
+      stdio: "pipe",
+      detached: process.platform !== "win32",
+    });
     let stdout = "", stderr = "";
     child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+    const limit = options.timeoutMs ?? 240_000;
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+      }
+      reject(new Error(`sealfig ${args.join(" ")} did not end within ${limit} ms\n${stderr}`));
+    }, limit);
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
     if (options.input !== undefined) child.stdin!.end(options.input);
     else child.stdin!.end();
     options.onSpawn?.(child);

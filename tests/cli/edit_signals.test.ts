@@ -51,15 +51,19 @@ describe("sealfig edit and signals", () => {
     const before = readFileSync(file);
     for (const [signal, code] of signals) {
       const marker = join(dir, `.editor-started-${signal}`);
+      const sawPlaintext: boolean[] = [];
       const r = await runSealfig(["edit", "config/app.yaml"], {
         cwd: dir,
         env: { ...env, EDIT_WAIT: marker },
         onSpawn: (child) => {
           const poll = setInterval(() => {
-            if (existsSync(marker)) {
+            // The editor writes the marker (the scratch file's path) non-atomically: wait until
+            // the path is complete and names a file, or a throw here would leave the edit waiting.
+            const scratch = existsSync(marker) ? readFileSync(marker, "utf8") : "";
+            if (scratch !== "" && existsSync(scratch)) {
               clearInterval(poll);
               // The plaintext is in the scratch dir right now.
-              expect(readFileSync(readFileSync(marker, "utf8"), "utf8")).toContain(CANARY);
+              sawPlaintext.push(readFileSync(scratch, "utf8").includes(CANARY));
               child.kill(signal);
             }
           }, 20);
@@ -67,6 +71,7 @@ describe("sealfig edit and signals", () => {
       });
       expect(r.code === code || r.signal === signal, `${signal}: ${r.code} ${r.stderr}`)
         .toBe(true);
+      expect(sawPlaintext, signal).toEqual([true]);
       expect(readdirSync(join(dir, ".scratch")), signal).toEqual([]);
       expect(readFileSync(file)).toEqual(before);
       checked++;
