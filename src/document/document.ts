@@ -100,6 +100,11 @@ export const PARSE_LIMITS: {
    * them one character at a time, each a string of ~40 bytes until it is used.
    */
   readonly maxDoubleQuotedChars: number;
+  /**
+   * YAML documents in one file: 10,000. Counted by the lexer (`---` markers), before yaml builds a
+   * syntax tree per document (about 640 bytes each, even for an empty one).
+   */
+  readonly maxDocuments: number;
 } = Object.freeze({
   maxTokens: 1_000_000,
   maxNodes: 100_000,
@@ -108,6 +113,7 @@ export const PARSE_LIMITS: {
   maxPathChars: MAX_PATH_CHARS,
   maxTotalPathChars: 8 * 1024 * 1024,
   maxDoubleQuotedChars: 2 * 1024 * 1024,
+  maxDocuments: 10_000,
 });
 
 /**
@@ -1012,6 +1018,8 @@ function boundedTokens(text: string, lines: LineCounter, file: string | undefine
   let count = 0;
   let nodes = 0;
   let flowDepth = 0;
+  let documents = 0;
+  let afterDocStart = false;
   const refuse = (code: "YAML_LIMIT" | "YAML_SYNTAX", reason: string, hint: string) =>
     new SealfigError(code, reason, {
       ...(file !== undefined ? { file } : {}),
@@ -1027,6 +1035,16 @@ function boundedTokens(text: string, lines: LineCounter, file: string | undefine
       throw refuse(
         "YAML_LIMIT",
         `More than ${PARSE_LIMITS.maxTokens} YAML tokens (scalars and their lines, indicators, comments)`,
+        BUDGET_HINT,
+      );
+    }
+    // A document starts at a DOCUMENT marker (\x02) or at a `---` that does not follow one.
+    const startsDocument = lexeme === "\x02" || (lexeme === "---" && !afterDocStart);
+    afterDocStart = lexeme === "\x02";
+    if (startsDocument && ++documents > PARSE_LIMITS.maxDocuments) {
+      throw refuse(
+        "YAML_LIMIT",
+        `More than ${PARSE_LIMITS.maxDocuments} YAML documents (--- separated)`,
         BUDGET_HINT,
       );
     }

@@ -54,7 +54,24 @@ describe("bounded parsing (PARSE_LIMITS)", () => {
       maxPathChars: 8192,
       maxTotalPathChars: 8_388_608,
       maxDoubleQuotedChars: 2_097_152,
+      maxDocuments: 10_000,
     });
+  });
+
+  it("documents: exactly the limit parses, one more is YAML_LIMIT (counted before any is built)", () => {
+    const max = PARSE_LIMITS.maxDocuments;
+    const docs = (n: number, first: string) =>
+      first + Array.from({ length: n - 1 }, (_, i) => `---\nk${i}: 1\n`).join("");
+    expect(parseDocument(docs(max, "k: 0\n")).documentCount).toBe(max);
+    expect(parseDocument(docs(max, "--- \nk: 0\n")).documentCount).toBe(max);
+    for (const first of ["k: 0\n", "---\nk: 0\n", "k: 0\n...\n"]) {
+      const err = refusal(docs(max + 1, first));
+      expect(err.code).toBe("YAML_LIMIT");
+      expect(err.message).toContain(`${max} YAML documents`);
+      expect(err.file).toBe("hostile.yaml");
+    }
+    // Empty documents (the shape that costs memory) are counted the same way.
+    expect(refusal("---\n".repeat(max + 1)).code).toBe("YAML_LIMIT");
   });
 
   it("keys per map: exactly the limit parses, one more is YAML_LIMIT (block and flow maps)", () => {
