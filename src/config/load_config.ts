@@ -466,7 +466,7 @@ async function planLoad(
     const context = doc.format === "env" ? envSealing("", policy.context).context : policy.context;
     const built = documentToTree(doc, {
       maxAliasCount: options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT,
-      profiles: activeProfiles(options.profiles),
+      profiles: () => activeProfiles(options.profiles),
     });
     // The integrity record is metadata, never config.
     built.tree.entries.delete(INTEGRITY_KEY);

@@ -83,9 +83,11 @@ export interface TreeOptions {
   /**
    * The active profiles, for a file of several YAML documents: a document with
    * `spring.config.activate.on-profile` is merged only when its expression matches them
-   * (docs/config.md, "Multi-document YAML"). Default: none active.
+   * (docs/config.md, "Multi-document YAML"). Default: none active. A function is called only for a
+   * file of several documents (the loader reads `SEALFIG_PROFILES` only then: an app whose files
+   * have one document each needs no permission to read it).
    */
-  profiles?: readonly string[];
+  profiles?: readonly string[] | (() => readonly string[]);
 }
 
 /**
@@ -253,6 +255,7 @@ function buildTrees(
   const n = doc.documentCount;
   const trees: MapNode[] = [];
   let merged: MapNode | undefined;
+  let profiles: readonly string[] | undefined;
   for (let i = 0; i < n; i++) {
     const root = doc.documentRoot(i);
     if (root === null || (isScalar(root) && root.value === null)) {
@@ -266,7 +269,10 @@ function buildTrees(
     }
     trees.push(tree);
     if (each || n === 1) continue;
-    if (!loadsDocument(doc, i, tree, options.profiles ?? [])) {
+    profiles ??= typeof options.profiles === "function"
+      ? options.profiles()
+      : options.profiles ?? [];
+    if (!loadsDocument(doc, i, tree, profiles)) {
       // Not loaded: its sealed values are never opened.
       pending.splice(before);
       continue;
@@ -288,8 +294,28 @@ export function activeProfiles(option?: readonly string[]): readonly string[] {
   return (getEnv("SEALFIG_PROFILES") ?? "").split(",").map((p) => p.trim()).filter((p) => p);
 }
 
-/** Spring Boot's key that selects a document by the active profiles. */
-const ON_PROFILE = ["spring", "config", "activate", "on-profile"];
+/**
+ * The `spring…` properties of a document's tree as Spring reads them: keys flattened to dotted
+ * text (nested maps and dotted keys alike), each segment in relaxed form (lower case, without `-`
+ * and `_`), with their nodes. Only the `spring` branch is walked, to a bounded depth.
+ */
+function springProperties(tree: MapNode): [string, TreeNode][] {
+  const out: [string, TreeNode][] = [];
+  const relaxed = (key: string) =>
+    key.split(".").map((k) => k.toLowerCase().replace(/[-_]/g, "")).join(".");
+  const walk = (node: TreeNode, prefix: string, depth: number) => {
+    if (node.kind !== "map" || depth > 8) return;
+    for (const [k, child] of node.entries) {
+      if (typeof k !== "string") continue;
+      const key = prefix === "" ? relaxed(k) : `${prefix}.${relaxed(k)}`;
+      if (key !== "spring" && !key.startsWith("spring.")) continue;
+      out.push([key, child]);
+      walk(child, key, depth + 1);
+    }
+  };
+  walk(tree, "", 0);
+  return out;
+}
 
 /**
  * Whether the loader merges document `index` of a file of several: refuses a Kubernetes manifest
@@ -320,42 +346,51 @@ function loadsDocument(
         "is not app config",
     );
   }
-  const spring = tree.entries.get("spring");
-  const legacy = spring?.kind === "map" ? spring.entries.get("profiles") : undefined;
-  if (legacy && legacy.kind !== "map") {
+  // Spring flattens keys before it reads them (`spring:` / `config.activate:` / `on-profile:` and
+  // `spring.config.activate.on-profile:` are one property) and binds them relaxed (`onProfile`,
+  // `on_profile`): find the selector and the conditions sealfig cannot evaluate in every spelling.
+  const selectors: TreeNode[] = [];
+  for (const [key, node] of springProperties(tree)) {
+    if (key === "spring.profiles" && node.kind !== "map") {
+      throw at(
+        node,
+        "Write spring.config.activate.on-profile: NAME (Spring Boot 2.4+)",
+        `Document ${index} selects profiles with the legacy key spring.profiles`,
+      );
+    }
+    if (key === "spring.config.activate.onprofile") selectors.push(node);
+    else if (
+      node.kind !== "map" &&
+      (key.startsWith("spring.config.activate.") || key === "spring.config.activate")
+    ) {
+      // Another activation condition (on-cloud-platform …) that sealfig cannot evaluate: loading
+      // the document anyway could load config Spring would not.
+      throw at(
+        node,
+        "Remove the condition, or load this file with Spring Boot itself",
+        `Document ${index}: a spring.config.activate condition other than on-profile is not ` +
+          "supported",
+      );
+    }
+  }
+  if (selectors.length > 1) {
     throw at(
-      legacy,
-      "Write spring.config.activate.on-profile: NAME (Spring Boot 2.4+)",
-      `Document ${index} selects profiles with the legacy key spring.profiles`,
+      selectors[1]!,
+      "Keep one spring.config.activate.on-profile per document",
+      `Document ${index} selects profiles twice (spring.config.activate.on-profile, spelt twice)`,
     );
   }
-  const activate = spring?.kind === "map" ? spring.entries.get("config") : undefined;
-  const conditions = activate?.kind === "map" ? activate.entries.get("activate") : undefined;
-  const other = conditions?.kind === "map"
-    ? [...conditions.entries].find(([k]) => k !== "on-profile")
-    : undefined;
-  if (other) {
-    // Another activation condition (on-cloud-platform …) that sealfig cannot evaluate: loading
-    // the document anyway could load config Spring would not.
-    throw at(
-      other[1],
-      "Remove the condition, or load this file with Spring Boot itself",
-      `Document ${index}: spring.config.activate.${other[0]} is not supported (on-profile is)`,
-    );
-  }
-  let selector: TreeNode | undefined = tree.entries.get(ON_PROFILE.join("."));
-  if (!selector) {
-    let node: TreeNode | undefined = tree;
-    for (const key of ON_PROFILE) node = node?.kind === "map" ? node.entries.get(key) : undefined;
-    selector = node;
-  }
+  const selector = selectors[0];
   if (!selector) return true;
+  // Profile names are text: a selector YAML reads as a number or boolean (`0x10`, `on`) is
+  // refused rather than turned into another spelling.
   const names: unknown[] = selector.kind === "seq"
     ? selector.items.map((i) => (i.kind === "leaf" ? i.value : undefined))
-    : selector.kind === "leaf"
-    ? String(selector.value ?? "").split(",")
+    : selector.kind === "leaf" && typeof selector.value === "string"
+    ? selector.value.split(",")
     : [undefined];
-  const active = new Set(profiles);
+  // As in Spring, the profile `default` is active when no other is.
+  const active = new Set(profiles.length > 0 ? profiles : ["default"]);
   let matched = false;
   for (const raw of names) {
     const name = typeof raw === "string" ? raw.trim() : undefined;
