@@ -19,7 +19,8 @@
 import { KeyAllowlist, parseTrustedKeys, type TrustedKeys } from "./keys/allowlist.ts";
 import type { EncryptionContext } from "./keys/key_provider.ts";
 import { kmsKeyFromEnv } from "./keys/aws_kms.ts";
-import { BUILTIN_SECRET_NAMES, type SecretNameMatcher } from "./secret_names.ts";
+import { BUILTIN_SECRET_NAMES, type SecretNameMatcher, secretNameOf } from "./secret_names.ts";
+import type { SealfigDocument } from "./document/document.ts";
 import {
   type FileRule,
   findRulesFileFrom,
@@ -335,4 +336,37 @@ function parseMinGeneration(text: string): number | Record<string, number> {
     out[part.slice(0, eq).trim()] = Number(n);
   }
   return out;
+}
+
+/**
+ * For a file with no sealed value and no integrity record (which needs none): refuse a plaintext
+ * value whose name the policy calls secret (`SECRET_UNSEALED`), since that is also what a sealed
+ * file looks like after its blobs were replaced by plaintext and its record removed. The loader,
+ * `get`, `decrypt` and `run` apply the same rule.
+ */
+export function refuseUnsealedSecrets(
+  doc: SealfigDocument,
+  policy: Pick<FilePolicy, "secretNames">,
+  file: string | undefined,
+): void {
+  for (const v of doc.values()) {
+    if (v.kind !== "plain") continue;
+    const name = secretNameOf(v.path);
+    if (name === undefined || !policy.secretNames.test(name)) continue;
+    if (v.value === null || typeof v.value === "boolean" || v.value === "") continue;
+    throw new SealfigError(
+      "SECRET_UNSEALED",
+      "A value whose name marks it secret is plaintext, in a file with no sealed value and no " +
+        "integrity record (which is also what a sealed file looks like after its blobs were " +
+        "replaced by plaintext and its record removed)",
+      {
+        ...(file !== undefined ? { file } : {}),
+        line: v.line,
+        col: v.col,
+        path: v.pathText,
+        hint: "Seal it (sealfig encrypt -i FILE writes the record too). If the name is not a " +
+          "secret, change the rule's secret: pattern in .sealfig.yaml",
+      },
+    );
+  }
 }

@@ -27,7 +27,7 @@ import type { SealingKey } from "../envelope/values.ts";
 import { defaultProviders, providerById } from "../keys/registry.ts";
 import type { FileRule, KeyRef } from "../rules.ts";
 import { BUILTIN_SECRET_NAMES, secretNameOf } from "../secret_names.ts";
-import { type FilePolicy, policyFor } from "../policy.ts";
+import { type FilePolicy, policyFor, refuseUnsealedSecrets } from "../policy.ts";
 import { currentDir, joinPath, statFile, writeFileAtomic } from "../runtime.ts";
 import { guardProviders, type KeyAllowlist } from "../keys/allowlist.ts";
 import { DekCache } from "../cache/dek_cache.ts";
@@ -346,13 +346,17 @@ export async function verifyForRead(
   }
   await checkBlobKeys(target, doc);
   if (target.rule.integrity === "off") return;
-  await verifyIntegrity(doc, {
+  // As the loader reads it (one policy): a file with no sealed value needs no record, but then no
+  // value the rules call secret may be plaintext.
+  const sealed = doc.values().some((v) => v.kind === "sealed");
+  const record = await verifyIntegrity(doc, {
     providers: target.providers,
     context: target.rule.context,
     trust: target.trust,
     cache: target.cache,
-    required: target.rule.integrity === "required",
+    required: target.rule.integrity === "required" && sealed,
   });
+  if (!sealed && record === undefined) refuseUnsealedSecrets(doc, target.rule, target.file);
 }
 
 /**

@@ -9,7 +9,6 @@
  */
 import { DekCache, type DekCacheStats } from "../cache/dek_cache.ts";
 import { isSealfigError, SealfigError, type SealfigErrorOptions } from "../errors.ts";
-import { secretNameOf } from "../secret_names.ts";
 import { parseBlob, type ParsedBlob } from "../envelope/format.ts";
 import { decryptParsed, decryptValue } from "../envelope/values.ts";
 import type { SecretValue } from "../envelope/value_codec.ts";
@@ -24,6 +23,7 @@ import {
   type FilePolicy,
   minGenerationPolicy,
   policyFor,
+  refuseUnsealedSecrets,
 } from "../policy.ts";
 import type { Rules } from "../rules.ts";
 import { INTEGRITY_KEY, type IntegrityRecord } from "../integrity/record.ts";
@@ -616,7 +616,7 @@ async function refuseBeforeCalls(
         // A file that holds no sealed value needs no record (a plain base.yaml just loads), but a
         // plaintext value under a name the rules call secret is refused: that is what a sealed
         // file looks like after someone replaced its blobs with plaintext and removed its record.
-        refusePlainSecrets(j);
+        refuseUnsealedSecrets(j.doc, j.policy, j.file);
       }
     }
     refuseRollback(j.file, records[i], minGeneration(j.file));
@@ -862,29 +862,6 @@ const MODE_OF_POLICY: Record<FilePolicy["integrity"], IntegrityMode> = {
  * A file without a record and without sealed values: refuse a plaintext value whose key the
  * policy calls secret (null, booleans and empty strings are placeholders, not secrets).
  */
-function refusePlainSecrets(j: IntegrityJob): void {
-  for (const v of j.doc.values()) {
-    if (v.kind !== "plain") continue;
-    const name = secretNameOf(v.path);
-    if (name === undefined || !j.policy.secretNames.test(name)) continue;
-    if (v.value === null || typeof v.value === "boolean" || v.value === "") continue;
-    throw new SealfigError(
-      "SECRET_UNSEALED",
-      "A value whose name marks it secret is plaintext, in a file with no sealed value and no " +
-        "integrity record (which is also what a sealed file looks like after its blobs were " +
-        "replaced by plaintext and its record removed)",
-      {
-        file: j.file,
-        line: v.line,
-        col: v.col,
-        path: v.pathText,
-        hint: "Seal it (sealfig encrypt -i FILE writes the record too). If the name is not a " +
-          "secret, change the rule's secret: pattern in .sealfig.yaml",
-      },
-    );
-  }
-}
-
 function checkMode(mode: unknown): void {
   if (mode !== "require" && mode !== "if-present" && mode !== "off") {
     throw new SealfigError("OPTION_INVALID", `Invalid integrity mode ${JSON.stringify(mode)}`, {

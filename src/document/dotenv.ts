@@ -337,7 +337,8 @@ export function yamlQuoted(s: string): string {
   );
 }
 
-const PLAIN_BLOB = /^sealfig:v[0-9]+:[A-Za-z0-9_-]*$/;
+// At least one body character: `sealfig:v1:` alone would end in `:` and read as a map key.
+const PLAIN_BLOB = /^sealfig:v[0-9]+:[A-Za-z0-9_-]+$/;
 const PLAIN_RECORD = /^[A-Za-z0-9:_-]+$/;
 
 /** The line-aligned YAML view of a `.env` text, and where each view value sits in the `.env`. */

@@ -429,7 +429,8 @@ export function parseJsonText(text: string, file?: string): JsonLayout {
   return { text, root };
 }
 
-const PLAIN_BLOB = /^sealfig:v[0-9]+:[A-Za-z0-9_-]*$/;
+// At least one body character: `sealfig:v1:` alone would end in `:` and read as a map key.
+const PLAIN_BLOB = /^sealfig:v[0-9]+:[A-Za-z0-9_-]+$/;
 
 /** Where a line of the view comes from in the JSON text. */
 export interface JsonViewLine {
