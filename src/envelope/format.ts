@@ -338,7 +338,8 @@ function decodeBlob(text: string): ParsedBlob {
   if (v2) {
     need(1, "key count");
     count = bytes[off++]!;
-    if (count < 1 || count > MAX_KEY_SLOTS) throw malformed("bad key count");
+    // One encoding per value: a value under one key is v1, so v2 holds 2..16 slots.
+    if (count < 2 || count > MAX_KEY_SLOTS) throw malformed("bad key count");
   }
   const slots: KeySlot[] = [];
   for (let i = 0; i < count; i++) {

@@ -148,13 +148,35 @@ async function integrityOf(
   });
 }
 
+/**
+ * The key slots of a record that the rules do not trust. Slots are not covered by the MAC (any
+ * one trusted key opening the integrity data key is what counts): one added by someone else is
+ * skipped when verifying, and must not be shown as one of a valid record's keys.
+ */
+async function untrustedSlots(
+  target: Target,
+  c: IntegrityCheck | undefined,
+): Promise<Set<string>> {
+  const out = new Set<string>();
+  const slots = c?.record?.slots;
+  if (!slots || slots.length < 2) return out;
+  for (const slot of slots) {
+    if (!(await target.trust.isTrusted(slot, target.providers))) out.add(describeKeyName(slot));
+  }
+  return out;
+}
+
 /** One line describing a record state. */
-function describeIntegrity(c: IntegrityCheck | undefined): string {
+function describeIntegrity(
+  c: IntegrityCheck | undefined,
+  untrusted: ReadonlySet<string> = new Set(),
+): string {
   if (!c) return "off (by the rules)";
+  const name = (k: string) => (untrusted.has(k) ? `${k} (not trusted here, ignored)` : k);
   const gen = c.record
     ? `generation ${c.record.generation}, ${
       c.record.slots && c.record.slots.length > 1
-        ? `keys ${c.record.slots.map(describeKeyName).join(", ")}`
+        ? `keys ${c.record.slots.map(describeKeyName).map(name).join(", ")}`
         : `key ${describeKeyName(c.record)}`
     }`
     : "";
@@ -206,7 +228,7 @@ export const statusCommand: Command = {
               ? `keys: ${target.rule.keys.map(formatKeyRef).join(", ")}`
               : `key: ${target.rule.key ? formatKeyRef(target.rule.key) : "(none)"}`
           }`,
-          `  integrity: ${describeIntegrity(integrity)}`,
+          `  integrity: ${describeIntegrity(integrity, await untrustedSlots(target, integrity))}`,
           ...r.problems.map((p) => `  ! ${p.where}: ${p.what}`),
           "",
         ].join("\n"),
@@ -265,6 +287,15 @@ export const checkCommand: Command = {
           found.push({ where: file, what: `integrity: ${describeIntegrity(integrity)}` });
         } else if (state === "unverified") {
           ctx.stderr(`${file}: note: integrity: ${describeIntegrity(integrity)}\n`);
+        } else if (state === "valid") {
+          const untrusted = await untrustedSlots(target, integrity);
+          if (untrusted.size > 0) {
+            ctx.stderr(
+              `${file}: note: the integrity record also names ${[...untrusted].join(", ")}, ` +
+                "not trusted here: ignored when verifying; " +
+                `the next write drops it (sealfig stamp --force ${file})\n`,
+            );
+          }
         }
         if (flagBool(args, "decrypt") && found.length === 0) {
           try {
