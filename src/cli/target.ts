@@ -447,8 +447,9 @@ export async function verifyForWrite(
         `sealfig: WARNING: ${target.file}: cannot verify the integrity record (${
           c.error?.code ?? "?"
         }), so the change is written under the OLD record, which no longer matches: the file ` +
-          "will not load until someone who may verify it (kms:Decrypt with sealfig:purpose=" +
-          `integrity) reviews the change (git diff) and runs sealfig stamp --force ${target.file}\n`,
+          "will not load until someone who may verify it (who holds one of the record's keys: " +
+          "for KMS, kms:Decrypt with sealfig:purpose=integrity; for age, the identity) reviews " +
+          `the change (git diff) and runs sealfig stamp --force ${target.file}\n`,
       );
       return {
         record: c.record,

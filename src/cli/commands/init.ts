@@ -118,7 +118,10 @@ export const initCommand: Command = {
       });
     }
     await writeFileAtomic(file, body, { mode: 0o644 });
-    ctx.stderr(`Wrote ${file}\n`);
+    // Say which key(s): without --key the first key of the key file is chosen, which need not be
+    // the one keygen printed last.
+    const named = given.length > 1 ? given : [String(key)];
+    ctx.stderr(`Wrote ${file} (${named.length > 1 ? "keys" : "key"} ${named.join(", ")})\n`);
     return 0;
   },
 };
