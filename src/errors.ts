@@ -38,6 +38,11 @@ export const ErrorCode = {
    * was absent, refused or failed. The message names every key tried and its error code.
    */
   KEYS_UNAVAILABLE: "KEYS_UNAVAILABLE",
+  /**
+   * `rewrap --remove-key` names a key no value of the file has, or `--add-key` a key every value
+   * already has: the command would change nothing, so it writes nothing.
+   */
+  REWRAP_NO_CHANGE: "REWRAP_NO_CHANGE",
   /** A key provider could not unwrap a data key (wrong key, wrong context, corrupted wrapped key). */
   DEK_UNWRAP_FAILED: "DEK_UNWRAP_FAILED",
   /** A key provider failed for another reason (see the message and `cause`). */

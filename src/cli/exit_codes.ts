@@ -60,6 +60,6 @@ export function exitCodeFor(code: ErrorCode | string): ExitCode {
   }
   if (code === "SCHEMA_INVALID" || code === "CONFIG_INVALID") return ExitCode.SCHEMA;
   if (code === "EDIT_CONFLICT") return ExitCode.CONFLICT;
-  if (code === "OPTION_INVALID") return ExitCode.USAGE;
+  if (code === "OPTION_INVALID" || code === "REWRAP_NO_CHANGE") return ExitCode.USAGE;
   return ExitCode.INPUT;
 }

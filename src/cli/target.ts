@@ -25,7 +25,7 @@ import {
 import type { KeyProvider } from "../keys/key_provider.ts";
 import type { SealingKey } from "../envelope/values.ts";
 import { defaultProviders, providerById } from "../keys/registry.ts";
-import type { FileRule, KeyRef } from "../rules.ts";
+import { type FileRule, formatKeyRef, type KeyRef } from "../rules.ts";
 import { BUILTIN_SECRET_NAMES, secretNameOf } from "../secret_names.ts";
 import { type FilePolicy, policyFor, refuseUnsealedSecrets } from "../policy.ts";
 import { currentDir, joinPath, statFile, writeFileAtomic } from "../runtime.ts";
@@ -608,4 +608,56 @@ function missingKey(target: Target): never {
     ...(target.file !== "-" ? { file: target.file } : {}),
     hint: "Add a rule for this file to .sealfig.yaml (sealfig init) or pass --key",
   });
+}
+
+/**
+ * Warn on stderr when a write seals values for fewer keys than the file's values already carry
+ * (say a key added by `rewrap --add-key` that the rule's `keys` do not name yet): each newly sealed
+ * value would silently lose that key. Names the keys dropped and how to keep them
+ * (docs/keys.md, "Writes follow the rule's keys").
+ */
+export function warnNarrowedKeys(
+  ctx: CliContext,
+  file: string,
+  before: SealfigDocument | undefined,
+  after: SealfigDocument,
+): void {
+  if (!before) return;
+  const keysOf = (doc: SealfigDocument) => {
+    const blobs = new Map<string, string[]>();
+    for (const e of doc.entries()) {
+      if (e.kind !== "sealed" || typeof e.value !== "string" || blobs.has(e.value)) continue;
+      try {
+        blobs.set(e.value, parseBlob(e.value).slots.map((s) => `${s.providerId}:${s.keyId}`));
+      } catch {
+        // A malformed blob is reported by the write itself.
+      }
+    }
+    return blobs;
+  };
+  const old = keysOf(before);
+  const had = new Set([...old.values()].flat());
+  const dropped = new Set<string>();
+  const refOf = (k: string): KeyRef => {
+    const at = k.indexOf(":");
+    return { providerId: k.slice(0, at), keyId: k.slice(at + 1) };
+  };
+  let narrowed = 0;
+  for (const [blob, keys] of keysOf(after)) {
+    if (old.has(blob)) continue;
+    const missing = [...had].filter((k) => !keys.includes(k));
+    if (missing.length > 0) narrowed++;
+    for (const k of missing) dropped.add(k);
+  }
+  if (dropped.size === 0) return;
+  const refs = [...dropped].map((k) => formatKeyRef(refOf(k)));
+  const names = refs.join(", ");
+  ctx.stderr(
+    `sealfig: warning: ${file}: ${narrowed} value(s) sealed without ${names}, which the file's ` +
+      `other values carry (the rule's keys do not name ${dropped.size > 1 ? "them" : "it"}). ` +
+      `To keep ${dropped.size > 1 ? "them" : "it"}, add ${names} to the rule's keys in ` +
+      `.sealfig.yaml, then run: sealfig rewrap ${file} ${
+        refs.map((r) => `--add-key ${r}`).join(" ")
+      }\n`,
+  );
 }

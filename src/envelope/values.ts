@@ -398,7 +398,7 @@ export async function openDataKey(
       if (hit) return hit;
     }
   }
-  const failed: { slot: KeySlot; code: string }[] = [];
+  const failed: { slot: KeySlot; code: string; reason?: string; hint?: string }[] = [];
   for (const { slot, provider } of usable) {
     try {
       const key = await openSlot(slot, [provider], context, cache);
@@ -419,7 +419,18 @@ export async function openDataKey(
       }
       return key;
     } catch (err) {
-      failed.push({ slot, code: isSealfigError(err) ? err.code : "PROVIDER_FAILED" });
+      failed.push(
+        isSealfigError(err)
+          ? {
+            slot,
+            code: err.code,
+            reason: err.file && !err.reason.includes(err.file)
+              ? `${err.file}: ${err.reason}`
+              : err.reason,
+            ...(err.hint ? { hint: err.hint } : {}),
+          }
+          : { slot, code: "PROVIDER_FAILED" },
+      );
     }
   }
   const tried = [...failed, ...skipped];
@@ -430,11 +441,48 @@ export async function openDataKey(
     }`,
     {
       keyId: slots[0]!.keyId,
-      hint: "Give this process one of these keys: a local key in the key file or SEALFIG_KEY, " +
-        "or credentials that may decrypt with one of the KMS keys (docs/keys.md, several keys)",
+      hint: unavailableHint(slots, failed, skipped),
       cause: new KeysUnavailable(failed.map((f) => f.code)),
     },
   );
+}
+
+/**
+ * The hint of a `KEYS_UNAVAILABLE` error: each tried key's own hint (deduplicated), then advice
+ * built from the kinds of keys in the list and why each was passed over.
+ */
+function unavailableHint(
+  slots: readonly KeySlot[],
+  failed: readonly { slot: KeySlot; code: string; reason?: string; hint?: string }[],
+  skipped: readonly { slot: KeySlot; code: string }[],
+): string {
+  const parts: string[] = [];
+  // Each tried key's own reason and advice (a key file's mode, a bad identity line), once each.
+  for (const f of failed) {
+    const own = [f.reason, f.hint].filter(Boolean).join(": ");
+    if (own && !parts.includes(own)) parts.push(own);
+  }
+  const untrusted = skipped.filter((s) => s.code === "KEY_UNTRUSTED").map((s) => keyText(s.slot));
+  if (untrusted.length > 0) {
+    parts.push(
+      `Not trusted here: ${untrusted.join(", ")}; if ${
+        untrusted.length > 1 ? "one is" : "it is"
+      } yours, add it to the rule's keys or trusted_keys in .sealfig.yaml (or the loader's ` +
+        "trustedKeys option)",
+    );
+  }
+  const kinds = new Set(slots.map((s) => s.providerId));
+  const ways: string[] = [];
+  if (kinds.has("local")) ways.push("a local key in the key file or SEALFIG_KEY");
+  if (kinds.has("age")) ways.push("an age identity in SEALFIG_AGE_KEY or SEALFIG_AGE_KEY_FILE");
+  if (kinds.has("aws-kms")) ways.push("credentials that may decrypt with one of the KMS keys");
+  for (const k of kinds) {
+    if (k !== "local" && k !== "age" && k !== "aws-kms") ways.push(`a "${k}" key provider`);
+  }
+  parts.push(
+    `Or give this process one of these keys: ${ways.join(", or ")} (docs/keys.md, several keys)`,
+  );
+  return parts.join(". ");
 }
 
 /**

@@ -128,6 +128,23 @@ export function readIntegrityRecord(doc: SealfigDocument): IntegrityRecord | und
   }
 }
 
+/**
+ * The error of opening the record's data key, saying so: the record is checked before any value,
+ * so a user who asked for one value learns why the error names the record.
+ */
+function recordKeyError(err: SealfigError): SealfigError {
+  if (err.reason.startsWith("Opening the integrity record's data key")) return err;
+  return new SealfigError(err.code, `Opening the integrity record's data key: ${err.reason}`, {
+    ...(err.file !== undefined ? { file: err.file } : {}),
+    ...(err.line !== undefined ? { line: err.line } : {}),
+    ...(err.col !== undefined ? { col: err.col } : {}),
+    ...(err.path !== undefined ? { path: err.path } : {}),
+    ...(err.keyId !== undefined ? { keyId: err.keyId } : {}),
+    ...(err.hint !== undefined ? { hint: err.hint } : {}),
+    ...(err.cause !== undefined ? { cause: err.cause } : {}),
+  });
+}
+
 /** Open the record's integrity data key (through the cache) after checking its key is trusted. */
 async function openIntegrityKey(
   doc: SealfigDocument,
@@ -160,7 +177,7 @@ async function openIntegrityKey(
       if (tried.length > 0 && tried.every((c) => TAMPERED.has(c))) {
         throw mismatch(doc, record, options.context ?? {}, err);
       }
-      throw isSealfigError(err) ? err.withLocation(loc) : err;
+      throw isSealfigError(err) ? recordKeyError(err).withLocation(loc) : err;
     }
   }
   const provider = options.providers.find((p) => p.id === record.providerId);
@@ -177,7 +194,7 @@ async function openIntegrityKey(
     if (isSealfigError(err) && TAMPERED.has(err.code)) {
       throw mismatch(doc, record, options.context ?? {}, err);
     }
-    if (isSealfigError(err)) throw err.withLocation(loc);
+    if (isSealfigError(err)) throw recordKeyError(err).withLocation(loc);
     throw new SealfigError("PROVIDER_FAILED", "Cannot open the integrity key", {
       ...loc,
       cause: err,

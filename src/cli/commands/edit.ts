@@ -51,6 +51,7 @@ import {
   stampForWrite,
   type Target,
   verifyForWrite,
+  warnNarrowedKeys,
 } from "../target.ts";
 import { INTEGRITY_KEY } from "../../integrity/record.ts";
 import { documentTrees, type LeafNode, type TreeNode } from "../../config/tree.ts";
@@ -158,6 +159,7 @@ async function edit(target: Target, ctx: CliContext, allowUnseal: boolean): Prom
         ctx.stderr(`${file}: file has not changed\n`);
         return ExitCode.OK;
       }
+      warnNarrowedKeys(ctx, file, sealed, stamped);
       const out = stamped.toBytes();
       if ((await fileDigest(file)) !== originalDigest) {
         const saved = `${file}.sealfig-edit-${Date.now()}`;

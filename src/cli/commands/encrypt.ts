@@ -18,6 +18,7 @@ import {
   sealOptions,
   stampForWrite,
   verifyForWrite,
+  warnNarrowedKeys,
   writeTarget,
 } from "../target.ts";
 
@@ -82,6 +83,7 @@ export const encryptCommand: Command = {
       : await verifyForWrite(target, base, ctx);
     const result = await sealDocument(doc, sealOptions(target, previous));
     const out = await stampForWrite(target, base, result.document, prior);
+    warnNarrowedKeys(ctx, file, base, out);
     await writeTarget(target, out, inPlace, ctx);
     ctx.stderr(
       `${file}: sealed ${result.sealed} value(s), kept ${result.kept}, ${result.dataKeysGenerated} new data key(s)\n`,

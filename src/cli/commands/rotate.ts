@@ -32,6 +32,7 @@ import {
   sealOptions,
   stampForWrite,
   verifyForWrite,
+  warnNarrowedKeys,
 } from "../target.ts";
 import { toBase64Url } from "../../crypto/bytes.ts";
 
@@ -64,6 +65,7 @@ export const rotateCommand: Command = {
       const result = await sealDocument(plain.document, sealOptions(target));
       // A new integrity data key too: rotation replaces every data key of the file.
       const out = await stampForWrite(target, sealed, result.document, prior, { freshKey: true });
+      warnNarrowedKeys(ctx, file, sealed, out);
       await writeFileAtomic(file, out.toBytes());
       progress(ctx, "rotate", ++n, args.positionals.length);
       if (!ctx.stderrIsTty) {
@@ -193,6 +195,7 @@ export const rewrapCommand: Command = {
           `${file}: re-wrapped ${rewrapped.size} data key(s) for ${edits.length} value(s)\n`,
         );
       }
+      rulesNote(ctx, target, [to]);
     }
     return 0;
   },
@@ -266,22 +269,32 @@ async function changeKeys(
   }));
   // Per data key (first slot + wrapped bytes): its new key slots.
   const perDek = new Map<string, Promise<KeySlot[]>>();
+  // Which --remove-key found a slot and which --add-key was missing from a value: a change that
+  // would change nothing is refused before anything is written.
+  const removedSomewhere = new Set<number>();
+  const addedSomewhere = new Set<number>();
   const newSlots = async (blob: ParsedBlob): Promise<KeySlot[]> => {
     const kept: KeySlot[] = [];
     for (const slot of blob.slots) {
       let drop = false;
-      for (const r of removing) {
-        if (await matches(slot, r, target.providers, resolved)) drop = true;
+      for (const [i, r] of removing.entries()) {
+        if (await matches(slot, r, target.providers, resolved)) {
+          drop = true;
+          removedSomewhere.add(i);
+        }
       }
       if (!drop) kept.push(slot);
     }
     const missing = [];
-    for (const k of addKeys) {
+    for (const [i, k] of addKeys.entries()) {
       let present = false;
       for (const slot of kept) {
         if (await matches(slot, k.ref, target.providers, resolved)) present = true;
       }
-      if (!present) missing.push({ provider: k.provider, keyId: k.ref.keyId });
+      if (!present) {
+        missing.push({ provider: k.provider, keyId: k.ref.keyId });
+        addedSomewhere.add(i);
+      }
     }
     if (missing.length) {
       const dek = await rawDataKey(blob, target);
@@ -319,6 +332,29 @@ async function changeKeys(
       if (text !== e.value) edits.push({ from: e.start, to: e.end, text });
     } catch (err) {
       throw err instanceof SealfigError ? err.withLocation(where) : err;
+    }
+  }
+  if (keyList) {
+    const notIn = removing.filter((_, i) => !removedSomewhere.has(i));
+    const allHave = adding.filter((_, i) => !addedSomewhere.has(i));
+    if (notIn.length > 0 || allHave.length > 0) {
+      throw new SealfigError(
+        "REWRAP_NO_CHANGE",
+        [
+          notIn.length
+            ? `${notIn.map(formatKeyRef).join(", ")} ${
+              notIn.length > 1 ? "are" : "is"
+            } not a key of any value in the file`
+            : "",
+          allHave.length
+            ? `every value in the file already has ${allHave.map(formatKeyRef).join(", ")}`
+            : "",
+        ].filter(Boolean).join("; ") + "; nothing was written",
+        {
+          file,
+          hint: "Run `sealfig status` to see the file's keys; name only keys that change something",
+        },
+      );
     }
   }
   // The record follows the values' keys (the rule's keys, changed the same way, without values).
@@ -359,13 +395,17 @@ async function changeKeys(
       }\n`,
     );
   }
+  rulesNote(ctx, target, adding);
+}
+
+/** The note after a rewrap that gave the file keys its rule does not name (`--add-key`, `--to`). */
+function rulesNote(ctx: CliContext, target: Target, keys: readonly KeyRef[]): void {
   const ruleRefs = new Set(target.rule.keys.map((k) => `${k.providerId}:${k.keyId}`));
-  const differs = recordKeys.length !== ruleRefs.size ||
-    recordKeys.some((k) => !ruleRefs.has(`${k.providerId}:${k.keyId}`));
-  if (differs && adding.some((k) => !ruleRefs.has(`${k.providerId}:${k.keyId}`))) {
+  const outside = keys.filter((k) => !ruleRefs.has(`${k.providerId}:${k.keyId}`));
+  if (outside.length > 0) {
     ctx.stderr(
       `sealfig: note: add ${
-        adding.map(formatKeyRef).join(", ")
+        outside.map(formatKeyRef).join(", ")
       } to the rule's keys in .sealfig.yaml so new values are sealed for it too\n`,
     );
   }

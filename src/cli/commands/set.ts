@@ -23,6 +23,7 @@ import {
   stampForWrite,
   targetExists,
   verifyForWrite,
+  warnNarrowedKeys,
   writeTarget,
 } from "../target.ts";
 
@@ -77,6 +78,7 @@ export const setCommand: Command = {
       });
     }
     const final = await stampForWrite(target, exists ? doc : undefined, out, prior);
+    warnNarrowedKeys(ctx, file, exists ? doc : undefined, final);
     if (final !== doc || !exists || flagBool(args, "stdout")) {
       await writeTarget(target, final, !flagBool(args, "stdout"), ctx);
     }
