@@ -341,31 +341,9 @@ function decodeBlob(text: string): ParsedBlob {
     // One encoding per value: a value under one key is v1, so v2 holds 2..16 slots.
     if (count < 2 || count > MAX_KEY_SLOTS) throw malformed("bad key count");
   }
-  const slots: KeySlot[] = [];
-  for (let i = 0; i < count; i++) {
-    need(1, "provider id length");
-    const pLen = bytes[off++]!;
-    if (pLen < 1 || pLen > MAX_PROVIDER_ID) throw malformed("bad provider id length");
-    const providerId = textOf(take(pLen, "provider id"));
-    if (providerId === undefined || !PROVIDER_ID.test(providerId)) {
-      throw malformed("bad provider id");
-    }
-    need(2, "key id length");
-    const kLen = (bytes[off]! << 8) | bytes[off + 1]!;
-    off += 2;
-    if (kLen < 1 || kLen > MAX_KEY_ID) throw malformed("bad key id length");
-    const keyId = textOf(take(kLen, "key id"));
-    if (keyId === undefined) throw malformed("key id is not UTF-8");
-    need(2, "wrapped key length");
-    const wLen = (bytes[off]! << 8) | bytes[off + 1]!;
-    off += 2;
-    if (wLen < 1 || wLen > MAX_WRAPPED_DEK) throw malformed("bad wrapped key length");
-    const wrappedDek = take(wLen, "wrapped key");
-    if (slots.some((s) => s.providerId === providerId && s.keyId === keyId)) {
-      throw malformed("a key is listed twice");
-    }
-    slots.push({ providerId, keyId, wrappedDek });
-  }
+  const read = readKeySlots(bytes, off, count, malformed);
+  const slots = read.slots;
+  off = read.off;
   const { providerId, keyId, wrappedDek } = slots[0]! as KeySlot & { wrappedDek: Bytes };
   const fieldsAt = off;
   take(SALT_LENGTH, "salt");
@@ -399,6 +377,48 @@ function decodeBlob(text: string): ParsedBlob {
 }
 
 /** Strict UTF-8 text of a short field; ASCII (every provider id, most key ids) without a decoder. */
+/**
+ * @internal Read `count` key slots (provider id, key id, wrapped DEK; docs/format.md §2, §11) from
+ * `bytes` at `off`, no key twice: the one slot reader of blobs and integrity records. `fail`
+ * makes the caller's error from a reason. The slots' wrapped DEKs are views into `bytes`.
+ */
+export function readKeySlots(
+  bytes: Bytes,
+  off: number,
+  count: number,
+  fail: (reason: string) => Error,
+): { slots: KeySlot[]; off: number } {
+  const take = (n: number, what: string): Bytes => {
+    if (off + n > bytes.length) throw fail(`truncated in ${what}`);
+    const out = bytes.subarray(off, off + n);
+    off += n;
+    return out;
+  };
+  const u16 = (what: string) => {
+    const b = take(2, what);
+    return (b[0]! << 8) | b[1]!;
+  };
+  const slots: KeySlot[] = [];
+  for (let i = 0; i < count; i++) {
+    const pLen = take(1, "provider id length")[0]!;
+    if (pLen < 1 || pLen > MAX_PROVIDER_ID) throw fail("bad provider id length");
+    const providerId = textOf(take(pLen, "provider id"));
+    if (providerId === undefined || !PROVIDER_ID.test(providerId)) throw fail("bad provider id");
+    const kLen = u16("key id length");
+    if (kLen < 1 || kLen > MAX_KEY_ID) throw fail("bad key id length");
+    const keyId = textOf(take(kLen, "key id"));
+    if (keyId === undefined) throw fail("key id is not UTF-8");
+    const wLen = u16("wrapped key length");
+    if (wLen < 1 || wLen > MAX_WRAPPED_DEK) throw fail("bad wrapped key length");
+    const wrappedDek = take(wLen, "wrapped key");
+    if (slots.some((k) => k.providerId === providerId && k.keyId === keyId)) {
+      throw fail("a key is listed twice");
+    }
+    slots.push({ providerId, keyId, wrappedDek });
+  }
+  return { slots, off };
+}
+
 function textOf(b: Uint8Array): string | undefined {
   let s = "";
   for (let i = 0; i < b.length; i++) {

@@ -18,20 +18,14 @@
  * @module
  */
 import { SealfigError } from "../errors.ts";
-import {
-  type Bytes,
-  ByteWriter,
-  fromBase64Url,
-  fromUtf8,
-  toBase64Url,
-  utf8,
-} from "../crypto/bytes.ts";
+import { type Bytes, ByteWriter, fromBase64Url, toBase64Url, utf8 } from "../crypto/bytes.ts";
 import {
   isValidProviderId,
   type KeySlot,
   MAX_KEY_ID,
   MAX_KEY_SLOTS,
   MAX_WRAPPED_DEK,
+  readKeySlots,
   writeSlot,
 } from "../envelope/format.ts";
 import { isMap, isScalar, type Node, type Pair, type YAMLMap } from "yaml";
@@ -231,29 +225,10 @@ export function parseIntegrityRecord(text: string, file?: string): IntegrityReco
   off = 9;
   const generation = hi * 2 ** 32 + lo;
   if (hi >= 2 ** 21 || generation < 1) throw malformed("generation out of range", file);
-  need(1, "provider id length");
-  const pLen = bytes[off++]!;
-  need(pLen, "provider id");
-  const providerId = fromUtf8(bytes.slice(off, off + pLen));
-  off += pLen;
-  if (providerId === undefined || !isValidProviderId(providerId)) {
-    throw malformed("bad provider id", file);
-  }
-  need(2, "key id length");
-  const kLen = view.getUint16(off);
-  off += 2;
-  if (kLen < 1 || kLen > MAX_KEY_ID) throw malformed("bad key id length", file);
-  need(kLen, "key id");
-  const keyId = fromUtf8(bytes.slice(off, off + kLen));
-  off += kLen;
-  if (keyId === undefined) throw malformed("key id is not UTF-8", file);
-  need(2, "wrapped key length");
-  const wLen = view.getUint16(off);
-  off += 2;
-  if (wLen < 1 || wLen > MAX_WRAPPED_DEK) throw malformed("bad wrapped key length", file);
-  need(wLen, "wrapped key");
-  const wrappedDek = bytes.slice(off, off + wLen);
-  off += wLen;
+  const read = readKeySlots(bytes, off, 1, (why) => malformed(why, file));
+  off = read.off;
+  const { providerId, keyId } = read.slots[0]!;
+  const wrappedDek = read.slots[0]!.wrappedDek.slice();
   need(MAC_LENGTH, "MAC");
   const mac = bytes.slice(off, off + MAC_LENGTH);
   off += MAC_LENGTH;
@@ -280,36 +255,9 @@ function parseV3(text: string, file: string | undefined): IntegrityRecord {
   const count = bytes[9]!;
   off = 10;
   if (count < 2 || count > MAX_KEY_SLOTS) throw malformed("bad key count", file);
-  const slots: KeySlot[] = [];
-  for (let i = 0; i < count; i++) {
-    need(1, "provider id length");
-    const pLen = bytes[off++]!;
-    need(pLen, "provider id");
-    const providerId = fromUtf8(bytes.slice(off, off + pLen));
-    off += pLen;
-    if (providerId === undefined || !isValidProviderId(providerId)) {
-      throw malformed("bad provider id", file);
-    }
-    need(2, "key id length");
-    const kLen = view.getUint16(off);
-    off += 2;
-    if (kLen < 1 || kLen > MAX_KEY_ID) throw malformed("bad key id length", file);
-    need(kLen, "key id");
-    const keyId = fromUtf8(bytes.slice(off, off + kLen));
-    off += kLen;
-    if (keyId === undefined) throw malformed("key id is not UTF-8", file);
-    need(2, "wrapped key length");
-    const wLen = view.getUint16(off);
-    off += 2;
-    if (wLen < 1 || wLen > MAX_WRAPPED_DEK) throw malformed("bad wrapped key length", file);
-    need(wLen, "wrapped key");
-    const wrappedDek = bytes.slice(off, off + wLen);
-    off += wLen;
-    if (slots.some((k) => k.providerId === providerId && k.keyId === keyId)) {
-      throw malformed("a key is listed twice", file);
-    }
-    slots.push({ providerId, keyId, wrappedDek });
-  }
+  const read = readKeySlots(bytes, off, count, (why) => malformed(why, file));
+  off = read.off;
+  const slots: KeySlot[] = read.slots.map((k) => ({ ...k, wrappedDek: k.wrappedDek.slice() }));
   need(MAC_LENGTH, "MAC");
   const mac = bytes.slice(off, off + MAC_LENGTH);
   off += MAC_LENGTH;
