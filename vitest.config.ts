@@ -4,6 +4,10 @@ export default defineConfig({
   test: {
     include: ["tests/**/*.test.ts"],
     testTimeout: 60_000,
+    // Vitest's default is one worker fewer than the cores: one on a 2-core CI machine, where most
+    // files spend their time waiting for the CLI processes they start. Three forks keep both cores
+    // busy (measured on 2 cores: 365 s -> 260 s for the Node suite).
+    maxWorkers: 3,
     env: { AWS_EC2_METADATA_DISABLED: "true", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
   },
 });
