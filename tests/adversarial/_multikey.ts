@@ -42,7 +42,10 @@ export function multikeySuite(): void {
             fc.subarray([...Array(POOL).keys()]),
             fc.uniqueArray(fc.integer({ min: 0, max: POOL - 1 }), { minLength: 1, maxLength: 4 }),
             fc.string({ maxLength: 40 }),
-            async (list, held, trusted, relist, value) => {
+            async (list, held, trusted, relist, generated) => {
+              // A marker makes the leak check meaningful: a short value ("name") can be a word of
+              // the error message itself.
+              const value = `mk-canary-${generated}`;
               const [first, ...more] = list.map((i) => ({ provider: all, keyId: keys[i]!.id }));
               const sealer = new Sealer({
                 provider: first!.provider,
@@ -83,7 +86,7 @@ export function multikeySuite(): void {
                 if (list.length > 1) {
                   for (const i of list) expect(err.message).toContain(keys[i]!.id);
                 }
-                expect(err.message).not.toContain(value.length >= 4 ? value : "\u0000none");
+                expect(err.message).not.toContain("mk-canary-");
                 outcomes.push(err.code);
               }
               // Re-encode under another list: the value's bytes stay; every listed key opens it.
