@@ -339,6 +339,15 @@ export function yamlQuoted(s: string): string {
 
 // At least one body character: `sealfig:v1:` alone would end in `:` and read as a map key.
 const PLAIN_BLOB = /^sealfig:v[0-9]+:[A-Za-z0-9_-]+$/;
+
+/**
+ * A string value as a YAML view writes it (for the `.env` and JSON views): a blob as it is, so that
+ * the view's text keeps the blob's own characters; anything else double-quoted. Either way it reads
+ * back as exactly `s`.
+ */
+export function yamlViewString(s: string): string {
+  return PLAIN_BLOB.test(s) ? s : yamlQuoted(s);
+}
 const PLAIN_RECORD = /^[A-Za-z0-9:_-]+$/;
 
 /** The line-aligned YAML view of a `.env` text, and where each view value sits in the `.env`. */
@@ -354,7 +363,7 @@ export function envView(layout: EnvLayout): EnvView {
   const lines = layout.text.split("\n").map(() => "");
   const columns = new Map<number, { view: number; env: number; nameCol: number }>();
   for (const e of layout.entries) {
-    const v = PLAIN_BLOB.test(e.value) ? e.value : yamlQuoted(e.value);
+    const v = yamlViewString(e.value);
     // Keys quoted: `null:` or `true:` would not read as the name's text.
     lines[e.line - 1] = `"${e.name}": ${v}`;
     columns.set(e.line, { view: e.name.length + 5, env: e.col, nameCol: e.nameCol });

@@ -30,7 +30,7 @@ import { SealfigError } from "../errors.ts";
 import { isBlob } from "../envelope/format.ts";
 import type { SecretValue } from "../envelope/value_codec.ts";
 import { formatPath, type PathSegment } from "../path.ts";
-import { yamlQuoted } from "./dotenv.ts";
+import { yamlQuoted, yamlViewString } from "./dotenv.ts";
 import { lookalikeReason } from "./lookalike.ts";
 import { resolveScalar, sameTypedValue, type TypedValue } from "./scalar.ts";
 import type { ValueTypeName } from "../envelope/format.ts";
@@ -429,9 +429,6 @@ export function parseJsonText(text: string, file?: string): JsonLayout {
   return { text, root };
 }
 
-// At least one body character: `sealfig:v1:` alone would end in `:` and read as a map key.
-const PLAIN_BLOB = /^sealfig:v[0-9]+:[A-Za-z0-9_-]+$/;
-
 /** Where a line of the view comes from in the JSON text. */
 export interface JsonViewLine {
   /** Offset of the key in the JSON text (members only). */
@@ -452,7 +449,7 @@ export interface JsonView {
 function viewScalar(n: JsonNode): string {
   if (n.t === "object") return "{}";
   if (n.t === "array") return "[]";
-  if (n.t === "string") return PLAIN_BLOB.test(n.value!) ? n.value! : yamlQuoted(n.value!);
+  if (n.t === "string") return yamlViewString(n.value!);
   return n.text;
 }
 
