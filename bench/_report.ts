@@ -792,7 +792,9 @@ KMS's own quota does) and ${fl.latencyMs} ms latency. An instance counts as fail
 fails or is not done within ${
     fl.deadlineMs / 1000
   } s (sealfig's default \`startupDeadlineMs\`). The instances run in one
-process (their local work shares a core, as co-located instances share a machine); the server
+process (their local work shares a core, as co-located instances share a machine), which has
+loaded every contender's code, the AWS SDK included, before the common start (each real instance
+imports it in its own process, side by side; the CLI cold-start section measures start-up); the server
 counts requests and throttles. Scale: issue 16's example is 50 instances × 200 secrets at 500
 requests/s; with every instance in one process, at that rate the SDK's own per-request work
 (signing, HTTP, parsing, for thousands of requests) uses up the core and instances fail for want

@@ -33,6 +33,7 @@ import {
 } from "./rules.ts";
 import { dirName, getEnv, resolvePath, toFilePath } from "./runtime.ts";
 import { SealfigError } from "./errors.ts";
+import { fixedContext } from "./envelope/aad.ts";
 
 /** Options for {@link policyFor}: explicit choices, which override the rules file. */
 export interface PolicyOptions {
@@ -165,7 +166,8 @@ function fromRule(
   const key = keys[0];
 
   // Context.
-  const context = options.context ?? rule.context;
+  // Frozen, its encoding computed once for all the values opened or sealed under it.
+  const context = fixedContext(options.context ?? rule.context);
   const contextSource = options.context !== undefined
     ? options.contextSource ?? "the context option"
     : rule.source

@@ -20,7 +20,8 @@
  * @module
  */
 import { DataKey } from "../crypto/data_key.ts";
-import { canonicalContext } from "../envelope/aad.ts";
+import { contextKey } from "../envelope/aad.ts";
+import { byteString } from "../crypto/bytes.ts";
 import type { EncryptionContext } from "../keys/key_provider.ts";
 import { unrefTimeout } from "../runtime.ts";
 
@@ -285,7 +286,7 @@ let lastScope = 0;
 
 /**
  * The map key for a wrapped DEK (not secret): every part length-prefixed, context entries sorted
- * by key, the wrapped bytes as one character per byte.
+ * by key bytes (the context's canonical encoding), the wrapped bytes as one character per byte.
  */
 function cacheKey(id: DekCacheKey): string {
   let scope = 0;
@@ -293,15 +294,8 @@ function cacheKey(id: DekCacheKey): string {
     scope = scopes.get(id.scope) ?? 0;
     if (scope === 0) scopes.set(id.scope, scope = ++lastScope);
   }
-  let ctx = "";
-  for (const k of Object.keys(id.context).sort()) {
-    const v = id.context[k];
-    if (typeof v !== "string") canonicalContext(id.context); // throws OPTION_INVALID
-    ctx += `${k.length}:${k}${v!.length}:${v}`;
-  }
-  let wrapped = "";
-  for (let i = 0; i < id.wrapped.length; i += 4096) {
-    wrapped += String.fromCharCode(...id.wrapped.subarray(i, i + 4096));
-  }
-  return `${scope}:${id.providerId.length}:${id.providerId}${id.keyId.length}:${id.keyId}${ctx.length}:${ctx}${wrapped}`;
+  const ctx = contextKey(id.context); // validates: throws OPTION_INVALID
+  return `${scope}:${id.providerId.length}:${id.providerId}${id.keyId.length}:${id.keyId}${ctx.length}:${ctx}${
+    byteString(id.wrapped)
+  }`;
 }

@@ -21,6 +21,7 @@ import { isBlob } from "../envelope/format.ts";
 import { formatPath, type PathSegment } from "../path.ts";
 import { resolveScalar } from "../document/scalar.ts";
 import type { LeafNode, MapNode, Origin, PendingBlob, TreeNode } from "./tree.ts";
+import { fixedContext } from "../envelope/aad.ts";
 
 /** One variable to apply. */
 export interface EnvVariable {
@@ -65,7 +66,7 @@ export function envSealing(
   context: Readonly<Record<string, string>> = {},
 ): { context: Readonly<Record<string, string>>; path: readonly [string] } {
   rejectReservedContext(context);
-  return { context: { ...context, [ENV_SOURCE_KEY]: ENV_SOURCE }, path: [name] };
+  return { context: fixedContext({ ...context, [ENV_SOURCE_KEY]: ENV_SOURCE }), path: [name] };
 }
 
 /** Throw `OPTION_INVALID` when a context uses the reserved `sealfig:source` key. */

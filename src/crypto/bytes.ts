@@ -100,6 +100,32 @@ export function fromUtf8(bytes: Uint8Array): string | undefined {
   }
 }
 
+/** Strings of byte arrays that are never written after {@link markImmutable}. */
+const byteStrings = new WeakMap<Uint8Array, string | null>();
+
+/**
+ * Declare that `bytes` is never written again (a parsed blob's wrapped data key, a view into bytes
+ * private to the parse), so {@link byteString} computes its string once.
+ */
+export function markImmutable(bytes: Uint8Array): void {
+  if (!byteStrings.has(bytes)) byteStrings.set(bytes, null);
+}
+
+/**
+ * The bytes as a string of one character (U+0000–U+00FF) per byte: a map key that is equal for
+ * equal bytes. Computed once for arrays passed to {@link markImmutable}.
+ */
+export function byteString(bytes: Uint8Array): string {
+  const known = byteStrings.get(bytes);
+  if (typeof known === "string") return known;
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 4096) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  }
+  if (known === null) byteStrings.set(bytes, text);
+  return text;
+}
+
 /** Concatenate byte arrays. */
 export function concat(...parts: Uint8Array[]): Bytes {
   let n = 0;

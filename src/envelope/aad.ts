@@ -15,7 +15,7 @@
  * @module
  */
 import { SealfigError } from "../errors.ts";
-import { type Bytes, utf8 } from "../crypto/bytes.ts";
+import { type Bytes, byteString, utf8 } from "../crypto/bytes.ts";
 import type { EncryptionContext } from "../keys/key_provider.ts";
 import type { ValuePath } from "../path.ts";
 
@@ -46,9 +46,8 @@ export function buildAad(header: Uint8Array, path: ValuePath, context: Encryptio
       n += 5 + utf8Length(seg);
     }
   }
-  const pairs = contextPairs(context);
-  n += 4;
-  for (const p of pairs) n += 8 + p.keyBytes + p.valueBytes;
+  const section = contextSection(context);
+  n += section.length;
   const out = new Uint8Array(n);
   out.set(LABEL, 0);
   let o = putU32(out, LABEL.length, header.length);
@@ -64,7 +63,70 @@ export function buildAad(header: Uint8Array, path: ValuePath, context: Encryptio
       o = putUtf8(out, putU32(out, o, len), seg, len);
     }
   }
-  o = putU32(out, o, pairs.length);
+  out.set(section, o);
+  return out;
+}
+
+/**
+ * Encodings of contexts that cannot change: the frozen copies {@link fixedContext} makes, and any
+ * frozen context whose entries are all data properties (a frozen object's data properties are
+ * fixed; a getter is not), checked once.
+ */
+const fixed = new WeakMap<EncryptionContext, { section: Bytes; key: string } | null>();
+
+function encodingOf(context: EncryptionContext): { section: Bytes; key: string } | undefined {
+  const known = fixed.get(context);
+  if (known) return known;
+  if (known === null || !Object.isFrozen(context)) return undefined;
+  const descriptors = Object.getOwnPropertyDescriptors(context);
+  for (const key of Object.keys(context)) {
+    if (!("value" in descriptors[key]!)) {
+      fixed.set(context, null);
+      return undefined;
+    }
+  }
+  const section = encodeContextSection(context);
+  const encoding = { section, key: byteString(section) };
+  fixed.set(context, encoding);
+  return encoding;
+}
+
+/**
+ * A frozen copy of `context` whose canonical encoding ({@link contextSection},
+ * {@link contextKey}) is computed once instead of per value: what a loader or writer holds for a
+ * file's context while it opens or seals many values under it. Validates the context as
+ * {@link canonicalContext} does (throws `OPTION_INVALID`).
+ */
+export function fixedContext(context: EncryptionContext): EncryptionContext {
+  if (encodingOf(context)) return context;
+  // fromEntries defines own properties (an own "__proto__" key stays a key).
+  const copy: EncryptionContext = Object.freeze(Object.fromEntries(Object.entries(context)));
+  encodingOf(copy);
+  return copy;
+}
+
+/**
+ * The context's part of the associated data: u32 pair count, then per pair (sorted by key bytes)
+ * u32 length + key, u32 length + value. Computed once for a context that cannot change.
+ */
+export function contextSection(context: EncryptionContext): Bytes {
+  return encodingOf(context)?.section ?? encodeContextSection(context);
+}
+
+/**
+ * The same canonical encoding as a string of one character per byte (a map key: injective, since
+ * every part is length-prefixed). Computed once for a context that cannot change.
+ */
+export function contextKey(context: EncryptionContext): string {
+  return encodingOf(context)?.key ?? byteString(encodeContextSection(context));
+}
+
+function encodeContextSection(context: EncryptionContext): Bytes {
+  const pairs = contextPairs(context);
+  let n = 4;
+  for (const p of pairs) n += 8 + p.keyBytes + p.valueBytes;
+  const out = new Uint8Array(n);
+  let o = putU32(out, 0, pairs.length);
   for (const p of pairs) {
     o = putUtf8(out, putU32(out, o, p.keyBytes), p.key, p.keyBytes);
     o = putUtf8(out, putU32(out, o, p.valueBytes), p.value, p.valueBytes);

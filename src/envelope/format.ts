@@ -32,6 +32,7 @@ import {
   concat,
   fromBase64Url,
   fromUtf8,
+  markImmutable,
   toBase64Url,
   utf8,
 } from "../crypto/bytes.ts";
@@ -411,6 +412,7 @@ export function readKeySlots(
     const wLen = u16("wrapped key length");
     if (wLen < 1 || wLen > MAX_WRAPPED_DEK) throw fail("bad wrapped key length");
     const wrappedDek = take(wLen, "wrapped key");
+    markImmutable(wrappedDek);
     if (slots.some((k) => k.providerId === providerId && k.keyId === keyId)) {
       throw fail("a key is listed twice");
     }

@@ -15,6 +15,7 @@ import { type KeySlot, parseBlob, type ParsedBlob, type ValueTypeName } from "./
 import type { KeyAllowlist } from "../keys/allowlist.ts";
 import { type DataKeyRef, openWithDataKey, sealWithDataKey } from "./seal.ts";
 import { inferValueType, type SecretValue } from "./value_codec.ts";
+import { fixedContext } from "./aad.ts";
 
 /** Options for {@link encryptValue}. */
 export interface EncryptValueOptions {
@@ -143,7 +144,7 @@ export class Sealer {
     this.#provider = options.provider;
     this.#keyId = options.keyId;
     this.#more = options.additionalKeys ?? [];
-    this.#context = options.context ?? {};
+    this.#context = fixedContext(options.context ?? {});
     this.#max = max;
   }
 
@@ -299,6 +300,20 @@ export async function decryptParsed(
   parsed: ParsedBlob,
   options: DecryptValueOptions,
 ): Promise<SecretValue> {
+  const cache = options.cache;
+  if (cache && parsed.slots.length <= 1 && (!options.trust || options.trust.trustedNow(parsed))) {
+    // The common case (one key, trusted by name, its data key cached): no await on the way.
+    const context = options.context ?? {};
+    const provider = options.providers.find((p) => p.id === parsed.providerId);
+    const key = provider && cache.peek(cacheId(parsed, provider, context));
+    if (key) {
+      try {
+        return openWithDataKey(parsed, key, toSegments(options.path), context);
+      } catch (err) {
+        throw located(err, options);
+      }
+    }
+  }
   try {
     const segments = toSegments(options.path);
     const key = await openDataKey(parsed, options.providers, options.context ?? {}, options.cache, {

@@ -234,6 +234,17 @@ export class KeyAllowlist {
     return await this.#isTrustedOne(key, providers);
   }
 
+  /**
+   * Whether `key` (one key: a v1 blob's or one slot) is trusted on what is known without any
+   * call: true in discovery mode or when it is listed exactly; false means "not known yet"
+   * (an alias to resolve, a local key to look up) — ask {@link KeyAllowlist.isTrusted}.
+   */
+  trustedNow(key: KeyName): boolean {
+    if (this.#any) return true;
+    const id = exactKey(key);
+    return id !== undefined && this.#exact.has(id);
+  }
+
   async #isTrustedOne(key: KeyName, providers: readonly KeyProvider[]): Promise<boolean> {
     // A malformed key name (say a KMS ARN with a `*` or empty Region) is never trusted.
     const id = exactKey(key);

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { DekCache } from "../../document.ts";
+import { fixedContext } from "../../src/envelope/aad.ts";
+import { markImmutable } from "../../src/crypto/bytes.ts";
 import type { DekCacheKey } from "../../document.ts";
 
 const id = (n: number, context: Record<string, string> = {}): DekCacheKey => ({
@@ -135,5 +138,88 @@ describe("DekCache", () => {
   it("rejects nonsensical bounds", () => {
     expect(() => new DekCache({ maxEntries: 0 })).toThrow(RangeError);
     expect(() => new DekCache({ ttlMs: -1 })).toThrow(RangeError);
+  });
+
+  // The key of a context is computed once for a context that cannot change (the loader's fixed
+  // copies, a caller's frozen object); any form of equal contexts must share one entry, and
+  // unequal ones never.
+  it("equal contexts share an entry in any form (order, fixed copy, frozen); unequal ones never", async () => {
+    const text = fc.string({
+      unit: fc.constantFrom("a", "b", "é", "秘", "🔐", "_", "1"),
+      maxLength: 4,
+    });
+    const context = fc.dictionary(
+      fc.oneof(text.filter((t) => t !== ""), fc.constant("__proto__")),
+      text,
+      {
+        maxKeys: 4,
+      },
+    );
+    let cases = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        context,
+        context,
+        fc.uint8Array({ minLength: 1, maxLength: 8 }),
+        async (a, b, w) => {
+          cases++;
+          const cache = new DekCache();
+          const l = loader();
+          const wrapped = Uint8Array.from(w);
+          const key = (context: Record<string, string>): DekCacheKey => ({
+            providerId: "local",
+            keyId: "lk_test",
+            wrapped,
+            context,
+          });
+          const reversed = Object.fromEntries(Object.entries(a).reverse());
+          await cache.get(key(a), l.load);
+          await cache.get(key(reversed), l.load);
+          await cache.get(key(fixedContext(a)), l.load);
+          await cache.get(key(fixedContext(reversed)), l.load);
+          await cache.get(key(Object.freeze({ ...reversed })), l.load);
+          expect(l.calls).toBe(1);
+          const equal =
+            JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+          await cache.get(key(fixedContext(b)), l.load);
+          expect(l.calls).toBe(equal ? 1 : 2);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    expect(cases).toBe(200);
+  });
+
+  it("a key's bytes or a frozen context's getter that change give another entry (nothing stale)", async () => {
+    const cache = new DekCache();
+    const l = loader();
+    // Bytes nobody declared immutable are read afresh at every lookup.
+    const wrapped = Uint8Array.of(1, 2, 3);
+    const key: DekCacheKey = { providerId: "local", keyId: "lk_test", wrapped, context: {} };
+    await cache.get(key, l.load);
+    wrapped[0] = 9;
+    await cache.get(key, l.load);
+    expect(l.calls).toBe(2);
+    // A frozen context whose entry is a getter can change: its encoding is not kept.
+    let env = "prod";
+    const context = Object.freeze(
+      Object.defineProperty({}, "env", { get: () => env, enumerable: true }),
+    );
+    const ctxKey: DekCacheKey = {
+      providerId: "local",
+      keyId: "lk_test",
+      wrapped: Uint8Array.of(7),
+      context,
+    };
+    await cache.get(ctxKey, l.load);
+    env = "dev";
+    await cache.get(ctxKey, l.load);
+    expect(l.calls).toBe(4);
+    // Declared immutable (as a parsed blob's wrapped key is), equal bytes still share one entry.
+    const marked = Uint8Array.of(4, 5, 6);
+    markImmutable(marked);
+    await cache.get({ ...key, wrapped: marked }, l.load);
+    await cache.get({ ...key, wrapped: Uint8Array.of(4, 5, 6) }, l.load);
+    expect(l.calls).toBe(5);
   });
 });
