@@ -8,8 +8,15 @@
  */
 import process from "node:process";
 
-/** Encryption context of every sealed fixture (sealfig files, ESDK messages). */
-export const CONTEXT: Readonly<Record<string, string>> = { app: "bench", env: "prod" };
+/**
+ * Encryption context of every sealed fixture (sealfig files, ESDK messages). Frozen, as the loader
+ * holds every file's context (the policy's `fixedContext`), so that `decryptValue` in the crypto
+ * benchmark encodes it once for the DEK cache key and the associated data, as a load does.
+ */
+export const CONTEXT: Readonly<Record<string, string>> = Object.freeze({
+  app: "bench",
+  env: "prod",
+});
 
 /** Dummy credentials for the local KMS server (it reads, never verifies, the signature). */
 export const ACCESS_KEY_ID = "AKIDSEALFIGBENCH";
