@@ -252,7 +252,11 @@ export interface DecryptValueOptions {
   providers: readonly KeyProvider[];
   /** The value's path in its document (must be the path it was sealed at). */
   path: string | ValuePath;
-  /** The file's encryption context (must be the one it was sealed with). Default `{}`. */
+  /**
+   * The file's encryption context (must be the one it was sealed with). Default `{}`. A frozen
+   * object (`Object.freeze`) is encoded once for all the values opened with it, as the loader's
+   * are; any other is encoded on every call.
+   */
   context?: EncryptionContext;
   /** Cache for data keys; without one every call asks the provider. */
   cache?: DekCache;
