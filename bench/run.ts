@@ -242,8 +242,8 @@ function runWorker(server: KmsServer, runtime: "node" | "deno", job: Job): Promi
   const jobArg = Buffer.from(JSON.stringify(job)).toString("base64");
   const worker = join(ROOT, "bench", "worker.ts");
   const [cmd, argv] = runtime === "node"
-    ? [process.execPath, ["--expose-gc", ...TSX, worker, jobArg]]
-    : [DENO, [...DENO_RUN, "--v8-flags=--expose-gc", worker, jobArg]];
+    ? [process.execPath, [...TSX, worker, jobArg]]
+    : [DENO, [...DENO_RUN, worker, jobArg]];
   const child = spawn(cmd, argv, { cwd: ROOT, env: childEnv(), stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));

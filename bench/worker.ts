@@ -4,7 +4,7 @@
  * cold loads, each with fresh clients and caches. KMS calls are read from the orchestrator's
  * server over a line protocol on stdin/stdout (outside the timed region).
  *
- *   node --expose-gc --import tsx bench/worker.ts <base64 job>    (the orchestrator does this)
+ *   node --import tsx bench/worker.ts <base64 job>    (the orchestrator does this)
  *
  * @module
  */
@@ -40,10 +40,6 @@ function rpc<T>(request: Rpc): Promise<T> {
     answers.push(resolve as (value: unknown) => void);
     process.stdout.write(`${MARK}${JSON.stringify({ rpc: request })}\n`);
   });
-}
-
-function gc(): void {
-  (globalThis as { gc?: () => void }).gc?.();
 }
 
 async function contender(): Promise<Contender> {
@@ -88,7 +84,6 @@ async function cell(c: Contender, n: number, dir: string, latencyMs: number): Pr
     maxInFlight: 0,
   };
   while (wantsAnotherRun(result.times, job.runs)) {
-    gc();
     await rpc({ op: "reset" });
     const t0 = performance.now();
     const loaded = await c.load(dir);
@@ -141,7 +136,6 @@ async function sealfigExtras(dir: string, slow: boolean): Promise<Partial<CellRe
     await loader.load(); // the first load fills the loader's cache
     const repeats = job.runs.min === 1 ? 1 : slow ? 2 : Math.max(3, Math.min(job.runs.max, 7));
     for (let i = 0; i < repeats; i++) {
-      gc();
       await rpc({ op: "reset" });
       const t0 = performance.now();
       const { config } = await loader.loadWithReport();
@@ -160,7 +154,6 @@ async function sealfigExtras(dir: string, slow: boolean): Promise<Partial<CellRe
     // time as the loader does: no file reading, no YAML, no KMS.
     const entries = (await readDocument(file)).entries().filter((e) => e.kind === "sealed");
     for (let i = 0; i < repeats; i++) {
-      gc();
       const t0 = performance.now();
       await pool(entries, DEFAULT_CONCURRENCY, (e) =>
         decryptValue(e.value as string, {
@@ -176,7 +169,6 @@ async function sealfigExtras(dir: string, slow: boolean): Promise<Partial<CellRe
     const { parseDocument } = await import("yaml");
     const text = readFileSync(file, "utf8");
     for (let i = 0; i < repeats; i++) {
-      gc();
       const t0 = performance.now();
       parseDocument(text);
       yamlMs.push(since(t0));
@@ -187,7 +179,6 @@ async function sealfigExtras(dir: string, slow: boolean): Promise<Partial<CellRe
     for (let i = 0; i < repeats; i++) {
       for (const integrity of ["require", "off"] as const) {
         const cold = benchProvider(job.kms);
-        gc();
         await rpc({ op: "reset" });
         const t0 = performance.now();
         await loadConfigWithReport({
@@ -206,7 +197,6 @@ async function sealfigExtras(dir: string, slow: boolean): Promise<Partial<CellRe
           integrityOffCalls.push(calls);
         } else integrityOnMs.push(ms);
       }
-      gc();
       const t0 = performance.now();
       await offLoader.load();
       reloadOffMs.push(since(t0));
