@@ -793,9 +793,11 @@ ${fl.instances} instances of one service start at the same moment, each loading 
 of ${fl.quota} requests per second for the account (a token bucket holding a tenth of a second's
 worth, shared by every cryptographic operation, answering \`ThrottlingException\` beyond it, as
 KMS's own quota does) and ${fl.latencyMs} ms latency. An instance counts as failed when its load
-fails or is not done within ${
-    fl.deadlineMs / 1000
-  } s (sealfig's default \`startupDeadlineMs\`). The instances run in one
+fails or is not done within ${fl.deadlineMs / 1000} s (${
+    fl.deadlineMs === 60_000
+      ? "sealfig's default \`startupDeadlineMs\`"
+      : "the smoke run's bound; sealfig's default \`startupDeadlineMs\` is 60 s"
+  }). The instances run in one
 process (their local work shares a core, as co-located instances share a machine), which has
 loaded every contender's code, the AWS SDK included, before the common start (each real instance
 imports it in its own process, side by side; the CLI cold-start section measures start-up); the server
