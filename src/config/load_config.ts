@@ -812,7 +812,16 @@ async function openPending(
         ...(o.col !== undefined ? { col: o.col } : {}),
       });
     }
-    // A sealed environment value: say which variable (and .env line) it came from.
+    // A sealed environment value: say which variable (and .env line) it came from. One that
+    // does not open was most often copied from a file or another variable: a value in the
+    // environment is bound to its own variable (path and `sealfig:source` context).
+    const notForThisVariable = err.code === "DEK_UNWRAP_FAILED" ||
+      err.code === "KMS_INVALID_CIPHERTEXT" || err.code === "BLOB_AUTH_FAILED";
+    const hint = notForThisVariable
+      ? `A value in the environment must be sealed for its variable: sealfig seal-env ${
+        o.variable ?? "NAME"
+      } (a blob copied from a file or from another variable does not open here)`
+      : err.hint;
     throw new SealfigError(
       err.code,
       `${err.reason} (value of environment variable ${o.variable ?? "?"})`,
@@ -825,7 +834,7 @@ async function openPending(
           ? { path: err.path }
           : {}),
         ...(err.keyId !== undefined ? { keyId: err.keyId } : {}),
-        ...(err.hint !== undefined ? { hint: err.hint } : {}),
+        ...(hint !== undefined ? { hint } : {}),
         cause: err,
       },
     );
