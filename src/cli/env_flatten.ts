@@ -61,6 +61,7 @@ export function flattenToEnv(config: unknown, prefix = ""): Record<string, strin
     const before = origin.get(name);
     if (before !== undefined) {
       throw new SealfigError("ENV_INVALID", `"${before}" and "${where}" both map to ${name}`, {
+        path: where,
         hint: "Rename one of the keys",
       });
     }

@@ -209,12 +209,22 @@ describe("names in run; get and run read like the loader; integers stay exact", 
     const r = await repo();
     r.write("d.yaml", '"1abc": x\nok: y\n');
     r.write("e.yaml", '"": x\n');
-    expect((await r.sealfig("stamp", "d.yaml", "e.yaml")).code).toBe(0);
-    for (const [f, path] of [["d.yaml", "1abc"], ["e.yaml", '[""]']] as const) {
+    // Two keys that make one name: the error is at the second (the one that collides).
+    r.write("c.yaml", "ok: y\na_b: 1\naB: 2\n");
+    expect((await r.sealfig("stamp", "d.yaml", "e.yaml", "c.yaml")).code).toBe(0);
+    for (
+      const [f, path, line] of [["d.yaml", "1abc", 1], ["e.yaml", '[""]', 1], [
+        "c.yaml",
+        "aB",
+        3,
+      ]] as const
+    ) {
       const run = await r.sealfig("run", "-f", f, "--", "node", "-e", "0");
       expect(run.code, run.stderr).toBe(3);
       expect(run.stderr).toContain("[ENV_INVALID]");
       expect(run.stderr).toContain(path);
+      // Located in the file, as every error about a key is.
+      expect(run.stderr).toMatch(new RegExp(`${f.replace(".", "\\.")}:${line}:\\d+`));
     }
     // With a prefix, a leading digit is not first: the name is valid.
     const ok = await r.sealfig(

@@ -6,8 +6,9 @@
  * @module
  */
 import { loadConfigWithReport } from "../../config/load_config.ts";
+import { readDocument } from "../../document/document.ts";
 import type { StandardSchemaV1 } from "../../config/validate.ts";
-import { SealfigError } from "../../errors.ts";
+import { isSealfigError, SealfigError } from "../../errors.ts";
 import { containsAgeIdentity } from "../../keys/age.ts";
 import { defaultProviders } from "../../keys/registry.ts";
 import { importFile, isWindows, runChild, signalNumber } from "../../runtime.ts";
@@ -83,7 +84,12 @@ export const runCommand: Command = {
       ...(schema ? { schema } : {}),
       ...(envPrefix ? { env: { prefix: envPrefix, vars: ctx.env } } : {}),
     });
-    const vars = flattenToEnv(config, flagString(args, "prefix") ?? "");
+    let vars: Record<string, string>;
+    try {
+      vars = flattenToEnv(config, flagString(args, "prefix") ?? "");
+    } catch (err) {
+      throw await locatedInFiles(err, files);
+    }
     const inherited = flagBool(args, "no-inherit") ? {} : ctx.env;
     refuseCollisions(vars, inherited, new Set(flagList(args, "override")));
     const env = withoutKeyMaterial({ ...inherited, ...vars });
@@ -175,4 +181,21 @@ export function withoutKeyMaterial(env: Record<string, string>): Record<string, 
     out[name] = value;
   }
   return out;
+}
+
+/**
+ * An error about a config path (ENV_INVALID), located at the key in the last file that sets it
+ * (the one whose value the config holds). Read only on this error path.
+ */
+async function locatedInFiles(err: unknown, files: readonly string[]): Promise<unknown> {
+  if (!isSealfigError(err) || err.path === undefined || err.file !== undefined) return err;
+  for (const file of [...files].reverse()) {
+    try {
+      const found = (await readDocument(file)).get(err.path);
+      if (found) return err.withLocation({ file, line: found.line, col: found.col });
+    } catch {
+      // The file was loaded a moment ago; if it cannot be read now, report the error unlocated.
+    }
+  }
+  return err;
 }
