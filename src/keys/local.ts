@@ -202,7 +202,9 @@ export class LocalKeyProvider implements KeyProvider {
       throw new SealfigError("KEY_NOT_FOUND", `Local key ${keyId} is not available`, {
         keyId,
         hint: keys.size === 0
-          ? `No local keys found: set SEALFIG_KEY, or put the key in ${this.#keyFilePath()} (sealfig keygen creates one)`
+          ? `No local keys are loaded. Key ${keyId} is a secret its holder has: get it from them and ` +
+            `set SEALFIG_KEY, or put it in ${this.#keyFilePath()} (sealfig keygen makes a new key, ` +
+            "with another id, for a new rule)"
           : `Add the key with id ${keyId} to ${this.#keyFilePath()} or SEALFIG_KEY (loaded: ${
             [...keys.keys()].join(", ")
           })`,
