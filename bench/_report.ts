@@ -1004,6 +1004,8 @@ function whyMissed(
       } ms together).`,
     );
   }
+  const kmsRoundCell = h.find("kms-all", "node", 10, h.T_LAT)?.cell;
+  const kmsRound = kmsRoundCell?.times.length ? median(kmsRoundCell.times) : undefined;
   if (isMissed("cold `loadConfig`, 100 secrets") && b !== undefined && reload !== undefined) {
     out.push(
       `**Cold load ≤ 2 × latency.** ${ms(b)} ms = the ${h.T_LAT} ms round trip + ${
@@ -1012,7 +1014,17 @@ function whyMissed(
         ms(crypto)
       } ms of crypto, tree) + ${
         ms(b - reload - h.T_LAT)
-      } ms of the SDK's request handling and a new connection. The client, SDK and credentials are now prepared while the file is parsed, but the YAML parse and the tree must come before the first request (the data keys are in the file), and the MAC and the values' decryption after the answer; all of it runs on one thread.`,
+      } ms of the SDK's request handling, a new connection and the server's own work.${
+        kmsRound !== undefined
+          ? ` For scale, the simplest peer, 10 plain KMS \`Decrypt\` calls at once through the same SDK with a fresh client (KMS Decrypt per value, Promise.all, N = 10), takes ${
+            ms(kmsRound)
+          } ms at this latency: one round costs ${
+            ms(kmsRound - h.T_LAT)
+          } ms beyond the latency before any file is read or value opened, so the target leaves ${
+            ms(2 * h.T_LAT - kmsRound)
+          } ms for everything else.`
+          : ""
+      } The client, SDK and credentials are prepared while the file is parsed, but the YAML parse and the tree must come before the first request (the data keys are in the file), and the MAC and the values' decryption after the answer; all of it runs on one thread.`,
     );
   }
   if (isMissed("cold `loadConfig`, Deno vs Node")) {
