@@ -32,7 +32,7 @@ import {
   type Rules,
 } from "./rules.ts";
 import { dirName, getEnv, resolvePath, toFilePath } from "./runtime.ts";
-import { SealfigError } from "./errors.ts";
+import { isSealfigError, SealfigError } from "./errors.ts";
 import { fixedContext } from "./envelope/aad.ts";
 
 /** Options for {@link policyFor}: explicit choices, which override the rules file. */
@@ -165,14 +165,25 @@ function fromRule(
   }
   const key = keys[0];
 
-  // Context.
-  // Frozen, its encoding computed once for all the values opened or sealed under it.
-  const context = fixedContext(options.context ?? rule.context);
+  // Context: checked here (a bad one is refused whether or not the file holds sealed values,
+  // naming where it came from), frozen, its encoding computed once for all the values opened or
+  // sealed under it.
   const contextSource = options.context !== undefined
     ? options.contextSource ?? "the context option"
     : rule.source
     ? `the rules file ${rule.source}`
     : "the default (no rules file)";
+  let context: EncryptionContext;
+  try {
+    context = fixedContext(options.context ?? rule.context);
+  } catch (err) {
+    if (!isSealfigError(err)) throw err;
+    throw new SealfigError(err.code, `${err.reason} (the context came from ${contextSource})`, {
+      ...(options.context === undefined && rule.source ? { file: rule.source } : {}),
+      ...(err.hint !== undefined ? { hint: err.hint } : {}),
+      cause: err,
+    });
+  }
 
   // Trust.
   const explicitKey = options.key !== undefined ? keys.map(refText) : [];

@@ -118,7 +118,13 @@ export async function resolveTarget(
   for (const kv of contextFlags) {
     const eq = kv.indexOf("=");
     if (eq < 1) throw new UsageError(`--context wants KEY=VALUE, got ${JSON.stringify(kv)}`);
-    context[kv.slice(0, eq)] = kv.slice(eq + 1);
+    // Defined, not assigned: `--context __proto__=x` is an entry like any other.
+    Object.defineProperty(context, kv.slice(0, eq), {
+      value: kv.slice(eq + 1),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   const rules = flagString(args, "rules");
   const key = flagString(args, "key");

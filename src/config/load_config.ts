@@ -36,6 +36,7 @@ import { toBase64Url } from "../crypto/bytes.ts";
 import { formatPath } from "../path.ts";
 import {
   applyEnv,
+  ENV_SOURCE_KEY,
   envSealing,
   type EnvVariable,
   rejectReservedContext,
@@ -813,14 +814,18 @@ async function openPending(
       });
     }
     // A sealed environment value: say which variable (and .env line) it came from. One that
-    // does not open was most often copied from a file or another variable: a value in the
-    // environment is bound to its own variable (path and `sealfig:source` context).
+    // does not open was sealed for something else: a file, another variable, or another
+    // env.context. The command that seals it for this one names the loader's env.context.
     const notForThisVariable = err.code === "DEK_UNWRAP_FAILED" ||
       err.code === "KMS_INVALID_CIPHERTEXT" || err.code === "BLOB_AUTH_FAILED";
+    const contextFlags = Object.entries(options.context)
+      .filter(([k]) => k !== ENV_SOURCE_KEY)
+      .map(([k, v]) => ` --context ${shellWord(`${k}=${v}`)}`)
+      .join("");
     const hint = notForThisVariable
-      ? `A value in the environment must be sealed for its variable: sealfig seal-env ${
-        o.variable ?? "NAME"
-      } (a blob copied from a file or from another variable does not open here)`
+      ? `A value in the environment must be sealed for its variable and the loader's env.context: ` +
+        `sealfig seal-env ${o.variable ?? "NAME"}${contextFlags} (a blob copied from a file or ` +
+        "from another variable, or sealed with another context, does not open here)"
       : err.hint;
     throw new SealfigError(
       err.code,
@@ -995,4 +1000,9 @@ export function createLoader<S extends StandardSchemaV1 | undefined = undefined>
     stats: () => cache.stats(),
     clear: () => cache.clear(),
   };
+}
+
+/** `text` as one shell word: bare when it is plain, else single-quoted. */
+function shellWord(text: string): string {
+  return /^[\w.,:/@=+-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
 }

@@ -75,6 +75,7 @@ export function buildAad(header: Uint8Array, path: ValuePath, context: Encryptio
 const fixed = new WeakMap<EncryptionContext, { section: Bytes; key: string } | null>();
 
 function encodingOf(context: EncryptionContext): { section: Bytes; key: string } | undefined {
+  requireContextObject(context);
   const known = fixed.get(context);
   if (known) return known;
   if (known === null || !Object.isFrozen(context)) return undefined;
@@ -177,8 +178,30 @@ interface ContextPair {
   valueBytes: number;
 }
 
-/** Validate a context; its pairs sorted by the UTF-8 bytes of their keys, with byte lengths. */
+/** A UTF-16 surrogate without its pair: text that has no UTF-8 encoding of its own. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** OPTION_INVALID unless `context` is an object (a string or number is not a context). */
+export function requireContextObject(context: unknown): void {
+  if (typeof context !== "object" || context === null) {
+    throw new SealfigError(
+      "OPTION_INVALID",
+      `Encryption context must be an object of string values, not ${
+        context === null ? "null" : typeof context
+      }`,
+      { hint: 'Pass e.g. { app: "shop", env: "prod" }, or {} for none' },
+    );
+  }
+}
+
+/**
+ * Validate a context; its pairs sorted by the UTF-8 bytes of their keys, with byte lengths.
+ * Refuses a key or value with a lone surrogate: UTF-8 has no encoding for it (an encoder writes
+ * U+FFFD, so two different strings would give the same associated data and cache key, while KMS,
+ * which receives the strings as JSON, would tell them apart).
+ */
 function contextPairs(context: EncryptionContext): ContextPair[] {
+  requireContextObject(context);
   const pairs: ContextPair[] = [];
   let total = 0;
   let ascii = true;
@@ -189,6 +212,15 @@ function contextPairs(context: EncryptionContext): ContextPair[] {
         `Encryption context entry ${
           JSON.stringify(key)
         } must be a non-empty key with a string value`,
+      );
+    }
+    if (LONE_SURROGATE.test(key) || LONE_SURROGATE.test(value)) {
+      throw new SealfigError(
+        "OPTION_INVALID",
+        `Encryption context entry ${
+          JSON.stringify(key)
+        } is not well-formed Unicode (a lone surrogate)`,
+        { hint: "Use text that is valid Unicode in the context's keys and values" },
       );
     }
     const keyBytes = utf8Length(key), valueBytes = utf8Length(value);

@@ -15,7 +15,7 @@ import { type KeySlot, parseBlob, type ParsedBlob, type ValueTypeName } from "./
 import type { KeyAllowlist } from "../keys/allowlist.ts";
 import { type DataKeyRef, openWithDataKey, sealWithDataKey } from "./seal.ts";
 import { inferValueType, type SecretValue } from "./value_codec.ts";
-import { fixedContext } from "./aad.ts";
+import { fixedContext, requireContextObject } from "./aad.ts";
 
 /** Options for {@link encryptValue}. */
 export interface EncryptValueOptions {
@@ -304,18 +304,21 @@ export async function decryptParsed(
   parsed: ParsedBlob,
   options: DecryptValueOptions,
 ): Promise<SecretValue> {
+  try {
+    requireContextObject(options.context ?? {});
+  } catch (err) {
+    throw located(err, options);
+  }
   const cache = options.cache;
   if (cache && parsed.slots.length <= 1 && (!options.trust || options.trust.trustedNow(parsed))) {
     // The common case (one key, trusted by name, its data key cached): no await on the way.
-    const context = options.context ?? {};
-    const provider = options.providers.find((p) => p.id === parsed.providerId);
-    const key = provider && cache.peek(cacheId(parsed, provider, context));
-    if (key) {
-      try {
-        return openWithDataKey(parsed, key, toSegments(options.path), context);
-      } catch (err) {
-        throw located(err, options);
-      }
+    try {
+      const context = options.context ?? {};
+      const provider = options.providers.find((p) => p.id === parsed.providerId);
+      const key = provider && cache.peek(cacheId(parsed, provider, context));
+      if (key) return openWithDataKey(parsed, key, toSegments(options.path), context);
+    } catch (err) {
+      throw located(err, options);
     }
   }
   try {

@@ -80,6 +80,17 @@ describe("writes never use a context other than the rules'", () => {
       const get = await run(["get", "config/app.yaml", "db.password", "--context", "env=staging"]);
       expect(get.code).toBe(4);
       expect(get.stderr).toContain("CONTEXT_MISMATCH");
+      // `__proto__` is a context key like any other: it was once assigned to a plain object,
+      // which set the prototype and dropped the entry, so this read used the rules' context.
+      const proto = await run([
+        "get",
+        "config/app.yaml",
+        "db.password",
+        ...["app=shop", "env=prod", "__proto__=x"].flatMap((c) => ["--context", c]),
+      ]);
+      expect(proto.code, proto.stderr).toBe(4);
+      expect(proto.stderr).toContain("CONTEXT_MISMATCH");
+      expect(proto.stderr).toContain("__proto__");
     },
     180_000,
   );

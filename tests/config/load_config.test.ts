@@ -168,7 +168,7 @@ describe("loadConfig() layering", () => {
       "BLOB_AUTH_FAILED",
     );
     expect(err.message).toContain("APP_API__TOKEN");
-    expect(err.hint).toContain("sealfig seal-env APP_API__TOKEN");
+    expect(err.hint).toContain("sealfig seal-env APP_API__TOKEN --context source=env");
     expect(err.path).toBe("api.token");
     expect(renderings(err)).not.toContain(CANARY);
   });
@@ -198,7 +198,7 @@ describe("loadConfig() layering", () => {
     );
     expect(err.path).toBe("db.password");
     expect(err.message).toContain("APP_DB__PASSWORD");
-    expect(err.hint).toContain("sealfig seal-env APP_DB__PASSWORD");
+    expect(err.hint).toContain("sealfig seal-env APP_DB__PASSWORD --context env=prod");
     // A blob sealed for the env at the file's path and context does not open in the file either.
     const envBlob = await encryptValue("other", {
       provider: key.provider,

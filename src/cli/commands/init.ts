@@ -79,7 +79,13 @@ export const initCommand: Command = {
       if (eq < 1) throw new UsageError(`--context wants KEY=VALUE, got ${JSON.stringify(kv)}`);
       const k = kv.slice(0, eq);
       if (Object.hasOwn(context, k)) throw new UsageError(`--context ${k} is given twice`);
-      context[k] = kv.slice(eq + 1);
+      // Defined, not assigned: `--context __proto__=x` is an entry like any other.
+      Object.defineProperty(context, k, {
+        value: kv.slice(eq + 1),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     const files = flagString(args, "files") ?? DEFAULT_FILES;
     const secret = flagString(args, "secret");
