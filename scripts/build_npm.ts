@@ -31,6 +31,7 @@ import {
 import { basename, join, relative } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { buildBinBundle } from "./bin_bundle.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const outDir = join(root, "npm");
@@ -151,38 +152,14 @@ cpSync(join(root, "docs"), join(outDir, "docs"), {
   recursive: true,
   filter: (src) => statSync(src).isDirectory() || src.endsWith(".md"),
 });
-// 4b. The bin is one bundle (esbuild, exact-pinned devDependency): sealfig's own modules, yaml
-//     and dotenv in one file that starts like a native tool, instead of ~60 files resolved and
-//     compiled one by one. The AWS SDK, zod and age-encryption stay lazy, external imports
-//     (dependencies of the package, loaded only on the first KMS call / the first rules file
-//     read / the first age key used). Node built-ins stay
-//     external; the banner gives bundled CommonJS code (yaml, dotenv) a `require`.
-const esbuildBin = join(root, "node_modules", "esbuild", "bin", "esbuild");
-const LAZY_EXTERNAL = ["@aws-sdk/client-kms", "zod", "age-encryption"];
-const metaFile = join(outDir, "bin-meta.json");
-execFileSync(esbuildBin, [
-  join(root, "scripts", "sealfig.ts"),
-  "--bundle",
-  "--platform=node",
-  "--format=esm",
-  "--target=node20",
-  ...LAZY_EXTERNAL.map((m) => `--external:${m}`),
-  "--sourcemap",
-  "--legal-comments=inline",
-  `--metafile=${metaFile}`,
-  `--outfile=${join(outDir, BIN.sealfig)}`,
-  "--allow-overwrite",
-  "--log-level=warning",
-  '--banner:js=import { createRequire as __sealfigRequire } from "node:module"; ' +
-  "const require = __sealfigRequire(import.meta.url);",
-], { stdio: "inherit", cwd: root });
-const binInputs = Object.keys(
-  (JSON.parse(readFileSync(metaFile, "utf8")) as { inputs: Record<string, unknown> }).inputs,
-);
-rmSync(metaFile);
-const leaked = binInputs.filter((p) => LAZY_EXTERNAL.some((m) => p.includes(`node_modules/${m}/`)));
-if (leaked.length) {
-  console.error(`build_npm: the bin bundle must not contain ${leaked.join(", ")}`);
+// 4b. The bin is one bundle (esbuild, exact-pinned devDependency; scripts/bin_bundle.ts, shared
+//     with the Node test suite's CLI): sealfig's own modules, yaml and dotenv in one file; the
+//     AWS SDK, zod and age-encryption stay lazy, external imports, and the build fails if one of
+//     them was bundled.
+try {
+  buildBinBundle(join(outDir, BIN.sealfig));
+} catch (err) {
+  console.error(`build_npm: ${(err as Error).message}`);
   process.exit(1);
 }
 for (const bin of Object.values(BIN)) {

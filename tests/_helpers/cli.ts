@@ -1,20 +1,43 @@
-/** Run the sealfig CLI as a real process (Node: through tsx's loader; Deno: deno run). */
+/**
+ * Run the sealfig CLI as a real process. Node: the bundle of scripts/sealfig.ts built for this
+ * test run with the npm bin's esbuild options (tests/_helpers/bin_bundle_setup.ts; built here,
+ * once per process, when no globalSetup ran, e.g. a file run on its own); Deno: `deno run` on the
+ * sources.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
+import { buildBinBundle } from "../../scripts/bin_bundle.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const script = fileURLToPath(new URL("../../scripts/sealfig.ts", import.meta.url));
 const isDeno = "Deno" in globalThis;
 
+let nodeBin: string | undefined;
+
+/**
+ * The CLI bundle Node runs: the one the globalSetup built for this run, or else one built on first
+ * use for this process (removed when it exits). Never a bundle left from an earlier run.
+ */
+function nodeCliBundle(): string {
+  if (nodeBin !== undefined) return nodeBin;
+  const fromSetup = process.env.SEALFIG_TEST_BIN;
+  if (fromSetup && existsSync(fromSetup)) return (nodeBin = fromSetup);
+  const base = join(root, ".test-build");
+  mkdirSync(base, { recursive: true });
+  const dir = mkdtempSync(join(base, `pid${process.pid}-`));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  const bin = join(dir, "sealfig.mjs");
+  buildBinBundle(bin);
+  return (nodeBin = bin);
+}
+
 /** The command and arguments that start the CLI on this runtime. */
 export function cliCommand(): [string, string[]] {
   if (isDeno) return [process.execPath, ["run", "-A", "--quiet", script]];
-  return [process.execPath, [
-    "--import",
-    new URL("../../node_modules/tsx/dist/loader.mjs", import.meta.url).href,
-    script,
-  ]];
+  return [process.execPath, [nodeCliBundle()]];
 }
 
 /** Result of a CLI run. */
