@@ -32,7 +32,7 @@ import type { SealfigDocument } from "../document/document.ts";
 import { DEFAULT_CONCURRENCY, mapConcurrent } from "../document/_concurrency.ts";
 import { DEFAULT_MAX_ALIAS_COUNT, readDocument } from "../document/document.ts";
 import { DEFAULT_MAX_FILE_BYTES } from "../document/source.ts";
-import { toBase64Url } from "../crypto/bytes.ts";
+import { byteString } from "../crypto/bytes.ts";
 import { formatPath } from "../path.ts";
 import {
   applyEnv,
@@ -698,7 +698,7 @@ async function finish<S extends StandardSchemaV1 | undefined>(
     })
     : data.value;
   const config = freezeConfig(output, data.secretPaths, secretStrings) as ConfigOf<S>;
-  const dataKeys = new Set(jobs.map((j, i) => dekId(parsed[i], j.pending.blob)));
+  const dataKeys = distinctDataKeys(jobs, parsed);
   return {
     config,
     report: {
@@ -926,8 +926,27 @@ async function checkTrust(
   for (const [trust, items] of groups) await trust.checkAll(items, providers);
 }
 
-function dekId(p: ParsedBlob | undefined, blob: string): string {
-  return p ? `${p.providerId}\u0000${p.keyId}\u0000${toBase64Url(p.wrappedDek)}` : blob;
+/** Distinct wrapped data keys among the opened values (the report's `dataKeys`). */
+function distinctDataKeys(
+  jobs: readonly OpenJob[],
+  parsed: readonly (ParsedBlob | undefined)[],
+): { size: number } {
+  // By key, then by wrapped bytes: a parsed blob's wrapped DEK has its string made once
+  // (byteString), so a value costs two lookups, not a base64 encoding of its wrapped key.
+  const byKey = new Map<string, Set<string>>();
+  let size = 0;
+  for (const [i, j] of jobs.entries()) {
+    const p = parsed[i];
+    const key = p ? `${p.providerId}\u0000${p.keyId}` : "";
+    const wrapped = p ? byteString(p.wrappedDek) : j.pending.blob;
+    let seen = byKey.get(key);
+    if (!seen) byKey.set(key, seen = new Set());
+    if (!seen.has(wrapped)) {
+      seen.add(wrapped);
+      size++;
+    }
+  }
+  return { size };
 }
 
 async function readDotenv(

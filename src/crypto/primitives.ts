@@ -87,6 +87,9 @@ export function aesGcmDecrypt(
     body.fill(0);
     return undefined;
   }
+  // GCM is a stream mode: final() yields no bytes of its own, so the body is the plaintext (no
+  // second copy to make and zero).
+  if (tail.length === 0) return body;
   const out = new Uint8Array(body.length + tail.length);
   out.set(body, 0);
   out.set(tail, body.length);

@@ -326,10 +326,29 @@ export class KeyAllowlist {
   }
 }
 
+/**
+ * Canonical names already computed, by provider id then key id: a pure function of the two,
+ * asked for every value of a file (its trust check and the open), each time running the key-ARN
+ * patterns otherwise. At most EXACT_MEMO key ids per provider are kept (then the memo restarts).
+ */
+const exactMemo = new Map<string, Map<string, string | null>>();
+const EXACT_MEMO = 1024;
+
 function exactKey(k: KeyName): string | undefined {
-  if (!isValidKeyReference(k.providerId, k.keyId)) return undefined;
-  const id = k.providerId === "aws-kms" ? canonicalKms(k.keyId) : k.keyId;
-  return id === undefined ? undefined : `${k.providerId}\u0000${id}`;
+  let byId = exactMemo.get(k.providerId);
+  const known = byId?.get(k.keyId);
+  if (known !== undefined) return known ?? undefined;
+  let exact: string | undefined;
+  if (isValidKeyReference(k.providerId, k.keyId)) {
+    const id = k.providerId === "aws-kms" ? canonicalKms(k.keyId) : k.keyId;
+    if (id !== undefined) exact = `${k.providerId}\u0000${id}`;
+  }
+  if (!byId || byId.size >= EXACT_MEMO) {
+    if (!byId && exactMemo.size >= EXACT_MEMO) exactMemo.clear();
+    exactMemo.set(k.providerId, byId = new Map());
+  }
+  byId.set(k.keyId, exact ?? null);
+  return exact;
 }
 
 /**
