@@ -329,10 +329,12 @@ export class KeyAllowlist {
 /**
  * Canonical names already computed, by provider id then key id: a pure function of the two,
  * asked for every value of a file (its trust check and the open), each time running the key-ARN
- * patterns otherwise. At most EXACT_MEMO key ids per provider are kept (then the memo restarts).
+ * patterns otherwise. At most EXACT_MEMO names in all (key ids are up to 2,048 characters, and a
+ * hostile file may name many): past that the memo starts again.
  */
 const exactMemo = new Map<string, Map<string, string | null>>();
-const EXACT_MEMO = 1024;
+const EXACT_MEMO = 4096;
+let exactMemoSize = 0;
 
 function exactKey(k: KeyName): string | undefined {
   let byId = exactMemo.get(k.providerId);
@@ -343,11 +345,14 @@ function exactKey(k: KeyName): string | undefined {
     const id = k.providerId === "aws-kms" ? canonicalKms(k.keyId) : k.keyId;
     if (id !== undefined) exact = `${k.providerId}\u0000${id}`;
   }
-  if (!byId || byId.size >= EXACT_MEMO) {
-    if (!byId && exactMemo.size >= EXACT_MEMO) exactMemo.clear();
-    exactMemo.set(k.providerId, byId = new Map());
+  if (exactMemoSize >= EXACT_MEMO) {
+    exactMemo.clear();
+    exactMemoSize = 0;
+    byId = undefined;
   }
+  if (!byId) exactMemo.set(k.providerId, byId = new Map());
   byId.set(k.keyId, exact ?? null);
+  exactMemoSize++;
   return exact;
 }
 
