@@ -13,6 +13,7 @@
  * @module
  */
 import { SealfigError } from "./errors.ts";
+import { hasLoneSurrogate } from "./crypto/bytes.ts";
 
 /** One step of a path: a map key or a sequence index. */
 export type PathSegment = string | number;
@@ -125,10 +126,7 @@ export function toSegments(path: string | ValuePath): ValuePath {
   const segments = typeof path === "string" ? parsePath(path) : path;
   for (const s of segments) {
     // A lone surrogate has no UTF-8 form: the AAD binding a value to its path could not hold it.
-    if (
-      typeof s === "string" &&
-      /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)
-    ) {
+    if (typeof s === "string" && hasLoneSurrogate(s)) {
       throw new SealfigError("PATH_INVALID", "A path segment is not well-formed Unicode", {
         hint: "Path segments must be valid text: a lone surrogate (\\uD800) cannot be written",
       });

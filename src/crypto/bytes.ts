@@ -91,6 +91,17 @@ export function utf8(text: string): Bytes {
   return out;
 }
 
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * True when `text` holds a lone surrogate: text with no UTF-8 form of its own (an encoder writes
+ * U+FFFD for it, the same bytes as another string), refused wherever bytes must mean one text.
+ */
+export function hasLoneSurrogate(text: string): boolean {
+  return LONE_SURROGATE.test(text);
+}
+
 /** UTF-8 decode strictly; undefined when the bytes are not valid UTF-8. */
 export function fromUtf8(bytes: Uint8Array): string | undefined {
   try {

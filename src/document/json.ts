@@ -27,6 +27,7 @@
  */
 import { isAlias, isMap, isScalar, isSeq } from "yaml";
 import { SealfigError } from "../errors.ts";
+import { hasLoneSurrogate } from "../crypto/bytes.ts";
 import { isBlob } from "../envelope/format.ts";
 import type { SecretValue } from "../envelope/value_codec.ts";
 import { formatPath, type PathSegment } from "../path.ts";
@@ -223,15 +224,7 @@ export function parseJsonText(text: string, file?: string): JsonLayout {
     return { value: out, start, end: pos };
   };
   const wellFormed = (s: string, start: number, path: readonly PathSegment[]) => {
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0xd800 && c <= 0xdbff) {
-        const d = s.charCodeAt(i + 1);
-        if (d >= 0xdc00 && d <= 0xdfff) {
-          i++;
-          continue;
-        }
-      } else if (c < 0xdc00 || c > 0xdfff) continue;
+    if (hasLoneSurrogate(s)) {
       throw err(
         "JSON_UNSUPPORTED",
         start,

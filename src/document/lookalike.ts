@@ -23,13 +23,10 @@
  * @module
  */
 import unhomoglyph from "unhomoglyph";
+import { hasLoneSurrogate } from "../crypto/bytes.ts";
 
 const INVISIBLE =
   /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Zs}\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u3164\uFE00-\uFE0F\uFFA0\u{E0100}-\u{E01EF}]/u;
-
-/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
-export const LONE_SURROGATE: RegExp =
-  /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Scripts told apart; a letter in none of them counts as its own script ("other"). */
 const SCRIPTS: readonly (readonly [string, RegExp])[] = [
@@ -103,7 +100,7 @@ export function lookalikeReason(key: string): string | undefined {
   if (/^[\x20-\x7e]*$/.test(key)) return edgeSpace ? spaceReason : undefined;
   // UTF-8 (what the MAC and the AAD hash) cannot encode a lone surrogate: it would become U+FFFD
   // there, so two different keys would authenticate alike.
-  if (LONE_SURROGATE.test(key)) {
+  if (hasLoneSurrogate(key)) {
     return "is not well-formed Unicode (it holds a lone surrogate, which UTF-8 cannot encode)";
   }
   for (const ch of key) {

@@ -15,7 +15,7 @@
  * @module
  */
 import { SealfigError } from "../errors.ts";
-import { type Bytes, byteString, utf8 } from "../crypto/bytes.ts";
+import { type Bytes, byteString, hasLoneSurrogate, utf8 } from "../crypto/bytes.ts";
 import type { EncryptionContext } from "../keys/key_provider.ts";
 import type { ValuePath } from "../path.ts";
 
@@ -178,9 +178,6 @@ interface ContextPair {
   valueBytes: number;
 }
 
-/** A UTF-16 surrogate without its pair: text that has no UTF-8 encoding of its own. */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
 /** OPTION_INVALID unless `context` is an object (a string or number is not a context). */
 export function requireContextObject(context: unknown): void {
   if (typeof context !== "object" || context === null) {
@@ -214,7 +211,7 @@ function contextPairs(context: EncryptionContext): ContextPair[] {
         } must be a non-empty key with a string value`,
       );
     }
-    if (LONE_SURROGATE.test(key) || LONE_SURROGATE.test(value)) {
+    if (hasLoneSurrogate(key) || hasLoneSurrogate(value)) {
       throw new SealfigError(
         "OPTION_INVALID",
         `Encryption context entry ${
