@@ -104,6 +104,32 @@ export interface ResolveTargetOptions {
   ruleFile?: string;
 }
 
+/**
+ * The `--context K=V` flags as a context. A key given twice: the last wins, or a UsageError with
+ * `once`. Entries are defined, not assigned: `--context __proto__=x` is an entry like any other.
+ */
+export function parseContextFlags(
+  flags: readonly string[],
+  options: { once?: boolean } = {},
+): Record<string, string> {
+  const context: Record<string, string> = {};
+  for (const kv of flags) {
+    const eq = kv.indexOf("=");
+    if (eq < 1) throw new UsageError(`--context wants KEY=VALUE, got ${JSON.stringify(kv)}`);
+    const k = kv.slice(0, eq);
+    if (options.once && Object.hasOwn(context, k)) {
+      throw new UsageError(`--context ${k} is given twice`);
+    }
+    Object.defineProperty(context, k, {
+      value: kv.slice(eq + 1),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return context;
+}
+
 /** Resolve the policy and providers for `file`, applying `--rules`, `--key` and `--context`. */
 export async function resolveTarget(
   file: string,
@@ -114,18 +140,7 @@ export async function resolveTarget(
   const ruleFile = options.ruleFile ??
     (file === "-" ? joinPath(currentDir(), "stdin.yaml") : file);
   const contextFlags = flagList(args, "context");
-  const context: Record<string, string> = {};
-  for (const kv of contextFlags) {
-    const eq = kv.indexOf("=");
-    if (eq < 1) throw new UsageError(`--context wants KEY=VALUE, got ${JSON.stringify(kv)}`);
-    // Defined, not assigned: `--context __proto__=x` is an entry like any other.
-    Object.defineProperty(context, kv.slice(0, eq), {
-      value: kv.slice(eq + 1),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  }
+  const context = parseContextFlags(contextFlags);
   const rules = flagString(args, "rules");
   const key = flagString(args, "key");
   const policy = await policyFor(ruleFile, {

@@ -12,6 +12,7 @@ import { formatKeyRef, parseKeyRef, RULES_FILE } from "../../rules.ts";
 import { joinPath, statFile, writeFileAtomic } from "../../runtime.ts";
 import { UsageError } from "../args.ts";
 import { type Command, flagBool, flagList, flagString } from "../command.ts";
+import { parseContextFlags } from "../target.ts";
 
 /** The init command. */
 export const initCommand: Command = {
@@ -73,20 +74,7 @@ export const initCommand: Command = {
     if (dek !== "per-file" && dek !== "per-value") {
       throw new UsageError("--dek must be per-file or per-value");
     }
-    const context: Record<string, string> = {};
-    for (const kv of flagList(args, "context")) {
-      const eq = kv.indexOf("=");
-      if (eq < 1) throw new UsageError(`--context wants KEY=VALUE, got ${JSON.stringify(kv)}`);
-      const k = kv.slice(0, eq);
-      if (Object.hasOwn(context, k)) throw new UsageError(`--context ${k} is given twice`);
-      // Defined, not assigned: `--context __proto__=x` is an entry like any other.
-      Object.defineProperty(context, k, {
-        value: kv.slice(eq + 1),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
+    const context = parseContextFlags(flagList(args, "context"), { once: true });
     const files = flagString(args, "files") ?? DEFAULT_FILES;
     const secret = flagString(args, "secret");
     validateInit({ files, secret, context });
