@@ -304,22 +304,18 @@ export async function decryptParsed(
   parsed: ParsedBlob,
   options: DecryptValueOptions,
 ): Promise<SecretValue> {
-  try {
-    requireContextObject(options.context ?? {});
-  } catch (err) {
-    throw located(err, options);
-  }
   const cache = options.cache;
-  if (cache && parsed.slots.length <= 1 && (!options.trust || options.trust.trustedNow(parsed))) {
+  try {
+    const context = options.context ?? {};
+    requireContextObject(context);
     // The common case (one key, trusted by name, its data key cached): no await on the way.
-    try {
-      const context = options.context ?? {};
+    if (cache && parsed.slots.length <= 1 && (!options.trust || options.trust.trustedNow(parsed))) {
       const provider = options.providers.find((p) => p.id === parsed.providerId);
       const key = provider && cache.peek(cacheId(parsed, provider, context));
       if (key) return openWithDataKey(parsed, key, toSegments(options.path), context);
-    } catch (err) {
-      throw located(err, options);
     }
+  } catch (err) {
+    throw located(err, options);
   }
   try {
     const segments = toSegments(options.path);
