@@ -7,19 +7,12 @@
  * repository, so the lazy externals resolve from node_modules; gitignored) and removes it at the
  * end, so two runs at once do not share or delete each other's bundle.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
-import { buildBinBundle } from "../../scripts/bin_bundle.ts";
+import { buildTestBundle } from "./cli.ts";
 
 /** Build the bundle; returns the teardown that removes it. */
 export function setup(): () => void {
-  const base = fileURLToPath(new URL("../../.test-build/", import.meta.url));
-  mkdirSync(base, { recursive: true });
-  const dir = mkdtempSync(join(base, "run-"));
-  const bin = join(dir, "sealfig.mjs");
-  buildBinBundle(bin);
+  const { bin, remove } = buildTestBundle("run-");
   process.env.SEALFIG_TEST_BIN = bin;
-  return () => rmSync(dir, { recursive: true, force: true });
+  return remove;
 }

@@ -25,13 +25,23 @@ function nodeCliBundle(): string {
   if (nodeBin !== undefined) return nodeBin;
   const fromSetup = process.env.SEALFIG_TEST_BIN;
   if (fromSetup && existsSync(fromSetup)) return (nodeBin = fromSetup);
+  const { bin, remove } = buildTestBundle(`pid${process.pid}-`);
+  process.on("exit", remove);
+  return (nodeBin = bin);
+}
+
+/**
+ * Bundle the CLI into a fresh directory under .test-build/ (inside the repository, so the lazy
+ * externals resolve from node_modules; gitignored), named `prefix…`. Returns the bundle's path and
+ * the function that removes the directory.
+ */
+export function buildTestBundle(prefix: string): { bin: string; remove: () => void } {
   const base = join(root, ".test-build");
   mkdirSync(base, { recursive: true });
-  const dir = mkdtempSync(join(base, `pid${process.pid}-`));
-  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  const dir = mkdtempSync(join(base, prefix));
   const bin = join(dir, "sealfig.mjs");
   buildBinBundle(bin);
-  return (nodeBin = bin);
+  return { bin, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** The command and arguments that start the CLI on this runtime. */
