@@ -50,6 +50,7 @@ import {
   type MapNode,
   materialize,
   mergeTrees,
+  type Origin,
   type PendingBlob,
   type TreeNode,
 } from "./tree.ts";
@@ -281,6 +282,18 @@ export async function loadConfig<S extends StandardSchemaV1 | undefined = undefi
 export async function loadConfigWithReport<S extends StandardSchemaV1 | undefined = undefined>(
   options: LoadConfigOptions<S>,
 ): Promise<LoadedConfig<ConfigOf<S>>> {
+  const { config, report } = await loadConfigWithOrigins(options);
+  return { config, report };
+}
+
+/**
+ * @internal {@link loadConfigWithReport}, and where each path of the merged plain data came from
+ * (file, line and column, or variable), as schema issues are located: for errors about the
+ * loaded config (`sealfig run`'s variable names).
+ */
+export async function loadConfigWithOrigins<S extends StandardSchemaV1 | undefined = undefined>(
+  options: LoadConfigOptions<S>,
+): Promise<LoadedConfig<ConfigOf<S>> & { origins: ReadonlyMap<string, Origin> }> {
   const load = startLoad(options);
   const files = await readFiles(options, load);
   const plan = await planLoad(options, load, files);
@@ -685,7 +698,7 @@ async function finish<S extends StandardSchemaV1 | undefined>(
   options: LoadConfigOptions<S>,
   load: LoadState,
   plan: LoadPlan,
-): Promise<LoadedConfig<ConfigOf<S>>> {
+): Promise<LoadedConfig<ConfigOf<S>> & { origins: ReadonlyMap<string, Origin> }> {
   const { jobs, parsed } = plan;
   const data = materialize(plan.tree as MapNode);
   const secretStrings = jobs.map((j) => j.pending.leaf.value).filter((v) => v !== null)
@@ -701,6 +714,7 @@ async function finish<S extends StandardSchemaV1 | undefined>(
   const dataKeys = distinctDataKeys(jobs, parsed);
   return {
     config,
+    origins: data.origins,
     report: {
       files: plan.files,
       valuesDecrypted: jobs.length,

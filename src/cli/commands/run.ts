@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { loadConfigWithReport } from "../../config/load_config.ts";
-import { readDocument } from "../../document/document.ts";
+import { loadConfigWithOrigins } from "../../config/load_config.ts";
 import type { StandardSchemaV1 } from "../../config/validate.ts";
 import { isSealfigError, SealfigError } from "../../errors.ts";
 import { containsAgeIdentity } from "../../keys/age.ts";
@@ -77,7 +76,7 @@ export const runCommand: Command = {
     // Contexts, trusted keys and integrity policy: the files' policy (src/policy.ts), exactly as
     // the loader in an app finds it.
     const rules = flagString(args, "rules");
-    const { config } = await loadConfigWithReport({
+    const { config, origins } = await loadConfigWithOrigins({
       files,
       ...(rules !== undefined ? { rules } : {}),
       providers: defaultProviders(),
@@ -88,7 +87,16 @@ export const runCommand: Command = {
     try {
       vars = flattenToEnv(config, flagString(args, "prefix") ?? "");
     } catch (err) {
-      throw await locatedInFiles(err, files);
+      // Located where the loader found the value, as schema issues are.
+      const origin = isSealfigError(err) && err.path !== undefined
+        ? origins.get(err.path)
+        : undefined;
+      if (origin?.file === undefined) throw err;
+      throw (err as SealfigError).withLocation({
+        file: origin.file,
+        ...(origin.line !== undefined ? { line: origin.line } : {}),
+        ...(origin.col !== undefined ? { col: origin.col } : {}),
+      });
     }
     const inherited = flagBool(args, "no-inherit") ? {} : ctx.env;
     refuseCollisions(vars, inherited, new Set(flagList(args, "override")));
@@ -181,21 +189,4 @@ export function withoutKeyMaterial(env: Record<string, string>): Record<string, 
     out[name] = value;
   }
   return out;
-}
-
-/**
- * An error about a config path (ENV_INVALID), located at the key in the last file that sets it
- * (the one whose value the config holds). Read only on this error path.
- */
-async function locatedInFiles(err: unknown, files: readonly string[]): Promise<unknown> {
-  if (!isSealfigError(err) || err.path === undefined || err.file !== undefined) return err;
-  for (const file of [...files].reverse()) {
-    try {
-      const found = (await readDocument(file)).get(err.path);
-      if (found) return err.withLocation({ file, line: found.line, col: found.col });
-    } catch {
-      // The file was loaded a moment ago; if it cannot be read now, report the error unlocated.
-    }
-  }
-  return err;
 }
