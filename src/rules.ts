@@ -298,7 +298,17 @@ export async function readRules(file: string): Promise<Rules> {
       { file, hint: "See `sealfig init --help` for the format" },
     );
   }
+  const rawRules = (data as { rules?: { context?: object }[] } | null)?.rules;
   for (const [i, r] of parsed.data.rules.entries()) {
+    // The schema's record drops a `__proto__` key silently: refuse it, as every context does.
+    const rawContext = rawRules?.[i]?.context;
+    if (rawContext && Object.hasOwn(rawContext, "__proto__")) {
+      throw new SealfigError(
+        "RULES_INVALID",
+        `rules[${i}].context: the key "__proto__" is not supported`,
+        { file, hint: "Rename that context entry" },
+      );
+    }
     for (const [field, pattern] of [["files", r.files], ["secret", r.secret]] as const) {
       if (typeof pattern !== "string") continue;
       try {

@@ -100,7 +100,7 @@ function encodingOf(context: EncryptionContext): { section: Bytes; key: string }
  */
 export function fixedContext(context: EncryptionContext): EncryptionContext {
   if (encodingOf(context)) return context;
-  // fromEntries defines own properties (an own "__proto__" key stays a key).
+  encodeContextSection(context); // validates the context as given (a copy would drop symbol keys)
   const copy: EncryptionContext = Object.freeze(Object.fromEntries(Object.entries(context)));
   encodingOf(copy);
   return copy;
@@ -178,17 +178,29 @@ interface ContextPair {
   valueBytes: number;
 }
 
-/** OPTION_INVALID unless `context` is an object (a string or number is not a context). */
+/**
+ * OPTION_INVALID unless `context` is a plain object (`{…}` or `Object.create(null)`): a string,
+ * an array, a Map or a class instance is not a context (its entries would be read as other keys,
+ * or as none).
+ */
 export function requireContextObject(context: unknown): void {
-  if (typeof context !== "object" || context === null) {
+  const proto = typeof context === "object" && context !== null
+    ? Object.getPrototypeOf(context)
+    : undefined;
+  if (proto !== Object.prototype && proto !== null) {
     throw new SealfigError(
       "OPTION_INVALID",
-      `Encryption context must be an object of string values, not ${
-        context === null ? "null" : typeof context
-      }`,
+      `Encryption context must be a plain object of string values, not ${kindOf(context)}`,
       { hint: 'Pass e.g. { app: "shop", env: "prod" }, or {} for none' },
     );
   }
+}
+
+function kindOf(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (typeof x !== "object") return typeof x === "undefined" ? "undefined" : `a ${typeof x}`;
+  return `a ${x.constructor?.name ?? "non-plain object"}`;
 }
 
 /**
@@ -202,7 +214,22 @@ function contextPairs(context: EncryptionContext): ContextPair[] {
   const pairs: ContextPair[] = [];
   let total = 0;
   let ascii = true;
+  if (Object.getOwnPropertySymbols(context).length > 0) {
+    throw new SealfigError(
+      "OPTION_INVALID",
+      "Encryption context keys must be strings, not symbols",
+    );
+  }
   for (const [key, value] of Object.entries(context)) {
+    if (key === "__proto__") {
+      // No JavaScript object reliably holds it (an assignment sets the prototype instead, and
+      // schema validators drop it): a context naming it would not be the one applied everywhere.
+      throw new SealfigError(
+        "OPTION_INVALID",
+        'Encryption context key "__proto__" is not supported',
+        { hint: "Rename that context entry" },
+      );
+    }
     if (typeof value !== "string" || key.length === 0) {
       throw new SealfigError(
         "OPTION_INVALID",

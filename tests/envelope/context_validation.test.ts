@@ -54,7 +54,8 @@ describe("encryption contexts", () => {
 
   it("a context that is not an object is OPTION_INVALID (never a TypeError), with the value's location", async () => {
     const blob = await encryptValue("v", { provider, keyId, path: "a", context: {} });
-    for (const bad of ["prod", 5, true]) {
+    const proto = Object.create({ app: "shop" }) as object;
+    for (const bad of ["prod", 5, true, [], ["a"], new Map([["app", "shop"]]), proto, () => ({})]) {
       const context = bad as unknown as Record<string, string>;
       for (const cache of [undefined, new DekCache()]) {
         const err = await failure(
@@ -116,5 +117,42 @@ describe("encryption contexts", () => {
     expect(big.message).toContain("too large");
     expect(big.message).toContain("rules file");
     expect(big.file).toBe(rules);
+  });
+
+  it("symbol keys and a __proto__ key are refused, wherever the context comes from", async () => {
+    const own = Object.defineProperty({ app: "shop" }, "__proto__", {
+      value: "x",
+      enumerable: true,
+    }) as Record<string, string>;
+    for (const context of [own, { [Symbol("s")]: "y", app: "shop" } as Record<string, string>]) {
+      expect((await failure(encryptValue("v", { provider, keyId, path: "a", context }))).code)
+        .toBe("OPTION_INVALID");
+    }
+    // A rules file: the schema would drop the key silently, so the reader refuses it.
+    const rules = t.write(
+      "p/.sealfig.yaml",
+      `rules:\n  - files: '\\.yaml$'\n    key: local:${keyId}\n    context: { __proto__: x, app: shop }\n`,
+    );
+    t.write("p/plain.yaml", "a: 1\n");
+    const err = await failure(
+      loadConfig({ files: ["p/plain.yaml"], baseDir: t.dir, providers: [provider] }),
+    );
+    expect(err.code).toBe("RULES_INVALID");
+    expect(err.message).toContain("__proto__");
+    expect(err.file).toBe(rules);
+  });
+
+  it("a bad env.context names env.context as its source", async () => {
+    t.write("e.yaml", "a: 1\n");
+    const err = await failure(
+      loadConfig({
+        files: ["e.yaml"],
+        baseDir: t.dir,
+        providers: [provider],
+        env: { prefix: "APP_", vars: {}, context: { env: 5 } as unknown as Record<string, string> },
+      }),
+    );
+    expect(err.code).toBe("OPTION_INVALID");
+    expect(err.message).toContain("the loader's env.context option");
   });
 });
