@@ -105,19 +105,17 @@ export interface ResolveTargetOptions {
 }
 
 /**
- * The `--context K=V` flags as a context. A key given twice: the last wins, or a UsageError with
- * `once`. Entries are defined, not assigned: `--context __proto__=x` is an entry like any other.
+ * The `--context K=V` flags as a context; a key given twice is a UsageError (which one was
+ * meant?). Entries are defined, not assigned, so that a `__proto__` key reaches the context check
+ * (which refuses it) instead of setting the object's prototype.
  */
-export function parseContextFlags(
-  flags: readonly string[],
-  options: { once?: boolean } = {},
-): Record<string, string> {
+export function parseContextFlags(flags: readonly string[]): Record<string, string> {
   const context: Record<string, string> = {};
   for (const kv of flags) {
     const eq = kv.indexOf("=");
     if (eq < 1) throw new UsageError(`--context wants KEY=VALUE, got ${JSON.stringify(kv)}`);
     const k = kv.slice(0, eq);
-    if (options.once && Object.hasOwn(context, k)) {
+    if (Object.hasOwn(context, k)) {
       throw new UsageError(`--context ${k} is given twice`);
     }
     Object.defineProperty(context, k, {

@@ -395,6 +395,21 @@ describe("sealfig seal-env", () => {
     }
     const bad = await runSealfig(["seal-env", "not a name", "x"], { cwd: dir, env });
     expect(bad.code).toBe(2);
+    // With --context (the loader's env.context): it was refused as a reserved key, because the
+    // .env target's own context (with sealfig:source) was used instead of the flags.
+    const withContext = await runSealfig(
+      ["seal-env", "APP_DB__PASSWORD", "-", "--key", key, "--context", "team=blue"],
+      { cwd: dir, env, input: `${CANARY}-ctx\n` },
+    );
+    expect(withContext.code, withContext.stderr).toBe(0);
+    const ctxBlob = /^APP_DB__PASSWORD=(sealfig:v1:\S+)\n$/.exec(withContext.stdout)![1]!;
+    await expect(
+      decryptValue(ctxBlob, {
+        providers,
+        path: "APP_DB__PASSWORD",
+        context: { team: "blue", "sealfig:source": "env" },
+      }),
+    ).resolves.toBe(`${CANARY}-ctx`);
   });
 });
 

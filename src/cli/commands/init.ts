@@ -74,7 +74,7 @@ export const initCommand: Command = {
     if (dek !== "per-file" && dek !== "per-value") {
       throw new UsageError("--dek must be per-file or per-value");
     }
-    const context = parseContextFlags(flagList(args, "context"), { once: true });
+    const context = parseContextFlags(flagList(args, "context"));
     const files = flagString(args, "files") ?? DEFAULT_FILES;
     const secret = flagString(args, "secret");
     validateInit({ files, secret, context });

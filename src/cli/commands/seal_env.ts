@@ -10,7 +10,7 @@ import { envSealing } from "../../config/env_overrides.ts";
 import { encryptValue } from "../../envelope/values.ts";
 import { UsageError } from "../args.ts";
 import { type Command, flagList, flagString } from "../command.ts";
-import { resolveTarget, RULE_FLAGS, sealingKey } from "../target.ts";
+import { parseContextFlags, resolveTarget, RULE_FLAGS, sealingKey } from "../target.ts";
 import { typed } from "./set.ts";
 
 /** The seal-env command. */
@@ -28,6 +28,11 @@ export const sealEnvCommand: Command = {
   flags: {
     type: { type: "string", value: "TYPE", description: "Value type (default: string)" },
     ...RULE_FLAGS,
+    context: {
+      type: "list",
+      value: "K=V",
+      description: "Encryption context entry: the loader's env.context (repeatable; default none)",
+    },
   },
   async run(args, ctx) {
     const [name, raw, ...extra] = args.positionals;
@@ -42,8 +47,8 @@ export const sealEnvCommand: Command = {
       : raw;
     const value = typed(text, flagString(args, "type") ?? "string");
     const target = await resolveTarget(".env", args);
-    // Only the --context flags: the rules' file contexts are for files.
-    const context = flagList(args, "context").length ? target.rule.context : {};
+    // Only the --context flags (the loader's env.context): the rules' contexts are for files.
+    const context = parseContextFlags(flagList(args, "context"));
     const blob = await encryptValue(value, { ...sealingKey(target), ...envSealing(name, context) });
     ctx.stdout(`${name}=${blob}\n`);
     return 0;
