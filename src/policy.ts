@@ -177,12 +177,11 @@ function fromRule(
   try {
     context = fixedContext(options.context ?? rule.context);
   } catch (err) {
-    if (!isSealfigError(err)) throw err;
-    throw new SealfigError(err.code, `${err.reason} (the context came from ${contextSource})`, {
-      ...(options.context === undefined && rule.source ? { file: rule.source } : {}),
-      ...(err.hint !== undefined ? { hint: err.hint } : {}),
-      cause: err,
-    });
+    throw fromContextSource(
+      err,
+      contextSource,
+      options.context === undefined && rule.source ? { file: rule.source } : {},
+    );
   }
 
   // Trust.
@@ -382,4 +381,25 @@ export function refuseUnsealedSecrets(
       },
     );
   }
+}
+
+/**
+ * An error about a context (a bad entry, a record or value that does not open with it), saying
+ * where the context came from: `the rules file …`, `--context`, `the loader's env.context
+ * option`… Any other error is returned as it is.
+ */
+export function fromContextSource(
+  err: unknown,
+  source: string,
+  location: { file?: string; path?: string } = {},
+  hint?: string,
+): unknown {
+  if (!isSealfigError(err)) return err;
+  const advice = hint ?? err.hint;
+  return new SealfigError(err.code, `${err.reason} (the context came from ${source})`, {
+    ...location,
+    ...(err.keyId !== undefined ? { keyId: err.keyId } : {}),
+    ...(advice !== undefined ? { hint: advice } : {}),
+    cause: err,
+  });
 }

@@ -21,6 +21,7 @@ import {
   combinedTrust,
   describeContext,
   type FilePolicy,
+  fromContextSource,
   minGenerationPolicy,
   policyFor,
   refuseUnsealedSecrets,
@@ -34,6 +35,7 @@ import { DEFAULT_MAX_ALIAS_COUNT, readDocument } from "../document/document.ts";
 import { DEFAULT_MAX_FILE_BYTES } from "../document/source.ts";
 import { byteString } from "../crypto/bytes.ts";
 import { formatPath } from "../path.ts";
+import { fixedContext } from "../envelope/aad.ts";
 import {
   applyEnv,
   ENV_SOURCE_KEY,
@@ -489,6 +491,7 @@ async function planLoad(
       integrityJobs.push({
         doc,
         context,
+        contextSource: policy.contextSource,
         mode,
         file,
         policy,
@@ -549,7 +552,16 @@ async function environmentLayers(
       hint: 'Use a prefix such as "APP_"',
     });
   }
-  const envContext = options.env.context ?? {};
+  const envContextSource = options.env.context !== undefined
+    ? "the loader's env.context option"
+    : "the loader's env.context option, default {}";
+  let envContext: EncryptionContext;
+  try {
+    envContext = fixedContext(options.env.context ?? {});
+    rejectReservedContext(envContext);
+  } catch (err) {
+    throw fromContextSource(err, envContextSource);
+  }
   const overSealed = options.env.plaintextOverSealed ?? "refuse";
   if (overSealed !== "refuse" && overSealed !== "allow") {
     throw new SealfigError("OPTION_INVALID", "env.plaintextOverSealed must be refuse or allow");
@@ -573,6 +585,11 @@ async function environmentLayers(
       integrityJobs.push({
         doc: dotenv.doc,
         context: envSealing("", envContext).context,
+        contextSource: envContextSource,
+        contextHint: "A .env is read with the environment's context (env.context, plus " +
+          `sealfig:source = env), not with its rule's: set env.context to ${
+            describeContext(policy.context)
+          }, the context ${policy.contextSource} gives it`,
         mode: "require",
         file: dotenv.doc.file!,
         policy,
@@ -659,16 +676,11 @@ async function unwrapOpenVerify(load: LoadState, plan: LoadPlan): Promise<void> 
       });
     } catch (err) {
       if (isSealfigError(err) && err.code === "CONTEXT_MISMATCH") {
-        throw new SealfigError(
-          err.code,
-          `${err.reason} (the context came from ${j.policy.contextSource})`,
-          {
-            file: j.file,
-            path: INTEGRITY_KEY,
-            ...(err.keyId !== undefined ? { keyId: err.keyId } : {}),
-            ...(err.hint !== undefined ? { hint: err.hint } : {}),
-            cause: err,
-          },
+        throw fromContextSource(
+          err,
+          j.contextSource,
+          { file: j.file, path: INTEGRITY_KEY },
+          j.contextHint,
         );
       }
       throw err;
@@ -838,7 +850,9 @@ async function openPending(
       .join("");
     const hint = notForThisVariable
       ? `A value in the environment must be sealed for its variable and the loader's env.context: ` +
-        `sealfig seal-env ${o.variable ?? "NAME"}${contextFlags} (a blob copied from a file or ` +
+        `sealfig seal-env ${
+          shellWord(o.variable ?? "NAME")
+        }${contextFlags} (a blob copied from a file or ` +
         "from another variable, or sealed with another context, does not open here)"
       : err.hint;
     throw new SealfigError(
@@ -863,6 +877,10 @@ async function openPending(
 interface IntegrityJob {
   doc: SealfigDocument;
   context: EncryptionContext;
+  /** Where the context came from, for messages. */
+  contextSource: string;
+  /** What to do when the record does not open with that context (default: the error's hint). */
+  contextHint?: string;
   mode: IntegrityMode;
   file: string;
   policy: FilePolicy;

@@ -86,6 +86,21 @@ describe(".env files in the loader", () => {
       db: { host: "db.internal", port: 5432, password: "hunter 2" },
       tls: { key: "line1\nline2" },
     });
+    // Without env.context the .env's record does not open: the error says the context came from
+    // env.context (its default), not from the files' context option or a rules file.
+    const noEnvContext = await refusal(
+      loadConfig({
+        files: [yaml],
+        dotenv,
+        env: { prefix: "APP_", vars: {} },
+        providers: [provider],
+        trustedKeys,
+        context: CONTEXT,
+      }),
+    );
+    expect(noEnvContext.code).toBe("CONTEXT_MISMATCH");
+    expect(noEnvContext.message).toContain("the context came from the loader's env.context option");
+    expect(noEnvContext.message).toContain("set env.context to");
     t.write("layer/.env", sealed.replace("db.internal", "evil.example"));
     expect((await refusal(load())).code).toBe("INTEGRITY_INVALID");
     // integrity: "off" turns it off here too, as for the files.

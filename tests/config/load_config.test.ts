@@ -170,6 +170,20 @@ describe("loadConfig() layering", () => {
     expect(err.message).toContain("APP_API__TOKEN");
     expect(err.hint).toContain("sealfig seal-env APP_API__TOKEN --context source=env");
     expect(err.path).toBe("api.token");
+    // Every word of the command the hint gives is shell-quoted: a variable name is not always a
+    // shell word (process environments allow any printable name after the prefix).
+    const hostile = await expectCode(
+      loadConfig({
+        files: ["base.yaml"],
+        baseDir: t.dir,
+        integrity: "off",
+        providers: [key.provider],
+        cache: new DekCache(),
+        env: { prefix: "APP_", vars: { "APP_X$(touch)": envBlob }, context: { "a b": "c'd" } },
+      }),
+      ["BLOB_AUTH_FAILED", "DEK_UNWRAP_FAILED"],
+    );
+    expect(hostile.hint).toContain(`sealfig seal-env 'APP_X$(touch)' --context 'a b=c'\\''d'`);
     expect(renderings(err)).not.toContain(CANARY);
   });
 
