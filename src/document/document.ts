@@ -1236,7 +1236,7 @@ function newDocument(
     const layout = parseEnvText(decoded.text, file);
     return new EnvDocument(layout, decoded, file, envView(layout));
   }
-  if (f === "json") return newJsonDocument(SealfigDocument, decoded, file);
+  if (f === "json") return newJsonDocument(ViewDocument, decoded, file);
   if (f !== "yaml") {
     throw new SealfigError("OPTION_INVALID", `Unknown document format ${JSON.stringify(f)}`, {
       hint: "Use yaml, env or json",
@@ -1267,6 +1267,36 @@ export async function readDocument(
   return newDocument(decoded, file, options.format);
 }
 
+/**
+ * @internal A document whose file is in another format (`.env`, JSON): every sealfig function
+ * reads and edits its YAML view, and {@link toString} renders the view back into the file's own
+ * format, once per form (with and without the integrity record), keeping the file's BOM and line
+ * endings.
+ */
+export abstract class ViewDocument extends SealfigDocument {
+  readonly #rendered = new Map<boolean, string>();
+
+  /** The file's own text for the view, read back and compared before it is returned. */
+  protected abstract renderView(withRecord: boolean): string;
+
+  override toString(): string {
+    return this.#render(true);
+  }
+
+  override textWithoutRecord(): string {
+    return this.#render(false);
+  }
+
+  #render(withRecord: boolean): string {
+    let out = this.#rendered.get(withRecord);
+    if (out === undefined) {
+      out = restoreText(this, this.renderView(withRecord));
+      this.#rendered.set(withRecord, out);
+    }
+    return out;
+  }
+}
+
 /** View columns of the EnvDocument being constructed (its position() runs inside super()). */
 let constructingColumns: EnvView["columns"] | undefined;
 const columnsOf = new WeakMap<SealfigDocument, EnvView["columns"]>();
@@ -1276,9 +1306,8 @@ const columnsOf = new WeakMap<SealfigDocument, EnvView["columns"]>();
  * function reads and edits; positions are the `.env` file's; {@link toString} carries the view's
  * values back into the file's own text, checked by reading it again.
  */
-class EnvDocument extends SealfigDocument {
+class EnvDocument extends ViewDocument {
   readonly #layout: EnvLayout;
-  #rendered: Map<boolean, string> = new Map();
 
   constructor(
     layout: EnvLayout,
@@ -1313,25 +1342,8 @@ class EnvDocument extends SealfigDocument {
     });
   }
 
-  override toString(): string {
-    return this.#render(true);
-  }
-
-  override textWithoutRecord(): string {
-    return this.#render(false);
-  }
-
-  #render(withRecord: boolean): string {
-    let out = this.#rendered.get(withRecord);
-    if (out === undefined) {
-      out = restoreText(this, this.#envText(withRecord));
-      this.#rendered.set(withRecord, out);
-    }
-    return out;
-  }
-
   /** The `.env` text of the view, read back and compared before it is returned. */
-  #envText(withRecord: boolean): string {
+  protected renderView(withRecord: boolean): string {
     const values: EnvViewValue[] = [];
     let record: string | undefined;
     const root = this.yaml.contents;

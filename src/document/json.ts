@@ -35,8 +35,8 @@ import { yamlQuoted, yamlViewString } from "./dotenv.ts";
 import { lookalikeReason } from "./lookalike.ts";
 import { resolveScalar, sameTypedValue, type TypedValue } from "./scalar.ts";
 import type { ValueTypeName } from "../envelope/format.ts";
-import type { DocumentFormat, SealfigDocument } from "./document.ts";
-import { type DecodedSource, restoreText } from "./source.ts";
+import type { DocumentFormat, SealfigDocument, ViewDocument } from "./document.ts";
+import type { DecodedSource } from "./source.ts";
 
 /** The top-level member that holds a JSON file's integrity record. */
 export const JSON_RECORD_NAME = "sealfig_integrity";
@@ -748,7 +748,7 @@ let jsonDocumentClass: JsonDocumentClass | undefined;
  * in, so that this module imports document.ts for types only and no import cycle runs).
  */
 export function newJsonDocument(
-  Base: new (source: DecodedSource, file: string | undefined) => SealfigDocument,
+  Base: ViewDocumentBase,
   decoded: DecodedSource,
   file: string | undefined,
 ): SealfigDocument {
@@ -757,9 +757,13 @@ export function newJsonDocument(
   return new jsonDocumentClass(layout, decoded, file, jsonView(layout));
 }
 
-function defineJsonDocument(
-  Base: new (source: DecodedSource, file: string | undefined) => SealfigDocument,
-): JsonDocumentClass {
+/** The base class document.ts passes in (ViewDocument). */
+type ViewDocumentBase = abstract new (
+  source: DecodedSource,
+  file: string | undefined,
+) => ViewDocument;
+
+function defineJsonDocument(Base: ViewDocumentBase): JsonDocumentClass {
   /**
    * A JSON file as a document: the YAML view is what every sealfig function reads and edits;
    * positions are the JSON file's; toString() carries the view's values back into the file's
@@ -767,7 +771,6 @@ function defineJsonDocument(
    */
   class JsonDocument extends Base {
     readonly #layout: JsonLayout;
-    readonly #rendered: Map<boolean, string> = new Map();
 
     constructor(
       layout: JsonLayout,
@@ -808,25 +811,8 @@ function defineJsonDocument(
       });
     }
 
-    override toString(): string {
-      return this.#render(true);
-    }
-
-    override textWithoutRecord(): string {
-      return this.#render(false);
-    }
-
-    #render(withRecord: boolean): string {
-      let out = this.#rendered.get(withRecord);
-      if (out === undefined) {
-        out = restoreText(this, this.#jsonText(withRecord));
-        this.#rendered.set(withRecord, out);
-      }
-      return out;
-    }
-
     /** The JSON text of the view, read back and compared before it is returned. */
-    #jsonText(withRecord: boolean): string {
+    protected renderView(withRecord: boolean): string {
       const want = this.#want(withRecord);
       let text: string;
       try {
