@@ -8,20 +8,15 @@
  * Fixed inputs: the two local KEKs of tests/vectors/v1.json. Data keys, salts and IVs are random
  * at generation time and recorded in the files.
  */
-import { existsSync, writeFileSync } from "node:fs";
-import process from "node:process";
+import { writeFileSync } from "node:fs";
+import { vectorsOutput } from "./_vectors.ts";
 import { toBase64Url } from "../src/crypto/bytes.ts";
 import { parseDocument } from "../src/document/document.ts";
 import { sealDocument } from "../src/document/seal.ts";
 import { stampDocument } from "../src/integrity/verify.ts";
 import { LocalKeyProvider } from "../src/keys/local.ts";
 
-const out = process.argv.find((a) => a.endsWith(".json")) ??
-  "tests/vectors/integrity_reader_v1.json";
-if (existsSync(out) && !process.argv.includes("--force")) {
-  console.error(`${out} exists; vectors are generated once. Use a new file name.`);
-  process.exit(1);
-}
+const out = vectorsOutput("tests/vectors/integrity_reader_v1.json");
 
 const KEK = "sealfig-local-key-v1:" + toBase64Url(Uint8Array.from({ length: 32 }, (_, i) => i));
 const KEK2 = "sealfig-local-key-v1:" +

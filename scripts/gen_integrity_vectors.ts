@@ -10,8 +10,8 @@
  * Fixed inputs: the same two local KEKs as tests/vectors/v1.json (bytes 0x00..0x1f and
  * 0xff..0xe0). Data keys, salts and IVs are random at generation time and recorded in the files.
  */
-import { existsSync, writeFileSync } from "node:fs";
-import process from "node:process";
+import { writeFileSync } from "node:fs";
+import { vectorsOutput } from "./_vectors.ts";
 import { concat, fromBase64Url, toBase64Url, toHex } from "../src/crypto/bytes.ts";
 import { DataKey } from "../src/crypto/data_key.ts";
 import { parseDocument, type SealfigDocument } from "../src/document/document.ts";
@@ -27,11 +27,7 @@ import {
 import { readIntegrityRecord, stampDocument } from "../src/integrity/verify.ts";
 import { LocalKeyProvider } from "../src/keys/local.ts";
 
-const out = process.argv.find((a) => a.endsWith(".json")) ?? "tests/vectors/integrity_v2.json";
-if (existsSync(out) && !process.argv.includes("--force")) {
-  console.error(`${out} exists; vectors are generated once. Use a new file name.`);
-  process.exit(1);
-}
+const out = vectorsOutput("tests/vectors/integrity_v2.json");
 
 const KEK = "sealfig-local-key-v1:" + toBase64Url(Uint8Array.from({ length: 32 }, (_, i) => i));
 const KEK2 = "sealfig-local-key-v1:" +

@@ -8,8 +8,8 @@
  * and 0x80..0x9f, so anyone can recompute the key ids and unwrap the data keys. Salts, IVs and data
  * keys are random at generation time and recorded inside the blobs.
  */
-import { existsSync, writeFileSync } from "node:fs";
-import process from "node:process";
+import { writeFileSync } from "node:fs";
+import { encodeVectorValue, vectorsOutput } from "./_vectors.ts";
 import { toBase64Url } from "../src/crypto/bytes.ts";
 import {
   BLOB_PREFIX_V2,
@@ -24,11 +24,7 @@ import { parseDocument } from "../src/document/document.ts";
 import { sealDocument } from "../src/document/seal.ts";
 import { stampDocument } from "../src/integrity/verify.ts";
 
-const out = process.argv.find((a) => a.endsWith(".json")) ?? "tests/vectors/v2_multikey.json";
-if (existsSync(out) && !process.argv.includes("--force")) {
-  console.error(`${out} exists; vectors are generated once. Use a new file name.`);
-  process.exit(1);
-}
+const out = vectorsOutput("tests/vectors/v2_multikey.json");
 
 const keyText = (f: (i: number) => number) =>
   "sealfig-local-key-v1:" + toBase64Url(Uint8Array.from({ length: 32 }, (_, i) => f(i)));
@@ -37,15 +33,7 @@ const ids = await Promise.all(KEYS.map((k) => LocalKeyProvider.keyIdOf(k)));
 const all = new LocalKeyProvider({ keys: KEYS });
 const context = { app: "vectors", env: "test" };
 
-type Encoded = { type: string; value: string | number | boolean | null };
-const enc = (v: SecretValue): Encoded =>
-  typeof v === "bigint"
-    ? { type: "bigint", value: v.toString() }
-    : typeof v === "number" && !Number.isFinite(v)
-    ? { type: "number", value: String(v) }
-    : Object.is(v, -0)
-    ? { type: "number", value: "-0" }
-    : { type: typeof v === "object" ? "null" : typeof v, value: v as Encoded["value"] };
+const enc = encodeVectorValue;
 
 const cases: [string, SecretValue][] = [
   ["db.password", "hunter2"],

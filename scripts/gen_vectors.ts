@@ -9,19 +9,15 @@
  * key id and unwrap the data keys. Salts, IVs and data keys are random at generation time and
  * recorded inside the blobs; the vectors pin decryption, not encryption.
  */
-import { existsSync, writeFileSync } from "node:fs";
-import process from "node:process";
+import { writeFileSync } from "node:fs";
+import { encodeVectorValue, vectorsOutput } from "./_vectors.ts";
 import { toBase64Url } from "../src/crypto/bytes.ts";
 import { BLOB_PREFIX, parseBlob, replaceKeySlot } from "../src/envelope/format.ts";
 import { Sealer } from "../src/envelope/values.ts";
 import { LocalKeyProvider } from "../src/keys/local.ts";
 import type { SecretValue } from "../src/envelope/value_codec.ts";
 
-const out = process.argv.find((a) => a.endsWith(".json")) ?? "tests/vectors/v1.json";
-if (existsSync(out) && !process.argv.includes("--force")) {
-  console.error(`${out} exists; vectors are generated once. Use a new file name.`);
-  process.exit(1);
-}
+const out = vectorsOutput("tests/vectors/v1.json");
 
 const kekBytes = Uint8Array.from({ length: 32 }, (_, i) => i);
 const KEK = "sealfig-local-key-v1:" + toBase64Url(kekBytes);
@@ -31,15 +27,7 @@ const provider = new LocalKeyProvider({ keys: [KEK, KEK2] });
 const keyId = await LocalKeyProvider.keyIdOf(KEK);
 const context = { app: "vectors", env: "test" };
 
-type Encoded = { type: string; value: string | number | boolean | null };
-const enc = (v: SecretValue): Encoded =>
-  typeof v === "bigint"
-    ? { type: "bigint", value: v.toString() }
-    : typeof v === "number" && !Number.isFinite(v)
-    ? { type: "number", value: String(v) }
-    : Object.is(v, -0)
-    ? { type: "number", value: "-0" }
-    : { type: typeof v === "object" ? "null" : typeof v, value: v as Encoded["value"] };
+const enc = encodeVectorValue;
 
 const cases: [string, SecretValue, string?][] = [
   ["db.password", "hunter2"],

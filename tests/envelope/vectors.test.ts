@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { decryptValue } from "../../document.ts";
 import { LocalKeyProvider, SealfigError } from "../../mod.ts";
-import type { SecretValue } from "../../document.ts";
+import { decodeVectorValue } from "../../scripts/_vectors.ts";
 
 interface Vectors {
   keys: string[];
@@ -30,11 +30,7 @@ const vectors = JSON.parse(
 ) as Vectors;
 const provider = new LocalKeyProvider({ keys: vectors.keys });
 
-function expected(v: Vectors["positive"][number]): SecretValue {
-  if (v.type === "bigint") return BigInt(v.value as string);
-  if (v.type === "number" && typeof v.value === "string") return Number(v.value);
-  return v.value;
-}
+const expected = decodeVectorValue;
 
 describe("format v1 test vectors (tests/vectors/v1.json)", () => {
   it("has the documented fixed key id", async () => {

@@ -8,10 +8,10 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { decryptValue, KeyAllowlist, parseBlob } from "../../document.ts";
 import { LocalKeyProvider, SealfigError } from "../../mod.ts";
-import type { SecretValue } from "../../document.ts";
 import { parseDocument } from "../../src/document/document.ts";
 import { verifyIntegrity } from "../../src/integrity/verify.ts";
 import { openDocument } from "../../src/document/seal.ts";
+import { decodeVectorValue } from "../../scripts/_vectors.ts";
 
 interface Vectors {
   keys: string[];
@@ -36,11 +36,7 @@ const vectors = JSON.parse(
 const only = (i: number) => new LocalKeyProvider({ keys: [vectors.keys[i]!] });
 const allKeys = new LocalKeyProvider({ keys: vectors.keys });
 
-function expected(v: { type: string; value: string | number | boolean | null }): SecretValue {
-  if (v.type === "bigint") return BigInt(v.value as string);
-  if (v.type === "number" && typeof v.value === "string") return Number(v.value);
-  return v.value;
-}
+const expected = decodeVectorValue;
 
 describe("several-key vectors (tests/vectors/v2_multikey.json)", () => {
   it("has the documented fixed key ids", async () => {
