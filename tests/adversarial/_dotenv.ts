@@ -23,6 +23,7 @@ import { stampDocument } from "../../src/integrity/verify.ts";
 import type { TempDir } from "../_helpers/tmp_dir.ts";
 import { codeTally, DEEP, expectTyped, note, tempDir, tried } from "./_collector.ts";
 import { CONTEXT, key1, local } from "./_fixture.ts";
+import { type TextMutation, textMutations } from "./_text_mutations.ts";
 
 const RUNS = DEEP ? 1000 : 40;
 const MUTATION_RUNS = DEEP ? 3000 : 150;
@@ -309,49 +310,11 @@ export function dotenvSuite(): void {
       );
     });
 
-    const mutations: { name: string; f: (t: string, at: number) => string }[] = [
-      {
-        name: "char",
-        f: (t, at) => {
-          const chars = ["'", '"', "#", " ", "=", "\\", "\n", "a", "x", "`", "0"];
-          const i = at % Math.max(1, t.length);
-          return t.slice(0, i) + chars[at % chars.length] + t.slice(i + 1);
-        },
-      },
-      {
-        name: "insert",
-        f: (t, at) => {
-          const bits = ["export ", "# c\n", " ", "'", '"', "\\n", "X=1\n", "#"];
-          const i = at % (t.length + 1);
-          return t.slice(0, i) + bits[at % bits.length] + t.slice(i);
-        },
-      },
-      {
-        name: "drop line",
-        f: (t, at) => {
-          const ls = t.split("\n");
-          ls.splice(at % ls.length, 1);
-          return ls.join("\n");
-        },
-      },
-      {
-        name: "duplicate line",
-        f: (t, at) => {
-          const ls = t.split("\n");
-          const i = at % ls.length;
-          ls.splice(i, 0, ls[i]!);
-          return ls.join("\n");
-        },
-      },
-      {
-        name: "swap lines",
-        f: (t, at) => {
-          const ls = t.split("\n");
-          const i = at % ls.length, j = (at * 7 + 3) % ls.length;
-          [ls[i], ls[j]] = [ls[j]!, ls[i]!];
-          return ls.join("\n");
-        },
-      },
+    const mutations: TextMutation[] = [
+      ...textMutations(
+        ["'", '"', "#", " ", "=", "\\", "\n", "a", "x", "`", "0"],
+        ["export ", "# c\n", " ", "'", '"', "\\n", "X=1\n", "#"],
+      ),
       {
         name: "requote",
         f: (t, at) => {

@@ -25,6 +25,7 @@ import { stripIntegrityRecord } from "../../src/integrity/record.ts";
 import type { TempDir } from "../_helpers/tmp_dir.ts";
 import { codeTally, DEEP, expectTyped, note, tempDir, tried } from "./_collector.ts";
 import { CONTEXT, key1, local } from "./_fixture.ts";
+import { type TextMutation, textMutations } from "./_text_mutations.ts";
 
 const RUNS = DEEP ? 1000 : 40;
 const MUTATION_RUNS = DEEP ? 3000 : 150;
@@ -397,49 +398,11 @@ export function jsonSuite(): void {
       DEEP_TIMEOUT,
     );
 
-    const mutations: { name: string; f: (t: string, at: number) => string }[] = [
-      {
-        name: "char",
-        f: (t, at) => {
-          const chars = ['"', ",", ":", "{", "}", "[", "]", " ", "\\", "\n", "a", "0", "1", "e"];
-          const i = at % Math.max(1, t.length);
-          return t.slice(0, i) + chars[at % chars.length] + t.slice(i + 1);
-        },
-      },
-      {
-        name: "insert",
-        f: (t, at) => {
-          const bits = [" ", "\n", ",", '"x": 1,', "0", ".0", "-", "\\u0061", "//"];
-          const i = at % (t.length + 1);
-          return t.slice(0, i) + bits[at % bits.length] + t.slice(i);
-        },
-      },
-      {
-        name: "drop line",
-        f: (t, at) => {
-          const ls = t.split("\n");
-          ls.splice(at % ls.length, 1);
-          return ls.join("\n");
-        },
-      },
-      {
-        name: "duplicate line",
-        f: (t, at) => {
-          const ls = t.split("\n");
-          const i = at % ls.length;
-          ls.splice(i, 0, ls[i]!);
-          return ls.join("\n");
-        },
-      },
-      {
-        name: "swap lines",
-        f: (t, at) => {
-          const ls = t.split("\n");
-          const i = at % ls.length, j = (at * 7 + 3) % ls.length;
-          [ls[i], ls[j]] = [ls[j]!, ls[i]!];
-          return ls.join("\n");
-        },
-      },
+    const mutations: TextMutation[] = [
+      ...textMutations(
+        ['"', ",", ":", "{", "}", "[", "]", " ", "\\", "\n", "a", "0", "1", "e"],
+        [" ", "\n", ",", '"x": 1,', "0", ".0", "-", "\\u0061", "//"],
+      ),
       {
         name: "respell",
         f: (t, at) => {
