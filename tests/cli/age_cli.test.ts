@@ -13,13 +13,14 @@ import { runSealfig } from "../_helpers/cli.ts";
 import { AgeKeyProvider, loadConfig, LocalKeyProvider } from "../../mod.ts";
 import { defaultProviders } from "../../src/keys/registry.ts";
 import { parseBlob } from "../../document.ts";
+import { AGE_IDENTITIES, AGE_KEYS_TEXT, AGE_RECIPIENTS } from "../_helpers/age_fixture.ts";
 
 const root = mkdtempSync(join(tmpdir(), "sealfig-age-cli-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const fixtureKeys = readFileSync(new URL("../fixtures/age/keys.txt", import.meta.url), "utf8");
-const identities = fixtureKeys.split("\n").filter((l) => l.startsWith("AGE-SECRET-KEY-1"));
-const recipients = [...fixtureKeys.matchAll(/# public key: (age1\S+)/g)].map((m) => m[1]!);
+const fixtureKeys = AGE_KEYS_TEXT;
+const identities = AGE_IDENTITIES;
+const recipients = AGE_RECIPIENTS;
 const keyFile = join(root, "keys.txt");
 writeFileSync(keyFile, fixtureKeys, { mode: 0o600 });
 chmodSync(keyFile, 0o600);

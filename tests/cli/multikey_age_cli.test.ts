@@ -8,30 +8,15 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runSealfig } from "../_helpers/cli.ts";
+import { AGE_IDENTITIES, AGE_RECIPIENTS, blobsOf, noKeysEnv } from "../_helpers/age_fixture.ts";
 import { parseBlob } from "../../document.ts";
 
 const root = mkdtempSync(join(tmpdir(), "sealfig-age-multikey-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const fixtureKeys = readFileSync(new URL("../fixtures/age/keys.txt", import.meta.url), "utf8");
-const identities = fixtureKeys.split("\n").filter((l) => l.startsWith("AGE-SECRET-KEY-1"));
-const recipients = [...fixtureKeys.matchAll(/# public key: (age1\S+)/g)].map((m) => m[1]!);
-
-const noKeys = {
-  HOME: join(root, "home"),
-  XDG_CONFIG_HOME: join(root, "home", ".config"),
-  SEALFIG_AGE_KEY: undefined,
-  SEALFIG_AGE_KEY_FILE: undefined,
-  SEALFIG_KEY: undefined,
-  SEALFIG_KEY_FILE: join(root, "home", "no-local-keys"),
-  SEALFIG_TRUSTED_KEYS: undefined,
-  SEALFIG_KMS_KEY: undefined,
-  SEALFIG_MIN_GENERATION: undefined,
-};
-mkdirSync(noKeys.XDG_CONFIG_HOME, { recursive: true });
-
-const blobsOf = (text: string) =>
-  [...text.matchAll(/sealfig:v[12]:[A-Za-z0-9_-]+/g)].map((m) => m[0]);
+const identities = AGE_IDENTITIES;
+const recipients = AGE_RECIPIENTS;
+const noKeys = noKeysEnv(root);
 /** salt ‖ IV ‖ commitment ‖ ciphertext ‖ tag: what a re-wrap must not touch. */
 const body = (blob: string) => {
   const p = parseBlob(blob);
