@@ -145,16 +145,11 @@ describe("DekCache", () => {
   // unequal ones never.
   it("equal contexts share an entry in any form (order, fixed copy, frozen); unequal ones never", async () => {
     const text = fc.string({
-      unit: fc.constantFrom("a", "b", "é", "秘", "🔐", "_", "1"),
+      unit: fc.constantFrom("a", "b", "é", "秘", "🔐", "\ufffd", "_", "1"),
       maxLength: 4,
     });
-    const context = fc.dictionary(
-      fc.oneof(text.filter((t) => t !== ""), fc.constant("__proto__")),
-      text,
-      {
-        maxKeys: 4,
-      },
-    );
+    // (A `__proto__` key is refused as a context key: tests/envelope/context_validation.test.ts.)
+    const context = fc.dictionary(text.filter((t) => t !== ""), text, { maxKeys: 4 });
     let cases = 0;
     await fc.assert(
       fc.asyncProperty(
