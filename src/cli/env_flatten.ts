@@ -16,9 +16,9 @@
  */
 import { SealfigError } from "../errors.ts";
 import { formatPath, type PathSegment } from "../path.ts";
+import { isEnvName } from "../document/dotenv.ts";
 
 /** A POSIX environment variable name. */
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The environment variable name for a key. */
 export function envSegment(key: string | number): string {
@@ -47,7 +47,7 @@ export function flattenToEnv(config: unknown, prefix = ""): Record<string, strin
     const segments = path.map(envSegment);
     const name = prefix + segments.join("__");
     const where = formatPath(path);
-    if (segments.some((s) => s === "") || !ENV_NAME.test(name)) {
+    if (segments.some((s) => s === "") || !isEnvName(name)) {
       throw new SealfigError(
         "ENV_INVALID",
         `"${where}" does not make a valid environment variable name (${JSON.stringify(name)})`,

@@ -57,6 +57,7 @@ import {
   type TreeNode,
 } from "./tree.ts";
 import { type InferSchemaOutput, type StandardSchemaV1, validateConfig } from "./validate.ts";
+import { isEnvName } from "../document/dotenv.ts";
 
 /** A config file with per-file settings. */
 export interface ConfigFile {
@@ -844,16 +845,20 @@ async function openPending(
     // env.context. The command that seals it for this one names the loader's env.context.
     const notForThisVariable = err.code === "DEK_UNWRAP_FAILED" ||
       err.code === "KMS_INVALID_CIPHERTEXT" || err.code === "BLOB_AUTH_FAILED";
-    const contextFlags = Object.entries(options.context)
-      .filter(([k]) => k !== ENV_SOURCE_KEY)
-      .map(([k, v]) => ` --context ${shellWord(`${k}=${v}`)}`)
-      .join("");
+    const entries = Object.entries(options.context).filter(([k]) => k !== ENV_SOURCE_KEY);
+    const variable = o.variable ?? "NAME";
+    // The command only when it can run: seal-env takes POSIX names, and `--context K=V` splits
+    // at the first `=`.
+    const command = variable.length <= 255 && isEnvName(variable) &&
+        entries.every(([k]) => !k.includes("="))
+      ? `: sealfig seal-env ${shellWord(variable)}${
+        entries.map(([k, v]) => ` --context ${shellWord(`${k}=${v}`)}`).join("")
+      }`
+      : "";
     const hint = notForThisVariable
-      ? `A value in the environment must be sealed for its variable and the loader's env.context: ` +
-        `sealfig seal-env ${
-          shellWord(o.variable ?? "NAME")
-        }${contextFlags} (a blob copied from a file or ` +
-        "from another variable, or sealed with another context, does not open here)"
+      ? `A value in the environment must be sealed for its variable and the loader's env.context${command} ` +
+        "(a blob copied from a file or from another variable, or sealed with another context, does " +
+        "not open here)"
       : err.hint;
     throw new SealfigError(
       err.code,

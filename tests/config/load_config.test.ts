@@ -170,20 +170,34 @@ describe("loadConfig() layering", () => {
     expect(err.message).toContain("APP_API__TOKEN");
     expect(err.hint).toContain("sealfig seal-env APP_API__TOKEN --context source=env");
     expect(err.path).toBe("api.token");
-    // Every word of the command the hint gives is shell-quoted: a variable name is not always a
-    // shell word (process environments allow any printable name after the prefix).
-    const hostile = await expectCode(
-      loadConfig({
-        files: ["base.yaml"],
-        baseDir: t.dir,
-        integrity: "off",
-        providers: [key.provider],
-        cache: new DekCache(),
-        env: { prefix: "APP_", vars: { "APP_X$(touch)": envBlob }, context: { "a b": "c'd" } },
-      }),
-      ["BLOB_AUTH_FAILED", "DEK_UNWRAP_FAILED"],
+    // The command a hint gives runs as given: every word shell-quoted, and none at all for a name
+    // seal-env cannot take (process environments allow any printable name after the prefix) or a
+    // context key with `=` (`--context K=V` splits at the first one).
+    const hostile = (vars: Record<string, string>, context: Record<string, string>) =>
+      expectCode(
+        loadConfig({
+          files: ["base.yaml"],
+          baseDir: t.dir,
+          integrity: "off",
+          providers: [key.provider],
+          cache: new DekCache(),
+          env: { prefix: "APP_", vars, context },
+        }),
+        ["BLOB_AUTH_FAILED", "DEK_UNWRAP_FAILED"],
+      );
+    expect((await hostile({ APP_API__TOKEN: envBlob }, { "a b": "c'd" })).hint).toContain(
+      `sealfig seal-env APP_API__TOKEN --context 'a b=c'\\''d'`,
     );
-    expect(hostile.hint).toContain(`sealfig seal-env 'APP_X$(touch)' --context 'a b=c'\\''d'`);
+    for (
+      const [vars, context] of [
+        [{ "APP_X$(touch)": envBlob }, {}],
+        [{ APP_API__TOKEN: envBlob }, { "k=v": "z" }],
+      ] as const
+    ) {
+      const hint = (await hostile(vars, context)).hint!;
+      expect(hint).toContain("must be sealed for its variable and the loader's env.context (");
+      expect(hint).not.toContain("sealfig seal-env");
+    }
     expect(renderings(err)).not.toContain(CANARY);
   });
 

@@ -12,6 +12,7 @@ import { UsageError } from "../args.ts";
 import { type Command, flagList, flagString } from "../command.ts";
 import { parseContextFlags, resolveTarget, RULE_FLAGS, sealingKey } from "../target.ts";
 import { typed } from "./set.ts";
+import { isEnvName } from "../../document/dotenv.ts";
 
 /** The seal-env command. */
 export const sealEnvCommand: Command = {
@@ -39,7 +40,7 @@ export const sealEnvCommand: Command = {
     if (!name || extra.length) {
       throw new UsageError("seal-env takes NAME and optionally VALUE (or - for stdin)");
     }
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,254}$/.test(name)) {
+    if (name.length > 255 || !isEnvName(name)) {
       throw new UsageError(`seal-env: ${JSON.stringify(name)} is not an environment variable name`);
     }
     const text = raw === undefined || raw === "-"
