@@ -36,6 +36,7 @@ import {
   resolvePath,
   statFile,
 } from "./runtime.ts";
+import { canonicalContext } from "./envelope/aad.ts";
 
 /** The rules file name searched for in a file's directory and its parents. */
 export const RULES_FILE = ".sealfig.yaml";
@@ -300,14 +301,26 @@ export async function readRules(file: string): Promise<Rules> {
   }
   const rawRules = (data as { rules?: { context?: object }[] } | null)?.rules;
   for (const [i, r] of parsed.data.rules.entries()) {
-    // The schema's record drops a `__proto__` key silently: refuse it, as every context does.
-    const rawContext = rawRules?.[i]?.context;
-    if (rawContext && Object.hasOwn(rawContext, "__proto__")) {
-      throw new SealfigError(
-        "RULES_INVALID",
-        `rules[${i}].context: the key "__proto__" is not supported`,
-        { file, hint: "Rename that context entry" },
-      );
+    // The context as written (the schema's record drops a `__proto__` key silently), checked as
+    // every context is, and its `sealfig:` keys reserved: a rules file's mistake is reported as
+    // the rules file's, not later as some data file's.
+    const rawContext = rawRules?.[i]?.context as EncryptionContext | undefined;
+    if (rawContext) {
+      const reserved = Object.keys(rawContext).find((k) => k.toLowerCase().startsWith("sealfig:"));
+      try {
+        if (reserved !== undefined) {
+          throw new SealfigError("OPTION_INVALID", `the key "${reserved}" is reserved`, {
+            hint: "Rename that context entry (sealfig:* keys are sealfig's own)",
+          });
+        }
+        canonicalContext(rawContext);
+      } catch (err) {
+        if (!isSealfigError(err)) throw err;
+        throw new SealfigError("RULES_INVALID", `rules[${i}].context: ${err.reason}`, {
+          file,
+          ...(err.hint !== undefined ? { hint: err.hint } : {}),
+        });
+      }
     }
     for (const [field, pattern] of [["files", r.files], ["secret", r.secret]] as const) {
       if (typeof pattern !== "string") continue;

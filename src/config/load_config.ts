@@ -35,7 +35,7 @@ import { DEFAULT_MAX_ALIAS_COUNT, readDocument } from "../document/document.ts";
 import { DEFAULT_MAX_FILE_BYTES } from "../document/source.ts";
 import { byteString } from "../crypto/bytes.ts";
 import { formatPath } from "../path.ts";
-import { fixedContext } from "../envelope/aad.ts";
+import { contextKey, fixedContext } from "../envelope/aad.ts";
 import {
   applyEnv,
   ENV_SOURCE_KEY,
@@ -587,10 +587,14 @@ async function environmentLayers(
         doc: dotenv.doc,
         context: envSealing("", envContext).context,
         contextSource: envContextSource,
-        contextHint: "A .env is read with the environment's context (env.context, plus " +
-          `sealfig:source = env), not with its rule's: set env.context to ${
-            describeContext(policy.context)
-          }, the context ${policy.contextSource} gives it`,
+        // Advice to use the rule's context only when env.context is not that already (then the
+        // record was made under another context or key: the record's own error says so).
+        ...(contextKey(envContext) === contextKey(policy.context) ? {} : {
+          contextHint: "A .env is read with the environment's context (env.context, plus " +
+            `sealfig:source = env), not with its rule's: set env.context to ${
+              describeContext(policy.context)
+            }, the context ${policy.contextSource} gives it`,
+        }),
         mode: "require",
         file: dotenv.doc.file!,
         policy,

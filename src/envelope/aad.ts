@@ -200,7 +200,8 @@ function kindOf(x: unknown): string {
   if (x === null) return "null";
   if (Array.isArray(x)) return "an array";
   if (typeof x !== "object") return typeof x === "undefined" ? "undefined" : `a ${typeof x}`;
-  return `a ${x.constructor?.name ?? "non-plain object"}`;
+  const name = (x as { constructor?: { name?: string } }).constructor?.name;
+  return name && name !== "Object" ? `a ${name}` : "an object with another prototype";
 }
 
 /**

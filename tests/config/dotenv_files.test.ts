@@ -100,7 +100,26 @@ describe(".env files in the loader", () => {
     );
     expect(noEnvContext.code).toBe("CONTEXT_MISMATCH");
     expect(noEnvContext.message).toContain("the context came from the loader's env.context option");
-    expect(noEnvContext.message).toContain("set env.context to");
+    // No rules file: the rule's context is {} too, so "set env.context to {}" would be circular.
+    expect(noEnvContext.message).not.toContain("set env.context to");
+    // A rule that gives the .env a context: the advice names it.
+    const rules = t.write(
+      "layer/rules.yaml",
+      `rules:\n  - files: '\\.env$'\n    key: local:${id}\n    context: { app: shop }\n`,
+    );
+    const withRule = await refusal(
+      loadConfig({
+        files: [yaml],
+        dotenv,
+        rules,
+        env: { prefix: "APP_", vars: {} },
+        providers: [provider],
+        trustedKeys,
+        context: CONTEXT,
+      }),
+    );
+    expect(withRule.code).toBe("CONTEXT_MISMATCH");
+    expect(withRule.message).toContain('set env.context to { app: "shop" }');
     t.write("layer/.env", sealed.replace("db.internal", "evil.example"));
     expect((await refusal(load())).code).toBe("INTEGRITY_INVALID");
     // integrity: "off" turns it off here too, as for the files.

@@ -103,20 +103,28 @@ describe("encryption contexts", () => {
     );
     expect(err.code).toBe("OPTION_INVALID");
     expect(err.message).toContain("the loader's context option");
-    // A rules file whose context is over the size limit: the rules file is named.
+    // A rules file's context is checked as the rules file is read: over the size limit, a lone
+    // surrogate, a reserved sealfig: key are RULES_INVALID, naming the rules file.
     const pairs = Array.from({ length: 65 }, (_, i) => `      k${i}: v`).join("\n");
-    const rules = t.write(
-      "r/.sealfig.yaml",
-      `rules:\n  - files: '\\.yaml$'\n    key: local:${keyId}\n    context:\n${pairs}\n`,
-    );
-    t.write("r/plain.yaml", "a: 1\n");
-    const big = await failure(
-      loadConfig({ files: ["r/plain.yaml"], baseDir: t.dir, providers: [provider] }),
-    );
-    expect(big.code).toBe("OPTION_INVALID");
-    expect(big.message).toContain("too large");
-    expect(big.message).toContain("rules file");
-    expect(big.file).toBe(rules);
+    for (
+      const [dir, context, reason] of [
+        ["r", `\n${pairs}`, "too large"],
+        ["r2", ' { a: "\\ud800" }', "lone surrogate"],
+        ["r3", " { sealfig:x: y }", "reserved"],
+      ]
+    ) {
+      const rules = t.write(
+        `${dir}/.sealfig.yaml`,
+        `rules:\n  - files: '\\.yaml$'\n    key: local:${keyId}\n    context:${context}\n`,
+      );
+      t.write(`${dir}/plain.yaml`, "a: 1\n");
+      const bad = await failure(
+        loadConfig({ files: [`${dir}/plain.yaml`], baseDir: t.dir, providers: [provider] }),
+      );
+      expect(bad.code, reason).toBe("RULES_INVALID");
+      expect(bad.message).toContain(reason);
+      expect(bad.file).toBe(rules);
+    }
   });
 
   it("symbol keys and a __proto__ key are refused, wherever the context comes from", async () => {
